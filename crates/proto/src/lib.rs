@@ -1,0 +1,26 @@
+//! Sans-IO core of Mayros Sync.
+//!
+//! Everything here is plain, deterministic Rust: no tokio, sockets, files or clock reads.
+//! Time is always passed in by the caller.
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod conflict;
+pub mod cursor;
+pub mod delta;
+pub mod encode;
+pub mod error;
+pub mod hlc;
+pub mod id;
+pub mod invite;
+pub mod jcs;
+pub mod mode;
+pub mod model;
+pub mod namespace;
+pub mod seedproof;
+pub mod timefmt;
+
+pub use error::Error;
+pub use hlc::{Hlc, HlcClock};
+pub use id::TripleId;
+pub use model::{Triple, Value};

@@ -1,0 +1,334 @@
+//! Embedded Cortex REST (DESIGN §6.1): the AIngle shapes, so a stock Mayros works unchanged.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use mayros_sync_proto::model::{render_name, Triple, Value};
+use mayros_sync_proto::TripleId;
+use mayros_sync_store::{NewTriple, Pattern, StoredTriple, WriteContext};
+use serde::Deserialize;
+use serde_json::{json, Map};
+
+use super::error::ApiError;
+use super::extract::{ApiJson, ApiQuery};
+use super::ApiState;
+
+/// Default page size of `GET /api/v1/triples` and `POST /api/v1/query`.
+pub const DEFAULT_LIMIT: usize = 100;
+/// Largest page size served; larger requests are clamped (the response says so in `limit`).
+pub const MAX_LIMIT: usize = 100_000;
+
+/// Renders a stored triple as AIngle's `TripleDto` (names in `<…>`).
+pub fn triple_dto(t: &StoredTriple) -> serde_json::Value {
+    json!({
+        "id": t.id.to_string(),
+        "subject": render_name(&t.triple.subject, true),
+        "predicate": render_name(&t.triple.predicate, true),
+        "object": t.triple.object.to_json(true),
+        "created_at": t.created_at,
+    })
+}
+
+/// Parses one triple from request JSON; `at` prefixes error messages (e.g. `triples[3].`).
+pub fn triple_from_json(v: &serde_json::Value, at: &str) -> Result<NewTriple, ApiError> {
+    let map = v.as_object().ok_or_else(|| {
+        ApiError::bad_request(
+            "INVALID_FIELD",
+            format!(
+                "{}expected a JSON object with subject, predicate and object",
+                at_or_body(at)
+            ),
+        )
+    })?;
+    let subject = required_str(map, "subject", at)?;
+    let predicate = required_str(map, "predicate", at)?;
+    let object_json = map.get("object").ok_or_else(|| {
+        ApiError::bad_request(
+            "MISSING_FIELD",
+            format!("{at}object: missing field `object`"),
+        )
+    })?;
+    let object = Value::from_json(object_json)
+        .map_err(|e| ApiError::bad_request("INVALID_FIELD", format!("{at}{e}")))?;
+    let triple = Triple::new(subject, predicate, object)
+        .map_err(|e| ApiError::bad_request("INVALID_FIELD", format!("{at}{e}")))?;
+    let created_at = optional_str(map, "created_at", at)?.map(str::to_string);
+    let source = optional_str(map, "source", at)?.map(str::to_string);
+    Ok(NewTriple {
+        triple,
+        created_at,
+        source,
+    })
+}
+
+fn at_or_body(at: &str) -> String {
+    if at.is_empty() {
+        "request body: ".into()
+    } else {
+        format!("{at} ")
+    }
+}
+
+fn required_str<'a>(
+    map: &'a Map<String, serde_json::Value>,
+    key: &str,
+    at: &str,
+) -> Result<&'a str, ApiError> {
+    match map.get(key) {
+        Some(serde_json::Value::String(s)) => Ok(s),
+        Some(_) => Err(ApiError::bad_request(
+            "INVALID_FIELD",
+            format!("{at}{key}: must be a string"),
+        )),
+        None => Err(ApiError::bad_request(
+            "MISSING_FIELD",
+            format!("{at}{key}: missing field `{key}`"),
+        )),
+    }
+}
+
+fn optional_str<'a>(
+    map: &'a Map<String, serde_json::Value>,
+    key: &str,
+    at: &str,
+) -> Result<Option<&'a str>, ApiError> {
+    match map.get(key) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(ApiError::bad_request(
+            "INVALID_FIELD",
+            format!("{at}{key}: must be a string"),
+        )),
+    }
+}
+
+fn parse_id(text: &str) -> Result<TripleId, ApiError> {
+    text.parse()
+        .map_err(|e: mayros_sync_proto::Error| ApiError::bad_request("INVALID_ID", e.to_string()))
+}
+
+fn write_ctx(state: &ApiState) -> WriteContext {
+    WriteContext {
+        wall_ms: state.engine.clock().now_ms(),
+        author: state.engine.identity().node_id.clone(),
+    }
+}
+
+/// `GET /api/v1/health`.
+pub async fn health(State(state): State<ApiState>) -> Response {
+    match state.engine.with_store(|s| s.triple_count()).await {
+        Ok(n) => Json(json!({
+            "status": "healthy",
+            "components": { "graph": { "status": "healthy", "message": format!("{n} triples") } }
+        }))
+        .into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({
+                "status": "unhealthy",
+                "components": { "graph": { "status": "unhealthy", "message": e.to_string() } }
+            })),
+        )
+            .into_response(),
+    }
+}
+
+/// `POST /api/v1/triples`: 201 when created, 200 with the existing triple on a re-assert.
+pub async fn create_triple(
+    State(state): State<ApiState>,
+    ApiJson(body): ApiJson<serde_json::Value>,
+) -> Result<Response, ApiError> {
+    let item = triple_from_json(&body, "")?;
+    let ctx = write_ctx(&state);
+    let (stored, created) = state
+        .engine
+        .with_store(move |s| s.insert(&item, &ctx))
+        .await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(triple_dto(&stored))).into_response())
+}
+
+/// Body of `POST /api/v1/triples/batch`.
+#[derive(Debug, Deserialize)]
+pub struct BatchBody {
+    /// The triples to insert.
+    pub triples: Vec<serde_json::Value>,
+}
+
+/// `POST /api/v1/triples/batch`: all-or-nothing; duplicates are skipped and counted.
+pub async fn create_batch(
+    State(state): State<ApiState>,
+    ApiJson(body): ApiJson<BatchBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let items = body
+        .triples
+        .iter()
+        .enumerate()
+        .map(|(i, v)| triple_from_json(v, &format!("triples[{i}].")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let total = items.len();
+    let ctx = write_ctx(&state);
+    let outcome = state
+        .engine
+        .with_store(move |s| s.insert_batch(&items, &ctx))
+        .await?;
+    Ok(Json(json!({
+        "inserted": outcome.inserted.iter().map(triple_dto).collect::<Vec<_>>(),
+        "total": total,
+        "duplicates": total - outcome.inserted.len(),
+    })))
+}
+
+/// `GET /api/v1/triples/{id}`.
+pub async fn get_triple(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let id = parse_id(&id)?;
+    match state.engine.with_store(move |s| s.get(&id)).await? {
+        Some(t) => Ok(Json(triple_dto(&t))),
+        None => Err(ApiError::not_found(format!("no triple with id {id}"))),
+    }
+}
+
+/// `DELETE /api/v1/triples/{id}`: 204, and a durable tombstone.
+pub async fn delete_triple(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = parse_id(&id)?;
+    let ctx = write_ctx(&state);
+    match state
+        .engine
+        .with_store(move |s| s.delete(&id, &ctx))
+        .await?
+    {
+        Some(_) => Ok(StatusCode::NO_CONTENT),
+        None => Err(ApiError::not_found(format!("no triple with id {id}"))),
+    }
+}
+
+/// Query string of `GET /api/v1/triples`.
+#[derive(Debug, Deserialize)]
+pub struct ListParams {
+    /// Exact subject (bare or bracketed).
+    pub subject: Option<String>,
+    /// Exact predicate (bare or bracketed).
+    pub predicate: Option<String>,
+    /// Page size (default 100, at most 100 000).
+    pub limit: Option<usize>,
+    /// Rows to skip.
+    pub offset: Option<usize>,
+}
+
+fn name_filter(v: Option<&str>, field: &'static str) -> Result<Option<String>, ApiError> {
+    match v {
+        None | Some("") => Ok(None),
+        Some(s) => mayros_sync_proto::model::parse_name(s, field)
+            .map(Some)
+            .map_err(|e| ApiError::bad_request("INVALID_FIELD", e.to_string())),
+    }
+}
+
+/// `GET /api/v1/triples?subject=&predicate=&limit=&offset=`.
+pub async fn list_triples(
+    State(state): State<ApiState>,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let pattern = Pattern {
+        subject: name_filter(params.subject.as_deref(), "subject")?,
+        predicate: name_filter(params.predicate.as_deref(), "predicate")?,
+        object: None,
+    };
+    let limit = params.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT);
+    let offset = params.offset.unwrap_or(0);
+    let (rows, total) = state
+        .engine
+        .with_store(move |s| s.find(&pattern, limit, offset))
+        .await?;
+    Ok(Json(json!({
+        "triples": rows.iter().map(triple_dto).collect::<Vec<_>>(),
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+    })))
+}
+
+/// `POST /api/v1/query` `{"subject"?,"predicate"?,"object"?,"limit"?}`.
+pub async fn query(
+    State(state): State<ApiState>,
+    ApiJson(body): ApiJson<serde_json::Value>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let map = body.as_object().ok_or_else(|| {
+        ApiError::bad_request(
+            "INVALID_FIELD",
+            "request body: expected a JSON object pattern",
+        )
+    })?;
+    let subject = name_filter(optional_str(map, "subject", "")?, "subject")?;
+    let predicate = name_filter(optional_str(map, "predicate", "")?, "predicate")?;
+    let object = match map.get("object") {
+        None => None,
+        Some(v) => Some(
+            Value::from_json(v)
+                .map_err(|e| ApiError::bad_request("INVALID_FIELD", e.to_string()))?,
+        ),
+    };
+    let limit = match map.get("limit") {
+        None | Some(serde_json::Value::Null) => DEFAULT_LIMIT,
+        Some(v) => v
+            .as_u64()
+            .map(|n| (n as usize).min(MAX_LIMIT))
+            .ok_or_else(|| {
+                ApiError::bad_request("INVALID_FIELD", "limit: must be a non-negative integer")
+            })?,
+    };
+    let pattern_json = json!({
+        "subject": subject.as_deref().map(|s| render_name(s, true)),
+        "predicate": predicate.as_deref().map(|p| render_name(p, true)),
+        "object": object.as_ref().map(|o| o.to_json(true)),
+    });
+    let pattern = Pattern {
+        subject,
+        predicate,
+        object,
+    };
+    let (rows, total) = state
+        .engine
+        .with_store(move |s| s.find(&pattern, limit, 0))
+        .await?;
+    Ok(Json(json!({
+        "matches": rows.iter().map(triple_dto).collect::<Vec<_>>(),
+        "total": total,
+        "pattern": pattern_json,
+    })))
+}
+
+/// `GET /api/v1/stats`.
+pub async fn stats(State(state): State<ApiState>) -> Result<Json<serde_json::Value>, ApiError> {
+    let stats = state.engine.with_store(|s| s.stats()).await?;
+    Ok(Json(json!({
+        "graph": {
+            "triple_count": stats.triple_count,
+            "subject_count": stats.subject_count,
+            "predicate_count": stats.predicate_count,
+            "object_count": stats.object_count,
+        },
+        "server": {
+            "name": "mayros-sync",
+            "version": env!("CARGO_PKG_VERSION"),
+            "uptime_seconds": state.engine.uptime_seconds(),
+            "node_id": state.engine.identity().node_id,
+        }
+    })))
+}
+
+/// `GET /api/v1/p2p/status`: 404 while the QUIC endpoint does not run.
+pub async fn p2p_status() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "P2P_DISABLED", "P2P not enabled")
+}

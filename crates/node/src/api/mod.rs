@@ -1,0 +1,103 @@
+//! The local API: one axum [`Router`] with the Cortex REST and the control API.
+
+pub mod control;
+pub mod cortex;
+pub mod error;
+pub mod extract;
+pub mod guard;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::middleware;
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::engine::Engine;
+use error::ApiError;
+pub use extract::MAX_BODY_BYTES;
+
+/// Everything a handler needs.
+#[derive(Debug, Clone)]
+pub struct ApiState {
+    /// The engine.
+    pub engine: Arc<Engine>,
+    /// The control-API bearer token.
+    pub token: Arc<String>,
+    /// Accepted `Host` header values.
+    pub allowed_hosts: Arc<Vec<String>>,
+    /// The address the API is bound to.
+    pub api_addr: SocketAddr,
+}
+
+impl ApiState {
+    /// State for an API bound at `api_addr`.
+    pub fn new(engine: Arc<Engine>, token: String, api_addr: SocketAddr) -> ApiState {
+        let port = api_addr.port();
+        let allowed_hosts = vec![format!("127.0.0.1:{port}"), format!("localhost:{port}")];
+        ApiState {
+            engine,
+            token: Arc::new(token),
+            allowed_hosts: Arc::new(allowed_hosts),
+            api_addr,
+        }
+    }
+}
+
+/// Builds the whole local API.
+pub fn router(state: ApiState) -> Router {
+    let cortex = Router::new()
+        .route("/api/v1/health", get(cortex::health))
+        .route("/api/v1/stats", get(cortex::stats))
+        .route(
+            "/api/v1/triples",
+            post(cortex::create_triple).get(cortex::list_triples),
+        )
+        .route("/api/v1/triples/batch", post(cortex::create_batch))
+        .route(
+            "/api/v1/triples/{id}",
+            get(cortex::get_triple).delete(cortex::delete_triple),
+        )
+        .route("/api/v1/query", post(cortex::query))
+        .route("/api/v1/p2p/status", get(cortex::p2p_status));
+
+    let control = Router::new()
+        .route("/api/v1/sync/status", get(control::status))
+        .route(
+            "/api/v1/sync/config",
+            get(control::get_config).put(control::put_config),
+        )
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::require_token,
+        ));
+
+    cortex
+        .merge(control)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::check_host,
+        ))
+        .with_state(state)
+}
+
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "NOT_FOUND",
+        format!("no route for {}", uri.path()),
+    )
+}
+
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        format!("{method} is not allowed on {}", uri.path()),
+    )
+}

@@ -1,0 +1,389 @@
+//! Starting and stopping the engine: data dir, config, store, identity, local API, background tasks.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use mayros_sync_proto::mode::RECHECK_INTERVAL_SECS;
+use mayros_sync_store::{DeviceIdentity, FileSecretStore, SecretStore, Store};
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::api::{self, ApiState};
+use crate::clock::Clock;
+use crate::engine::{ConfigState, Engine, Identity};
+use crate::error::Error;
+use crate::paths;
+
+/// Default local API address.
+pub const DEFAULT_API_ADDR: &str = "127.0.0.1:19090";
+/// How often the config file is checked for changes.
+const CONFIG_POLL: Duration = Duration::from_secs(2);
+
+/// How to start a daemon (the flags of `mayros daemon`, DESIGN §8).
+#[derive(Debug, Clone)]
+pub struct DaemonOptions {
+    /// The data directory (created when missing, mode 0700).
+    pub data_dir: PathBuf,
+    /// Whether the data dir was given explicitly (decides the default config file, DESIGN §9).
+    pub data_dir_given: bool,
+    /// An explicit config file.
+    pub config: Option<PathBuf>,
+    /// Local API address (loopback only).
+    pub api: SocketAddr,
+    /// Peer HTTPS API address (served once polled sync exists).
+    pub peer_api: Option<SocketAddr>,
+    /// QUIC address (served once native sync exists).
+    pub quic: Option<SocketAddr>,
+    /// Device name; defaults to the host name.
+    pub name: Option<String>,
+    /// Wall clock (tests inject an offset).
+    pub clock: Clock,
+}
+
+impl DaemonOptions {
+    /// Options for `data_dir` with default addresses.
+    pub fn new(data_dir: PathBuf) -> DaemonOptions {
+        DaemonOptions {
+            data_dir,
+            data_dir_given: true,
+            config: None,
+            api: SocketAddr::from(([127, 0, 0, 1], 19090)),
+            peer_api: None,
+            quic: None,
+            name: None,
+            clock: Clock::system(),
+        }
+    }
+}
+
+/// What a running daemon publishes in `<data-dir>/daemon.json` (the facts of the `ready` line).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DaemonInfo {
+    /// Bound local API address.
+    pub api: SocketAddr,
+    /// Bound peer API address, when served.
+    pub peer_api: Option<SocketAddr>,
+    /// Bound QUIC address, when served.
+    pub quic: Option<SocketAddr>,
+    /// This device's node id.
+    pub node_id: String,
+    /// Device name.
+    pub name: String,
+    /// Process id of the daemon.
+    pub pid: u32,
+    /// The data directory.
+    pub data_dir: PathBuf,
+    /// The config file in force.
+    pub config_path: PathBuf,
+    /// Engine version.
+    pub version: String,
+    /// Start time, unix milliseconds.
+    pub started_at_ms: u64,
+}
+
+impl DaemonInfo {
+    /// The single `ready …` line printed on stdout (DESIGN §8).
+    pub fn ready_line(&self) -> String {
+        fn show(a: Option<SocketAddr>) -> String {
+            a.map_or_else(|| "-".to_string(), |a| a.to_string())
+        }
+        format!(
+            "ready api={} peer_api={} quic={} node_id={}",
+            self.api,
+            show(self.peer_api),
+            show(self.quic),
+            self.node_id
+        )
+    }
+
+    /// Reads `daemon.json` from a data dir.
+    pub fn read(data_dir: &Path) -> Result<DaemonInfo, Error> {
+        let path = paths::daemon_file(data_dir);
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| Error::io("cannot read", &path, e))?;
+        serde_json::from_str(&text).map_err(|e| {
+            Error::io(
+                "malformed daemon file",
+                &path,
+                std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+            )
+        })
+    }
+}
+
+/// A running engine with its local API.
+#[derive(Debug)]
+pub struct Daemon {
+    info: DaemonInfo,
+    engine: Arc<Engine>,
+    token: String,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    server: JoinHandle<()>,
+}
+
+impl Daemon {
+    /// Opens everything, binds the local API and makes the first mode decision.
+    pub async fn start(opts: DaemonOptions) -> Result<Daemon, Error> {
+        if !opts.api.ip().is_loopback() {
+            return Err(Error::ApiNotLoopback { addr: opts.api });
+        }
+        let data_dir = opts.data_dir.clone();
+        create_private_dir(&data_dir)?;
+        let config_path =
+            paths::config_file(opts.config.as_deref(), &data_dir, opts.data_dir_given);
+        let config = ConfigState::load(config_path.clone())?;
+        for w in &config.warnings {
+            tracing::warn!("{w}");
+        }
+
+        let (store, identity) = {
+            let data_dir = data_dir.clone();
+            tokio::task::spawn_blocking(move || open_store_and_identity(&data_dir))
+                .await
+                .map_err(|e| Error::Task(e.to_string()))??
+        };
+        let name = opts.name.clone().unwrap_or_else(host_name);
+        let identity = Identity {
+            node_id: identity.0,
+            name: name.clone(),
+            secret_store: identity.1,
+        };
+
+        let listener = TcpListener::bind(opts.api)
+            .await
+            .map_err(|source| Error::ApiBind {
+                addr: opts.api,
+                source,
+            })?;
+        let api_addr = listener.local_addr().map_err(|source| Error::ApiBind {
+            addr: opts.api,
+            source,
+        })?;
+
+        let token = load_or_create_token(&paths::token_file(&data_dir))?;
+        let engine = {
+            let identity = identity.clone();
+            let clock = opts.clock.clone();
+            tokio::task::spawn_blocking(move || Engine::new(store, identity, config, clock))
+                .await
+                .map_err(|e| Error::Task(e.to_string()))?
+        };
+        let decision = engine.mode();
+        tracing::info!(mode = %decision.mode, reason = %decision.reason, "initial sync mode");
+
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let app = api::router(ApiState::new(Arc::clone(&engine), token.clone(), api_addr));
+        let mut server_rx = shutdown_rx.clone();
+        let server = tokio::spawn(async move {
+            let result = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = server_rx.wait_for(|stop| *stop).await;
+                })
+                .await;
+            if let Err(e) = result {
+                tracing::error!(error = %e, "local API server stopped with an error");
+            }
+        });
+
+        let tasks = vec![
+            tokio::spawn(mode_recheck_loop(Arc::clone(&engine), shutdown_rx.clone())),
+            tokio::spawn(config_watch_loop(Arc::clone(&engine), shutdown_rx)),
+        ];
+
+        let info = DaemonInfo {
+            api: api_addr,
+            peer_api: None,
+            quic: None,
+            node_id: identity.node_id.clone(),
+            name,
+            pid: std::process::id(),
+            data_dir: data_dir.clone(),
+            config_path,
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            started_at_ms: opts.clock.now_ms(),
+        };
+        let json = serde_json::to_vec_pretty(&info).map_err(|e| {
+            Error::io(
+                "cannot render",
+                paths::daemon_file(&data_dir),
+                std::io::Error::other(e),
+            )
+        })?;
+        write_file_atomic(&paths::daemon_file(&data_dir), &json, 0o600)?;
+
+        Ok(Daemon {
+            info,
+            engine,
+            token,
+            shutdown,
+            tasks,
+            server,
+        })
+    }
+
+    /// The facts published in `daemon.json`.
+    pub fn info(&self) -> &DaemonInfo {
+        &self.info
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    /// The control-API bearer token.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// Stops the API gracefully, ends background tasks and removes `daemon.json`.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+        let _ = self.server.await;
+        let path = paths::daemon_file(&self.info.data_dir);
+        // Only remove the file if it still describes us (another daemon may have replaced it).
+        if DaemonInfo::read(&self.info.data_dir)
+            .is_ok_and(|i| i.pid == self.info.pid && i.api == self.info.api)
+        {
+            let _ = std::fs::remove_file(path);
+        }
+        tracing::info!("engine stopped");
+    }
+}
+
+fn open_store_and_identity(
+    data_dir: &Path,
+) -> Result<(Store, (String, mayros_sync_store::SecretStoreKind)), Error> {
+    let mut store = Store::open(&paths::store_file(data_dir))?;
+    let secrets = FileSecretStore::new(data_dir)?;
+    let identity = DeviceIdentity::load_or_create(&secrets)?;
+    let node_id = identity.node_id();
+    if store.meta()?.node_id.as_deref() != Some(node_id.as_str()) {
+        store.set_node_id(&node_id)?;
+    }
+    Ok((store, (node_id, secrets.kind())))
+}
+
+async fn mode_recheck_loop(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(RECHECK_INTERVAL_SECS));
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => { engine.reevaluate_mode().await; }
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+fn file_stamp(path: &Path) -> Option<(SystemTime, u64)> {
+    std::fs::metadata(path)
+        .ok()
+        .map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()))
+}
+
+/// Re-applies the config file when it changes on disk (DESIGN §9).
+async fn config_watch_loop(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
+    let path = engine.config().path;
+    let mut last = file_stamp(&path);
+    let mut tick = tokio::time::interval(CONFIG_POLL);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        let now = file_stamp(&path);
+        if now == last {
+            continue;
+        }
+        last = now;
+        match ConfigState::load(path.clone()) {
+            Ok(state) => {
+                for w in &state.warnings {
+                    tracing::warn!("{w}");
+                }
+                engine.set_config(state);
+                engine.reevaluate_mode().await;
+                tracing::info!(path = %path.display(), "config file changed; re-applied");
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "config file changed but is invalid; keeping the previous config")
+            }
+        }
+    }
+}
+
+/// Creates `dir` (and parents) with mode 0700 when missing.
+pub fn create_private_dir(dir: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| Error::io("cannot create data dir", dir, e))
+}
+
+/// Writes `bytes` to `path` through a temp file and rename, with the given mode.
+pub fn write_file_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Error> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    if !dir.as_os_str().is_empty() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create dir", dir, e))?;
+    }
+    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(mode)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io("cannot write", path, e)
+    })
+}
+
+/// Reads the control token, creating a fresh random one (mode 0600) when missing or malformed.
+fn load_or_create_token(path: &Path) -> Result<String, Error> {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(text) = std::fs::read_to_string(path) {
+        let token = text.trim();
+        if token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit()) {
+            let perms = std::fs::Permissions::from_mode(0o600);
+            std::fs::set_permissions(path, perms)
+                .map_err(|e| Error::io("cannot chmod", path, e))?;
+            return Ok(token.to_string());
+        }
+        tracing::warn!(path = %path.display(), "control token file is malformed; writing a new token");
+    }
+    let token = hex::encode(rand::random::<[u8; 32]>());
+    write_file_atomic(path, token.as_bytes(), 0o600)?;
+    Ok(token)
+}
+
+/// The host name, for the default device name.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "mayros-device".to_string())
+}

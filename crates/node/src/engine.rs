@@ -1,0 +1,313 @@
+//! The engine: one shared state for the store, identity, config and the current mode.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
+
+use mayros_sync_proto::config::{self, Config, ConfigWarning};
+use mayros_sync_proto::mode::{
+    self, HealthProbe, ModeChange, ModeDecision, ModeSelector, P2pProbe,
+};
+use mayros_sync_store::{SecretStoreKind, Store};
+use serde::Serialize;
+
+use crate::clock::Clock;
+use crate::error::Error;
+
+/// The validated configuration in force, where it came from, and its warnings.
+#[derive(Debug, Clone)]
+pub struct ConfigState {
+    /// The validated config.
+    pub config: Config,
+    /// Clamping warnings produced when it was parsed.
+    pub warnings: Vec<ConfigWarning>,
+    /// The file it is read from and written to.
+    pub path: PathBuf,
+}
+
+impl ConfigState {
+    /// Reads and validates `path`; a missing file means all defaults.
+    pub fn load(path: PathBuf) -> Result<ConfigState, Error> {
+        let parsed = match std::fs::read_to_string(&path) {
+            Ok(text) => config::parse(&text).map_err(|source| Error::Config {
+                path: path.clone(),
+                source,
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => config::Parsed {
+                config: Config::default(),
+                warnings: Vec::new(),
+            },
+            Err(e) => return Err(Error::io("cannot read config file", path, e)),
+        };
+        Ok(ConfigState {
+            config: parsed.config,
+            warnings: parsed.warnings,
+            path,
+        })
+    }
+}
+
+/// Static facts about this engine, fixed at start.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    /// 64 lowercase hex of the device's Ed25519 public key.
+    pub node_id: String,
+    /// Human-readable device name.
+    pub name: String,
+    /// Which backend holds the device secrets.
+    pub secret_store: SecretStoreKind,
+}
+
+/// Shared engine state, cheap to clone behind an [`Arc`].
+#[derive(Debug)]
+pub struct Engine {
+    store: Arc<Mutex<Store>>,
+    identity: Identity,
+    config: RwLock<ConfigState>,
+    mode: Mutex<ModeSelector>,
+    clock: Clock,
+    started: Instant,
+}
+
+/// A snapshot of the engine for `GET /api/v1/sync/status` and `mayros sync status --json`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusSnapshot {
+    /// "native", "polled" or "none".
+    pub mode: String,
+    /// Why that mode was chosen.
+    pub mode_reason: String,
+    /// This device's node id.
+    pub node_id: String,
+    /// This device's name.
+    pub name: String,
+    /// Engine version.
+    pub version: String,
+    /// Seconds since the engine started.
+    pub uptime_seconds: u64,
+    /// The Cortex this engine syncs.
+    pub cortex: CortexStatus,
+    /// Where device secrets are kept ("keyring", "file" or "memory").
+    pub secret_store: String,
+    /// Sync peers (none until pairing exists).
+    pub peers: Vec<serde_json::Value>,
+    /// Gossip statistics; null while native gossip does not run.
+    pub gossip: Option<serde_json::Value>,
+    /// Sync counters.
+    pub sync: SyncCounters,
+    /// Number of nearby devices discovered.
+    pub nearby_count: u64,
+    /// Number of logged conflicts.
+    pub conflicts_count: u64,
+    /// Number of items held for review.
+    pub review_count: u64,
+    /// Live triples in the local store.
+    pub triple_count: u64,
+    /// The config file in force.
+    pub config_path: String,
+    /// Human-readable warnings (config clamping, clock skew, …).
+    pub warnings: Vec<String>,
+}
+
+/// Cortex backend and health in the status snapshot.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CortexStatus {
+    /// "embedded" or "external".
+    pub backend: String,
+    /// The Cortex URL (the local API for the embedded backend).
+    pub url: Option<String>,
+    /// Whether the last health check passed.
+    pub healthy: bool,
+    /// Why it is unhealthy, when it is.
+    pub message: String,
+}
+
+/// Success and failure counters of sync attempts.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncCounters {
+    /// Completed syncs.
+    pub total_successful_syncs: u64,
+    /// Failed syncs.
+    pub total_failed_syncs: u64,
+    /// When the last sync finished (RFC 3339), if any.
+    pub last_sync_at: Option<String>,
+}
+
+impl Engine {
+    /// Builds the engine around an open store; the first mode decision is made here.
+    pub fn new(store: Store, identity: Identity, config: ConfigState, clock: Clock) -> Arc<Engine> {
+        let engine = Engine {
+            store: Arc::new(Mutex::new(store)),
+            identity,
+            config: RwLock::new(config),
+            mode: Mutex::new(ModeSelector::default()),
+            clock,
+            started: Instant::now(),
+        };
+        let engine = Arc::new(engine);
+        engine.reevaluate_mode_blocking();
+        engine
+    }
+
+    /// This device's identity.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// The engine's wall clock.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Seconds since start.
+    pub fn uptime_seconds(&self) -> u64 {
+        self.started.elapsed().as_secs()
+    }
+
+    /// A copy of the config in force.
+    pub fn config(&self) -> ConfigState {
+        match self.config.read() {
+            Ok(c) => c.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Replaces the config in force (already validated).
+    pub fn set_config(&self, state: ConfigState) {
+        match self.config.write() {
+            Ok(mut c) => *c = state,
+            Err(poisoned) => *poisoned.into_inner() = state,
+        }
+    }
+
+    /// Runs `f` on the store in a blocking task, so the async runtime never waits on SQLite.
+    pub async fn with_store<R, F>(&self, f: F) -> Result<R, Error>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Store) -> Result<R, mayros_sync_store::Error> + Send + 'static,
+    {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || {
+            let mut guard = store
+                .lock()
+                .map_err(|_| Error::Task("store lock poisoned by an earlier panic".into()))?;
+            f(&mut guard).map_err(Error::Store)
+        })
+        .await
+        .map_err(|e| Error::Task(e.to_string()))?
+    }
+
+    fn with_store_blocking<R>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<R, mayros_sync_store::Error>,
+    ) -> Result<R, Error> {
+        let mut guard = self
+            .store
+            .lock()
+            .map_err(|_| Error::Task("store lock poisoned by an earlier panic".into()))?;
+        f(&mut guard).map_err(Error::Store)
+    }
+
+    /// Checks the embedded Cortex: healthy when the store answers a count query.
+    pub fn health_blocking(&self) -> (HealthProbe, Option<u64>) {
+        match self.with_store_blocking(|s| s.triple_count()) {
+            Ok(n) => (HealthProbe::Healthy, Some(n)),
+            Err(e) => (
+                HealthProbe::Unhealthy {
+                    reason: e.to_string(),
+                },
+                None,
+            ),
+        }
+    }
+
+    /// The P2P probe of DESIGN §3.1 for the embedded Cortex: the QUIC endpoint is not built yet.
+    pub fn p2p_probe(&self) -> P2pProbe {
+        P2pProbe::Disabled {
+            reason: "p2p/status answered 404: P2P not enabled (QUIC endpoint not running)".into(),
+        }
+    }
+
+    /// Re-runs mode selection; returns the change when the mode moved.
+    pub fn reevaluate_mode_blocking(&self) -> Option<ModeChange> {
+        let (health, _) = self.health_blocking();
+        let preferred = self.config().config.sync.native_p2p_preferred;
+        let decision = mode::select_mode(&health, &self.p2p_probe(), preferred);
+        let change = match self.mode.lock() {
+            Ok(mut sel) => sel.update(decision),
+            Err(poisoned) => poisoned.into_inner().update(decision),
+        };
+        if let Some(c) = &change {
+            tracing::info!(from = ?c.from, to = %c.to, reason = %c.reason, "sync mode changed");
+        }
+        change
+    }
+
+    /// Async wrapper of [`Engine::reevaluate_mode_blocking`].
+    pub async fn reevaluate_mode(self: &Arc<Self>) -> Option<ModeChange> {
+        let me = Arc::clone(self);
+        tokio::task::spawn_blocking(move || me.reevaluate_mode_blocking())
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// The current mode decision.
+    pub fn mode(&self) -> ModeDecision {
+        let sel = match self.mode.lock() {
+            Ok(sel) => sel.current().cloned(),
+            Err(poisoned) => poisoned.into_inner().current().cloned(),
+        };
+        sel.unwrap_or_else(|| ModeDecision {
+            mode: mode::SyncMode::None,
+            reason: "mode not decided yet".into(),
+        })
+    }
+
+    /// Builds the status snapshot.
+    pub async fn status(self: &Arc<Self>, api_url: Option<String>) -> StatusSnapshot {
+        let me = Arc::clone(self);
+        let health = tokio::task::spawn_blocking(move || me.health_blocking())
+            .await
+            .unwrap_or_else(|e| {
+                (
+                    HealthProbe::Unhealthy {
+                        reason: e.to_string(),
+                    },
+                    None,
+                )
+            });
+        let decision = self.mode();
+        let cfg = self.config();
+        let (healthy, message) = match &health.0 {
+            HealthProbe::Healthy => (true, format!("{} triples", health.1.unwrap_or(0))),
+            HealthProbe::Unhealthy { reason } => (false, reason.clone()),
+        };
+        StatusSnapshot {
+            mode: decision.mode.as_str().to_string(),
+            mode_reason: decision.reason,
+            node_id: self.identity.node_id.clone(),
+            name: self.identity.name.clone(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            uptime_seconds: self.uptime_seconds(),
+            cortex: CortexStatus {
+                backend: "embedded".into(),
+                url: api_url,
+                healthy,
+                message,
+            },
+            secret_store: self.identity.secret_store.as_str().to_string(),
+            peers: Vec::new(),
+            gossip: None,
+            sync: SyncCounters::default(),
+            nearby_count: 0,
+            conflicts_count: 0,
+            review_count: 0,
+            triple_count: health.1.unwrap_or(0),
+            config_path: cfg.path.display().to_string(),
+            warnings: cfg.warnings.iter().map(|w| w.to_string()).collect(),
+        }
+    }
+}

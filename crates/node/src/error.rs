@@ -1,0 +1,60 @@
+//! The one error type of the node crate.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Everything that can stop the engine from starting or running.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The local API address could not be bound.
+    #[error("cannot listen on {addr} (--api): {source}")]
+    ApiBind {
+        /// The address we tried.
+        addr: SocketAddr,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The local API must only listen on loopback.
+    #[error(
+        "--api {addr} is not a loopback address; the local API only listens on 127.0.0.1 or ::1"
+    )]
+    ApiNotLoopback {
+        /// The rejected address.
+        addr: SocketAddr,
+    },
+    /// The configuration file is invalid.
+    #[error("config file {path}: {source}")]
+    Config {
+        /// Which file.
+        path: PathBuf,
+        /// What is wrong, naming the key.
+        source: mayros_sync_proto::Error,
+    },
+    /// A file in the data directory could not be read or written.
+    #[error("{what} {path}: {source}")]
+    Io {
+        /// What we were doing.
+        what: &'static str,
+        /// Which file or directory.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(#[from] mayros_sync_store::Error),
+    /// A blocking store task panicked or was cancelled.
+    #[error("store task failed: {0}")]
+    Task(String),
+}
+
+impl Error {
+    /// Wraps an I/O error with what we were doing and on which path.
+    pub fn io(what: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::Io {
+            what,
+            path: path.into(),
+            source,
+        }
+    }
+}

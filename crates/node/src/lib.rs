@@ -1,0 +1,17 @@
+//! The tokio engine of Mayros Sync.
+//!
+//! It owns the store, serves the local API (embedded Cortex REST and the control API),
+//! and decides the sync mode. Protocol decisions live in `mayros-sync-proto`; this crate
+//! only moves bytes, timers and files.
+#![warn(missing_docs)]
+
+pub mod api;
+pub mod clock;
+pub mod daemon;
+pub mod engine;
+pub mod error;
+pub mod paths;
+
+pub use daemon::{Daemon, DaemonInfo, DaemonOptions};
+pub use engine::Engine;
+pub use error::Error;

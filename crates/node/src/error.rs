@@ -43,6 +43,9 @@ pub enum Error {
     /// The store failed.
     #[error("store: {0}")]
     Store(#[from] mayros_sync_store::Error),
+    /// The device certificate or a TLS configuration could not be built.
+    #[error("TLS: {0}")]
+    Tls(String),
     /// A blocking store task panicked or was cancelled.
     #[error("store task failed: {0}")]
     Task(String),

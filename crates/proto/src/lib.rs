@@ -17,6 +17,7 @@ pub mod jcs;
 pub mod mode;
 pub mod model;
 pub mod namespace;
+pub mod peerstate;
 pub mod seedproof;
 pub mod timefmt;
 

@@ -46,6 +46,9 @@ pub enum Error {
     /// The device certificate or a TLS configuration could not be built.
     #[error("TLS: {0}")]
     Tls(String),
+    /// Talking to a peer failed (connect, TLS, HTTP).
+    #[error("peer {0}")]
+    Peer(String),
     /// A blocking store task panicked or was cancelled.
     #[error("store task failed: {0}")]
     Task(String),

@@ -11,6 +11,7 @@ pub mod daemon;
 pub mod engine;
 pub mod error;
 pub mod paths;
+pub mod peer;
 pub mod tls;
 
 pub use daemon::{Daemon, DaemonInfo, DaemonOptions};

@@ -45,6 +45,14 @@ pub enum Error {
         /// Why it was rejected.
         reason: String,
     },
+    /// A roster entry failed verification.
+    #[error("invalid roster entry for {node_id}: {reason}")]
+    InvalidRosterEntry {
+        /// The node the entry is about.
+        node_id: String,
+        /// Why it was rejected.
+        reason: &'static str,
+    },
     /// A configuration document was not valid JSON.
     #[error("config is not valid JSON: {0}")]
     ConfigSyntax(String),

@@ -18,6 +18,7 @@ pub mod mode;
 pub mod model;
 pub mod namespace;
 pub mod peerstate;
+pub mod roster;
 pub mod seedproof;
 pub mod timefmt;
 

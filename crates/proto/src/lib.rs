@@ -17,6 +17,7 @@ pub mod jcs;
 pub mod mode;
 pub mod model;
 pub mod namespace;
+pub mod peerauth;
 pub mod peerstate;
 pub mod roster;
 pub mod seedproof;

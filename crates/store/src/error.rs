@@ -1,0 +1,103 @@
+//! The one error type of the store crate.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in the store, the secret stores and the device identity.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database file could not be opened or configured.
+    #[error("cannot open the store database {path}: {source}")]
+    Open {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite said.
+        source: rusqlite::Error,
+    },
+    /// The database file belongs to some other application.
+    #[error("{path} is not a Mayros Sync store (SQLite application id {found:#010x})")]
+    NotAStore {
+        /// The database file.
+        path: PathBuf,
+        /// The application id found in the file header.
+        found: i32,
+    },
+    /// The database was written by a newer Mayros Sync than this one.
+    #[error(
+        "the store has schema version {found}, but this build only knows up to version {supported}; \
+         upgrade Mayros Sync (downgrading a store is not supported)"
+    )]
+    SchemaTooNew {
+        /// The version recorded in the database.
+        found: u32,
+        /// The newest version this build can migrate to.
+        supported: u32,
+    },
+    /// A schema migration failed; the database was left at its previous version.
+    #[error("store schema migration to version {version} failed: {source}")]
+    Migration {
+        /// The migration that failed.
+        version: u32,
+        /// What SQLite said.
+        source: rusqlite::Error,
+    },
+    /// A query or statement failed.
+    #[error("store database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// Data read from the database does not make sense (damaged file or foreign writes).
+    #[error("the store database is corrupt: {0}")]
+    Corrupt(String),
+    /// A triple was refused because it cannot be stored faithfully.
+    #[error("cannot store triple {id}: {reason}")]
+    Unstorable {
+        /// The triple's id (64 hex digits).
+        id: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+    /// A file or directory operation failed.
+    #[error("{what} {path}: {source}")]
+    Io {
+        /// What we were doing.
+        what: &'static str,
+        /// Which file or directory.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// A secret name is not allowed (it must be a plain file name).
+    #[error("invalid secret name {name:?}: {reason}")]
+    InvalidSecretName {
+        /// The rejected name.
+        name: String,
+        /// Why it was rejected.
+        reason: &'static str,
+    },
+    /// A stored secret has the wrong size; it is left untouched.
+    #[error(
+        "the stored secret {name:?} is {found} bytes long but must be {expected}; \
+         it was left untouched (move it away to create a new one)"
+    )]
+    SecretWrongLength {
+        /// The secret's name.
+        name: String,
+        /// Its stored length.
+        found: usize,
+        /// The length it must have.
+        expected: usize,
+    },
+}
+
+impl Error {
+    /// Wraps an I/O error with what we were doing and on which path.
+    pub(crate) fn io(
+        what: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Error {
+        Error::Io {
+            what,
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! The `meta` table: schema version, node id, install id and change-log epoch.
+
+use rand::RngCore;
+use rusqlite::{Connection, OptionalExtension};
+
+use crate::error::Error;
+
+const SCHEMA_VERSION: &str = "schema_version";
+const NODE_ID: &str = "node_id";
+const INSTALL_ID: &str = "install_id";
+const LOG_EPOCH: &str = "log_epoch";
+
+/// Facts about a store that live in its `meta` table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Meta {
+    /// The schema version the database is at.
+    pub schema_version: u32,
+    /// The node id of the device that owns this store, once set.
+    pub node_id: Option<String>,
+    /// A random 128-bit id (32 lowercase hex) created when the store was first opened.
+    pub install_id: String,
+    /// A random 64-bit id (16 lowercase hex) naming this change log; cursors carry it.
+    pub log_epoch: String,
+}
+
+/// Records the schema version and creates the install id and log epoch when missing.
+pub(crate) fn init(conn: &Connection, schema_version: u32) -> Result<(), Error> {
+    set(conn, SCHEMA_VERSION, &schema_version.to_string())?;
+    let mut rng = rand::rngs::OsRng;
+    if get(conn, INSTALL_ID)?.is_none() {
+        let mut id = [0u8; 16];
+        rng.fill_bytes(&mut id);
+        set(conn, INSTALL_ID, &hex::encode(id))?;
+    }
+    if get(conn, LOG_EPOCH)?.is_none() {
+        set(conn, LOG_EPOCH, &format!("{:016x}", rng.next_u64()))?;
+    }
+    Ok(())
+}
+
+/// Reads every meta fact.
+pub(crate) fn read(conn: &Connection) -> Result<Meta, Error> {
+    let required = |key: &str| {
+        get(conn, key)?.ok_or_else(|| Error::Corrupt(format!("meta key `{key}` is missing")))
+    };
+    let version = required(SCHEMA_VERSION)?;
+    let schema_version = version.parse().map_err(|_| {
+        Error::Corrupt(format!(
+            "meta `{SCHEMA_VERSION}` is {version:?}, not a number"
+        ))
+    })?;
+    Ok(Meta {
+        schema_version,
+        node_id: get(conn, NODE_ID)?,
+        install_id: required(INSTALL_ID)?,
+        log_epoch: required(LOG_EPOCH)?,
+    })
+}
+
+/// Records the node id of the device owning the store.
+pub(crate) fn set_node_id(conn: &Connection, node_id: &str) -> Result<(), Error> {
+    set(conn, NODE_ID, node_id)
+}
+
+fn get(conn: &Connection, key: &str) -> Result<Option<String>, Error> {
+    Ok(conn
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?)
+}
+
+fn set(conn: &Connection, key: &str, value: &str) -> Result<(), Error> {
+    conn.prepare_cached(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute([key, value])?;
+    Ok(())
+}

@@ -126,6 +126,7 @@ pub struct Daemon {
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     server: JoinHandle<()>,
+    _lock: std::fs::File,
 }
 
 impl Daemon {
@@ -136,6 +137,7 @@ impl Daemon {
         }
         let data_dir = opts.data_dir.clone();
         create_private_dir(&data_dir)?;
+        let lock = lock_data_dir(&data_dir)?;
         let config_path =
             paths::config_file(opts.config.as_deref(), &data_dir, opts.data_dir_given);
         let config = ConfigState::load(config_path.clone())?;
@@ -158,13 +160,13 @@ impl Daemon {
 
         let listener = TcpListener::bind(opts.api)
             .await
-            .map_err(|source| Error::ApiBind {
+            .map_err(|cause| Error::ApiBind {
                 addr: opts.api,
-                source,
+                cause,
             })?;
-        let api_addr = listener.local_addr().map_err(|source| Error::ApiBind {
+        let api_addr = listener.local_addr().map_err(|cause| Error::ApiBind {
             addr: opts.api,
-            source,
+            cause,
         })?;
 
         let token = load_or_create_token(&paths::token_file(&data_dir))?;
@@ -225,6 +227,7 @@ impl Daemon {
             shutdown,
             tasks,
             server,
+            _lock: lock,
         })
     }
 
@@ -319,6 +322,24 @@ async fn config_watch_loop(engine: Arc<Engine>, mut stop: watch::Receiver<bool>)
                 tracing::error!(error = %e, "config file changed but is invalid; keeping the previous config")
             }
         }
+    }
+}
+
+/// Takes the exclusive engine lock of a data dir; held for the daemon's lifetime.
+fn lock_data_dir(data_dir: &Path) -> Result<std::fs::File, Error> {
+    let path = data_dir.join("engine.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io("cannot open", &path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::AlreadyRunning {
+            path: data_dir.to_path_buf(),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::io("cannot lock", &path, e)),
     }
 }
 

@@ -29,9 +29,9 @@ impl ConfigState {
     /// Reads and validates `path`; a missing file means all defaults.
     pub fn load(path: PathBuf) -> Result<ConfigState, Error> {
         let parsed = match std::fs::read_to_string(&path) {
-            Ok(text) => config::parse(&text).map_err(|source| Error::Config {
+            Ok(text) => config::parse(&text).map_err(|cause| Error::Config {
                 path: path.clone(),
-                source,
+                cause,
             })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => config::Parsed {
                 config: Config::default(),

@@ -7,12 +7,18 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The local API address could not be bound.
-    #[error("cannot listen on {addr} (--api): {source}")]
+    #[error("cannot listen on {addr} (--api): {cause}")]
     ApiBind {
         /// The address we tried.
         addr: SocketAddr,
         /// What the OS said.
-        source: std::io::Error,
+        cause: std::io::Error,
+    },
+    /// Another engine already runs on this data directory.
+    #[error("another Mayros Sync engine is already running on data dir {path}")]
+    AlreadyRunning {
+        /// The data directory.
+        path: PathBuf,
     },
     /// The local API must only listen on loopback.
     #[error(
@@ -23,22 +29,22 @@ pub enum Error {
         addr: SocketAddr,
     },
     /// The configuration file is invalid.
-    #[error("config file {path}: {source}")]
+    #[error("config file {path}: {cause}")]
     Config {
         /// Which file.
         path: PathBuf,
         /// What is wrong, naming the key.
-        source: mayros_sync_proto::Error,
+        cause: mayros_sync_proto::Error,
     },
     /// A file in the data directory could not be read or written.
-    #[error("{what} {path}: {source}")]
+    #[error("{what} {path}: {cause}")]
     Io {
         /// What we were doing.
         what: &'static str,
         /// Which file or directory.
         path: PathBuf,
         /// What the OS said.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The store failed.
     #[error("store: {0}")]
@@ -56,11 +62,11 @@ pub enum Error {
 
 impl Error {
     /// Wraps an I/O error with what we were doing and on which path.
-    pub fn io(what: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+    pub fn io(what: &'static str, path: impl Into<PathBuf>, cause: std::io::Error) -> Error {
         Error::Io {
             what,
             path: path.into(),
-            source,
+            cause,
         }
     }
 }

@@ -132,3 +132,22 @@ async fn an_invalid_config_file_names_the_key() {
         .to_string();
     assert!(err.contains("sync.conflictStrategy"), "{err}");
 }
+
+#[tokio::test]
+async fn a_second_engine_on_the_same_data_dir_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = Daemon::start(options(dir.path())).await.unwrap();
+    let err = Daemon::start(options(dir.path()))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("already running"), "{err}");
+    assert_eq!(
+        DaemonInfo::read(dir.path()).unwrap(),
+        *first.info(),
+        "daemon.json untouched"
+    );
+    first.shutdown().await;
+    let again = Daemon::start(options(dir.path())).await.unwrap();
+    again.shutdown().await;
+}

@@ -36,7 +36,10 @@ impl ApiState {
     /// State for an API bound at `api_addr`.
     pub fn new(engine: Arc<Engine>, token: String, api_addr: SocketAddr) -> ApiState {
         let port = api_addr.port();
-        let allowed_hosts = vec![format!("127.0.0.1:{port}"), format!("localhost:{port}")];
+        let mut allowed_hosts = vec![format!("127.0.0.1:{port}"), format!("localhost:{port}")];
+        if api_addr.is_ipv6() {
+            allowed_hosts.push(format!("[::1]:{port}"));
+        }
         ApiState {
             engine,
             token: Arc::new(token),

@@ -1,0 +1,441 @@
+//! Human-readable formatting and stdout writing.
+//!
+//! Everything here is pure except [`print`], the one place that writes to stdout.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+
+use serde_json::Value;
+
+/// Writes `text` (plus a newline when missing) to stdout and flushes it.
+pub fn print(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    if !text.ends_with('\n') {
+        out.write_all(b"\n")?;
+    }
+    out.flush()
+}
+
+/// Re-indents JSON text like `serde_json::to_string_pretty`, keeping key order and number
+/// spelling exactly as received (a parse + print round trip through `Value` would sort keys).
+///
+/// `text` must be valid JSON; the CLI only passes bodies it has already parsed.
+pub fn pretty_json_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 2);
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut skip_close = false;
+    for (i, c) in text.char_indices() {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_string = true;
+                out.push(c);
+            }
+            '{' | '[' => {
+                out.push(c);
+                let close = if c == '{' { '}' } else { ']' };
+                if text[i + 1..].trim_start().starts_with(close) {
+                    out.push(close);
+                    skip_close = true;
+                } else {
+                    depth += 1;
+                    newline(&mut out, depth);
+                }
+            }
+            '}' | ']' => {
+                if skip_close {
+                    skip_close = false;
+                } else {
+                    depth = depth.saturating_sub(1);
+                    newline(&mut out, depth);
+                    out.push(c);
+                }
+            }
+            ',' => {
+                out.push(',');
+                newline(&mut out, depth);
+            }
+            ':' => out.push_str(": "),
+            c if c.is_whitespace() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn newline(out: &mut String, depth: usize) {
+    out.push('\n');
+    for _ in 0..depth {
+        out.push_str("  ");
+    }
+}
+
+/// Renders a triple object (as the Cortex REST returns it) Turtle-style:
+/// `"tea"`, `42`, `<ex:b>`, `"bonjour"@fr`, `"5"^^<xsd:int>`.
+pub fn render_object(object: &Value) -> String {
+    match object {
+        Value::String(s) => quote(s),
+        Value::Object(map) => {
+            let text = |k: &str| map.get(k).and_then(Value::as_str);
+            if let Some(node) = text("node") {
+                return bracket(node);
+            }
+            match (text("type"), map.get("value")) {
+                (Some("lang"), Some(v)) => {
+                    format!("{}@{}", render_plain(v), text("lang").unwrap_or("?"))
+                }
+                (Some("typed"), Some(v)) => {
+                    format!(
+                        "{}^^{}",
+                        render_plain(v),
+                        bracket(text("datatype").unwrap_or("?"))
+                    )
+                }
+                (Some("datetime"), Some(v)) => format!("{}^^<xsd:dateTime>", render_plain(v)),
+                (Some("bytes"), Some(v)) => format!("0x{}", v.as_str().unwrap_or("")),
+                (Some("json"), Some(v)) => format!("json:{v}"),
+                _ => object.to_string(),
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+fn render_plain(v: &Value) -> String {
+    match v {
+        Value::String(s) => quote(s),
+        other => quote(&other.to_string()),
+    }
+}
+
+fn quote(s: &str) -> String {
+    Value::String(s.to_string()).to_string()
+}
+
+fn bracket(name: &str) -> String {
+    if name.starts_with('<') && name.ends_with('>') {
+        name.to_string()
+    } else {
+        format!("<{name}>")
+    }
+}
+
+fn str_field<'a>(v: &'a Value, key: &str) -> &'a str {
+    v.get(key).and_then(Value::as_str).unwrap_or("?")
+}
+
+/// One triple as `subject predicate object`.
+pub fn triple_statement(t: &Value) -> String {
+    format!(
+        "{} {} {}",
+        str_field(t, "subject"),
+        str_field(t, "predicate"),
+        t.get("object").map_or_else(|| "?".into(), render_object)
+    )
+}
+
+/// `mayros cortex get`: the statement, then the id and creation time.
+pub fn triple_details(t: &Value) -> String {
+    format!(
+        "{}\nid          {}\ncreated_at  {}",
+        triple_statement(t),
+        str_field(t, "id"),
+        str_field(t, "created_at")
+    )
+}
+
+/// `mayros cortex list`: one aligned line per triple (`id subject predicate object`), then
+/// `N of TOTAL` and where the next page starts.
+pub fn triple_page(page: &Value) -> String {
+    let rows: &[Value] = page
+        .get("triples")
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice);
+    let total = page.get("total").and_then(Value::as_u64).unwrap_or(0);
+    let offset = page.get("offset").and_then(Value::as_u64).unwrap_or(0);
+    let width = |key: &str| {
+        rows.iter()
+            .map(|r| str_field(r, key).chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let (ws, wp) = (width("subject"), width("predicate"));
+    let mut out = String::new();
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "{}  {:ws$}  {:wp$}  {}",
+            str_field(r, "id"),
+            str_field(r, "subject"),
+            str_field(r, "predicate"),
+            r.get("object").map_or_else(|| "?".into(), render_object),
+        );
+    }
+    let shown = rows.len() as u64;
+    let _ = write!(out, "{shown} of {total}");
+    if offset > 0 {
+        let _ = write!(out, " (from offset {offset})");
+    }
+    if offset + shown < total && shown > 0 {
+        let _ = write!(out, "; more with --offset {}", offset + shown);
+    }
+    out
+}
+
+/// `mayros sync status`: a compact summary of the status JSON (fields read leniently, so an
+/// engine that adds fields never breaks it).
+pub fn status_summary(s: &Value) -> String {
+    let num = |v: &Value, key: &str| v.get(key).and_then(Value::as_u64).unwrap_or(0);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "mode       {} — {}",
+        str_field(s, "mode"),
+        str_field(s, "modeReason")
+    );
+    let _ = writeln!(
+        out,
+        "node       {} ({})",
+        str_field(s, "nodeId"),
+        str_field(s, "name")
+    );
+    let _ = writeln!(
+        out,
+        "engine     {}, up {}",
+        str_field(s, "version"),
+        duration(num(s, "uptimeSeconds"))
+    );
+    let null = Value::Null;
+    let cortex = s.get("cortex").unwrap_or(&null);
+    let health = match cortex.get("healthy").and_then(Value::as_bool) {
+        Some(true) => "healthy",
+        Some(false) => "UNHEALTHY",
+        None => "health unknown",
+    };
+    let mut line = format!("cortex     {}", str_field(cortex, "backend"));
+    if let Some(url) = cortex.get("url").and_then(Value::as_str) {
+        let _ = write!(line, " {url}");
+    }
+    let _ = write!(line, ", {health}");
+    match cortex.get("message").and_then(Value::as_str) {
+        Some(m) if !m.is_empty() => {
+            let _ = write!(line, " ({m})");
+        }
+        _ => {}
+    }
+    let _ = writeln!(out, "{line}");
+    let _ = writeln!(out, "triples    {}", num(s, "tripleCount"));
+    let _ = writeln!(out, "secrets    {}", str_field(s, "secretStore"));
+    let peers = s.get("peers").and_then(Value::as_array).map_or(0, Vec::len);
+    let _ = writeln!(
+        out,
+        "peers      {peers} paired, {} nearby",
+        num(s, "nearbyCount")
+    );
+    let sync = s.get("sync").unwrap_or(&null);
+    let last = sync
+        .get("lastSyncAt")
+        .and_then(Value::as_str)
+        .unwrap_or("never");
+    let _ = writeln!(
+        out,
+        "syncs      {} ok, {} failed, last {last}",
+        num(sync, "totalSuccessfulSyncs"),
+        num(sync, "totalFailedSyncs")
+    );
+    let _ = writeln!(
+        out,
+        "attention  {} conflicts, {} for review",
+        num(s, "conflictsCount"),
+        num(s, "reviewCount")
+    );
+    let _ = write!(out, "config     {}", str_field(s, "configPath"));
+    for w in s
+        .get("warnings")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let _ = write!(out, "\nwarning    {}", w.as_str().unwrap_or("?"));
+    }
+    out
+}
+
+/// `90061` → `1d 1h 1m 1s`; leading zero units are left out.
+pub fn duration(secs: u64) -> String {
+    let parts = [
+        (secs / 86_400, "d"),
+        (secs / 3_600 % 24, "h"),
+        (secs / 60 % 60, "m"),
+        (secs % 60, "s"),
+    ];
+    let mut out = String::new();
+    for (n, unit) in parts {
+        if n > 0 || !out.is_empty() || unit == "s" {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            let _ = write!(out, "{n}{unit}");
+        }
+    }
+    out
+}
+
+/// A config value for humans: strings bare, everything else as compact JSON.
+pub fn config_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// `key = value` for every key of a full config document, in [`mayros_sync_proto::config::KEYS`]
+/// order.
+pub fn config_lines(doc: &Value) -> String {
+    mayros_sync_proto::config::KEYS
+        .iter()
+        .filter_map(|key| {
+            mayros_sync_proto::config::get_key(doc, key)
+                .map(|v| format!("{key} = {}", config_value(&v)))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn pretty_printing_keeps_order_and_matches_serde() {
+        // Keys already sorted, so serde's (sorting) printer gives the reference output.
+        let text = r#"{"b":[1,2,{"x":"a,b:{c}"}],"e":{},"f":[ ],"g":"q\"{","m":-1.5}"#;
+        let pretty = pretty_json_text(text);
+        let v: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(pretty, serde_json::to_string_pretty(&v).unwrap());
+        // Already-pretty input comes out the same.
+        assert_eq!(pretty_json_text(&pretty), pretty);
+    }
+
+    #[test]
+    fn pretty_printing_keeps_unsorted_keys() {
+        let pretty = pretty_json_text(r#"{"z":1,"a":-1.5e3}"#);
+        assert_eq!(pretty, "{\n  \"z\": 1,\n  \"a\": -1.5e3\n}");
+    }
+
+    #[test]
+    fn objects_render_turtle_style() {
+        assert_eq!(render_object(&json!("tea")), "\"tea\"");
+        assert_eq!(render_object(&json!(42)), "42");
+        assert_eq!(render_object(&json!(1.5)), "1.5");
+        assert_eq!(render_object(&json!(true)), "true");
+        assert_eq!(render_object(&Value::Null), "null");
+        assert_eq!(render_object(&json!({"node": "<ex:b>"})), "<ex:b>");
+        assert_eq!(render_object(&json!({"node": "ex:b"})), "<ex:b>");
+        assert_eq!(
+            render_object(&json!({"type": "lang", "value": "bonjour", "lang": "fr"})),
+            "\"bonjour\"@fr"
+        );
+        assert_eq!(
+            render_object(&json!({"type": "typed", "value": "5", "datatype": "xsd:int"})),
+            "\"5\"^^<xsd:int>"
+        );
+        assert_eq!(
+            render_object(&json!({"type": "bytes", "value": "00ff"})),
+            "0x00ff"
+        );
+        assert_eq!(
+            render_object(&json!({"type": "json", "value": [1]})),
+            "json:[1]"
+        );
+    }
+
+    #[test]
+    fn a_page_is_aligned_and_counted() {
+        let page = json!({
+            "triples": [
+                {"id": "aa", "subject": "<s>", "predicate": "<p>", "object": "x"},
+                {"id": "bb", "subject": "<long>", "predicate": "<q>", "object": 1},
+            ],
+            "total": 5, "limit": 2, "offset": 2
+        });
+        assert_eq!(
+            triple_page(&page),
+            "aa  <s>     <p>  \"x\"\nbb  <long>  <q>  1\n2 of 5 (from offset 2); more with --offset 4"
+        );
+        let empty = json!({"triples": [], "total": 0, "limit": 100, "offset": 0});
+        assert_eq!(triple_page(&empty), "0 of 0");
+    }
+
+    #[test]
+    fn details_show_id_and_time() {
+        let t = json!({"id": "ab", "subject": "<s>", "predicate": "<p>", "object": {"node": "<o>"}, "created_at": "2025-01-01T00:00:00Z"});
+        assert_eq!(
+            triple_details(&t),
+            "<s> <p> <o>\nid          ab\ncreated_at  2025-01-01T00:00:00Z"
+        );
+    }
+
+    #[test]
+    fn status_summary_reads_every_documented_field() {
+        let s = json!({
+            "mode": "none", "modeReason": "no peers", "nodeId": "ab", "name": "box",
+            "version": "0.1.0", "uptimeSeconds": 3661,
+            "cortex": {"backend": "embedded", "url": "http://127.0.0.1:1", "healthy": true, "message": "2 triples"},
+            "secretStore": "file", "peers": [], "gossip": null,
+            "sync": {"totalSuccessfulSyncs": 3, "totalFailedSyncs": 1, "lastSyncAt": null},
+            "nearbyCount": 0, "conflictsCount": 0, "reviewCount": 0, "tripleCount": 2,
+            "configPath": "/c.json", "warnings": ["w1"]
+        });
+        let text = status_summary(&s);
+        for needle in [
+            "mode       none — no peers",
+            "node       ab (box)",
+            "up 1h 1m 1s",
+            "cortex     embedded http://127.0.0.1:1, healthy (2 triples)",
+            "triples    2",
+            "secrets    file",
+            "peers      0 paired, 0 nearby",
+            "syncs      3 ok, 1 failed, last never",
+            "config     /c.json",
+            "warning    w1",
+        ] {
+            assert!(text.contains(needle), "{needle:?} missing from\n{text}");
+        }
+        // Missing fields never panic.
+        assert!(status_summary(&json!({})).contains("mode       ? — ?"));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration(0), "0s");
+        assert_eq!(duration(59), "59s");
+        assert_eq!(duration(60), "1m 0s");
+        assert_eq!(duration(90_061), "1d 1h 1m 1s");
+    }
+
+    #[test]
+    fn config_lines_follow_the_key_order() {
+        let doc = mayros_sync_proto::config::Config::default().to_value();
+        let text = config_lines(&doc);
+        assert!(text.starts_with("sync.intervalSeconds = 300\nsync.autoSync = false\n"));
+        assert!(text.contains("namespace = mayros"));
+        assert!(text.contains("cortex.url = null"));
+    }
+}

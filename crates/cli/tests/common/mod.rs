@@ -1,0 +1,340 @@
+//! Helpers for driving the real `mayros` binary: a sandboxed environment, child processes that
+//! are always killed when a test fails, and deadline-bounded waits (never fixed sleeps).
+#![allow(clippy::unwrap_used, dead_code)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long a daemon may take to print its ready line or to exit.
+pub const DEADLINE: Duration = Duration::from_secs(30);
+/// How long a CLI command may take.
+pub const COMMAND_DEADLINE: Duration = Duration::from_secs(60);
+
+/// The binary under test.
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_mayros")
+}
+
+/// A temp dir that is HOME, XDG_DATA_HOME and XDG_CONFIG_HOME for every process started through
+/// it, so nothing touches the real user's files; `data_dir()` is the engine's data dir.
+pub struct Sandbox {
+    dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        Sandbox {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The data dir used by the tests (not created: the daemon creates it).
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn data_dir_str(&self) -> String {
+        self.data_dir().display().to_string()
+    }
+
+    pub fn config_file(&self) -> PathBuf {
+        self.data_dir().join("config.json")
+    }
+
+    pub fn daemon_file(&self) -> PathBuf {
+        self.data_dir().join("daemon.json")
+    }
+
+    /// A `mayros` command with a clean environment rooted in the sandbox.
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(bin());
+        cmd.env_remove("MAYROS_DATA_DIR")
+            .env("HOME", self.root())
+            .env("XDG_DATA_HOME", self.root().join("xdg-data"))
+            .env("XDG_CONFIG_HOME", self.root().join("xdg-config"))
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs `mayros --data-dir <data> <args…>` to completion (bounded by a deadline).
+    pub fn run(&self, args: &[&str]) -> Output {
+        let mut cmd = self.command();
+        cmd.arg("--data-dir").arg(self.data_dir()).args(args);
+        run_command(cmd)
+    }
+
+    /// Runs `mayros <args…>` without adding `--data-dir`.
+    pub fn run_bare(&self, args: &[&str]) -> Output {
+        let mut cmd = self.command();
+        cmd.args(args);
+        run_command(cmd)
+    }
+
+    /// Starts `mayros daemon --data-dir <data> --api 127.0.0.1:0 <extra…>`.
+    pub fn spawn_daemon(&self, extra: &[&str]) -> Proc {
+        let mut cmd = self.command();
+        cmd.arg("daemon")
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .args(["--api", "127.0.0.1:0"])
+            .args(extra);
+        Proc::spawn(cmd)
+    }
+
+    /// Starts a daemon and waits for its ready line.
+    pub fn start_daemon(&self) -> (Proc, Ready) {
+        let mut proc = self.spawn_daemon(&[]);
+        let ready = proc.wait_ready();
+        (proc, ready)
+    }
+}
+
+/// The result of a finished CLI command.
+#[derive(Debug)]
+pub struct Output {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    /// Asserts exit 0 and returns stdout.
+    pub fn ok(&self) -> &str {
+        assert_eq!(self.code, Some(0), "expected success: {self:#?}");
+        &self.stdout
+    }
+
+    /// Asserts exit `code` and returns stderr.
+    pub fn fails_with(&self, code: i32) -> &str {
+        assert_eq!(self.code, Some(code), "expected exit {code}: {self:#?}");
+        &self.stderr
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(self.ok())
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:#?}"))
+    }
+}
+
+fn run_command(cmd: Command) -> Output {
+    let mut proc = Proc::spawn(cmd);
+    let status = proc
+        .wait_exit(COMMAND_DEADLINE)
+        .unwrap_or_else(|| panic!("command did not finish within {COMMAND_DEADLINE:?}"));
+    Output {
+        code: status.code(),
+        stdout: proc.stdout_text(),
+        stderr: proc.stderr(),
+    }
+}
+
+/// A child process whose output is collected by reader threads; killed on drop if still running.
+pub struct Proc {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    stdout: Arc<Mutex<Vec<String>>>,
+    stderr: Arc<Mutex<String>>,
+    readers: Vec<thread::JoinHandle<()>>,
+    exited: Option<ExitStatus>,
+}
+
+impl Proc {
+    pub fn spawn(mut cmd: Command) -> Proc {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, lines) = mpsc::channel();
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let out = child.stdout.take().unwrap();
+        let err = child.stderr.take().unwrap();
+        let seen = Arc::clone(&stdout);
+        let r1 = thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                seen.lock().unwrap().push(line.clone());
+                let _ = tx.send(line);
+            }
+        });
+        let buf = Arc::clone(&stderr);
+        let r2 = thread::spawn(move || {
+            let mut reader = BufReader::new(err);
+            let mut chunk = [0u8; 4096];
+            while let Ok(n) = reader.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                buf.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&chunk[..n]));
+            }
+        });
+        Proc {
+            child,
+            lines,
+            stdout,
+            stderr,
+            readers: vec![r1, r2],
+            exited: None,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The next stdout line, or `None` on timeout or end of output.
+    pub fn next_line(&mut self, timeout: Duration) -> Option<String> {
+        self.lines.recv_timeout(timeout).ok()
+    }
+
+    /// Waits for the ready line and checks its exact format.
+    pub fn wait_ready(&mut self) -> Ready {
+        match self.next_line(DEADLINE) {
+            Some(line) => Ready::parse(&line),
+            None => {
+                let status = self.wait_exit(Duration::from_secs(5));
+                panic!(
+                    "no ready line within {DEADLINE:?} (exit {status:?}); stderr:\n{}",
+                    self.stderr()
+                )
+            }
+        }
+    }
+
+    /// Waits for the process to exit, then for its output to be fully read.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.exited {
+                return Some(status);
+            }
+            if let Some(status) = self.child.try_wait().unwrap() {
+                self.exited = Some(status);
+                for r in self.readers.drain(..) {
+                    let _ = r.join();
+                }
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Sends a signal (e.g. `libc::SIGTERM`).
+    #[allow(unsafe_code)]
+    pub fn signal(&self, sig: i32) {
+        let pid = i32::try_from(self.pid()).unwrap();
+        // SAFETY: kill(2) takes plain integers and touches no memory of ours; the pid is our
+        // own child, which has not been reaped yet (try_wait has not returned it).
+        let rc = unsafe { libc::kill(pid, sig) };
+        assert_eq!(rc, 0, "kill({pid}, {sig}) failed");
+    }
+
+    /// Kills the process at once (SIGKILL), as a crash would.
+    pub fn kill_hard(&mut self) {
+        let _ = self.child.kill();
+        self.wait_exit(DEADLINE).unwrap();
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    pub fn stdout_lines(&self) -> Vec<String> {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    pub fn stdout_text(&self) -> String {
+        let lines = self.stdout_lines();
+        if lines.is_empty() {
+            String::new()
+        } else {
+            lines.join("\n") + "\n"
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if self.exited.is_none() && matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// The facts of a `ready api=127.0.0.1:<port> peer_api=- quic=- node_id=<hex>` line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ready {
+    pub line: String,
+    pub port: u16,
+    pub node_id: String,
+}
+
+impl Ready {
+    /// Parses and checks the line's exact format (DESIGN §8).
+    pub fn parse(line: &str) -> Ready {
+        let rest = line
+            .strip_prefix("ready api=127.0.0.1:")
+            .unwrap_or_else(|| panic!("bad ready line {line:?}"));
+        let (port, rest) = rest
+            .split_once(' ')
+            .unwrap_or_else(|| panic!("bad ready line {line:?}"));
+        let port: u16 = port
+            .parse()
+            .unwrap_or_else(|_| panic!("bad port in {line:?}"));
+        assert_ne!(port, 0, "the ready line shows the bound port: {line:?}");
+        let node_id = rest
+            .strip_prefix("peer_api=- quic=- node_id=")
+            .unwrap_or_else(|| panic!("bad ready line {line:?}"));
+        assert!(
+            node_id.len() == 64
+                && node_id
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+            "node id is 64 lowercase hex: {line:?}"
+        );
+        Ready {
+            line: line.to_string(),
+            port,
+            node_id: node_id.to_string(),
+        }
+    }
+}
+
+/// Polls `cond` until it holds or `timeout` passes; returns whether it held.
+pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The message `mayros` prints when no engine serves `data_dir`.
+pub fn not_running_message(data_dir: &str) -> String {
+    format!(
+        "no Mayros Sync engine is running for data dir {data_dir} \
+         (start one with: mayros daemon --data-dir {data_dir})"
+    )
+}

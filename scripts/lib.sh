@@ -1,0 +1,62 @@
+# shellcheck shell=bash
+# Shared setup for scripts/test and scripts/run. Source it; do not execute it.
+# Everything here logs to stderr, so the caller's stdout stays clean (scripts/run's stdout is the
+# daemon's single `ready …` line).
+
+# ── System packages every build needs (Debian 12 names) ──────────────────────────────────────
+# Later issues extend this list (Tauri: libssl-dev libdbus-1-dev libwebkit2gtk-4.1-dev …).
+MAYROS_APT_PACKAGES=(
+  build-essential
+  pkg-config
+)
+
+MAYROS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+_MAYROS_APT_UPDATED=0
+
+mayros_log() { printf '%s\n' "$*" >&2; }
+mayros_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Runs a command as root: directly when we are root, else through sudo.
+mayros_as_root() {
+  if [[ $(id -u) -eq 0 ]]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    mayros_die "need root to run: $* (install sudo or run as root)"
+  fi
+}
+
+# Installs the given apt packages that are not installed yet; does nothing when all are.
+mayros_ensure_apt_packages() {
+  local pkg status missing=()
+  if ! command -v dpkg-query >/dev/null 2>&1; then
+    mayros_log "warning: not a Debian-like system; make sure these are installed: $*"
+    return 0
+  fi
+  for pkg in "$@"; do
+    status="$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)"
+    [[ $status == "install ok installed" ]] || missing+=("$pkg")
+  done
+  if ((${#missing[@]} == 0)); then
+    return 0
+  fi
+  command -v apt-get >/dev/null 2>&1 ||
+    mayros_die "missing packages (${missing[*]}) and no apt-get to install them"
+  mayros_log "==> installing missing packages: ${missing[*]}"
+  if ((_MAYROS_APT_UPDATED == 0)); then
+    mayros_as_root env DEBIAN_FRONTEND=noninteractive apt-get update >&2
+    _MAYROS_APT_UPDATED=1
+  fi
+  mayros_as_root env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y --no-install-recommends "${missing[@]}" >&2
+}
+
+# Makes sure cargo is on PATH (rustup installs it in ~/.cargo/bin).
+mayros_ensure_cargo() {
+  if ! command -v cargo >/dev/null 2>&1 && [[ -x "$HOME/.cargo/bin/cargo" ]]; then
+    export PATH="$HOME/.cargo/bin:$PATH"
+  fi
+  command -v cargo >/dev/null 2>&1 ||
+    mayros_die "cargo not found: install the Rust toolchain (https://rustup.rs), then re-run"
+}

@@ -10,6 +10,7 @@ use mayros_sync_node::{Daemon, DaemonOptions};
 pub async fn start_engine(data_dir: &Path, name: &str) -> Daemon {
     let mut opts = DaemonOptions::new(data_dir.to_path_buf());
     opts.api = SocketAddr::from(([127, 0, 0, 1], 0));
+    opts.peer_api = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
     opts.name = Some(name.to_string());
     Daemon::start(opts).await.unwrap()
 }
@@ -17,4 +18,167 @@ pub async fn start_engine(data_dir: &Path, name: &str) -> Daemon {
 /// The base URL of an engine's local API.
 pub fn base_url(daemon: &Daemon) -> String {
     format!("http://{}", daemon.info().api)
+}
+
+/// One engine under test with a control-API client.
+pub struct Node {
+    /// The running engine.
+    pub daemon: Daemon,
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// Control token.
+    pub token: String,
+    /// HTTP client.
+    pub http: reqwest::Client,
+    /// Keeps the data dir alive.
+    pub dir: tempfile::TempDir,
+}
+
+impl Node {
+    /// Starts an engine with `config` written to its data dir first.
+    pub async fn start(name: &str, config: serde_json::Value) -> Node {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.json"), config.to_string()).unwrap();
+        let daemon = start_engine(dir.path(), name).await;
+        Node::wrap(daemon, dir)
+    }
+
+    /// Restarts an engine on an existing data dir.
+    pub async fn restart(dir: tempfile::TempDir, name: &str) -> Node {
+        let daemon = start_engine(dir.path(), name).await;
+        Node::wrap(daemon, dir)
+    }
+
+    fn wrap(daemon: Daemon, dir: tempfile::TempDir) -> Node {
+        Node {
+            base: base_url(&daemon),
+            token: daemon.token().to_string(),
+            http: reqwest::Client::new(),
+            daemon,
+            dir,
+        }
+    }
+
+    /// This engine's node id.
+    pub fn node_id(&self) -> String {
+        self.daemon.info().node_id.clone()
+    }
+
+    /// POSTs to the control API; returns status and JSON.
+    pub async fn control(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// GETs from the control API.
+    pub async fn get(&self, path: &str) -> serde_json::Value {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Writes triples through the Cortex batch API.
+    pub async fn put_batch(&self, triples: Vec<serde_json::Value>) -> Vec<String> {
+        let out: serde_json::Value = self
+            .http
+            .post(format!("{}/api/v1/triples/batch", self.base))
+            .json(&serde_json::json!({ "triples": triples }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        out["inserted"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// Deletes one triple; returns the HTTP status.
+    pub async fn delete(&self, id: &str) -> u16 {
+        self.http
+            .delete(format!("{}/api/v1/triples/{id}", self.base))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    /// Whether the Cortex holds this id.
+    pub async fn has(&self, id: &str) -> bool {
+        self.http
+            .get(format!("{}/api/v1/triples/{id}", self.base))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .is_success()
+    }
+
+    /// Every live id, sorted.
+    pub async fn ids(&self) -> Vec<String> {
+        let out: serde_json::Value = self
+            .http
+            .get(format!("{}/api/v1/triples?limit=100000", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let mut ids: Vec<String> = out["triples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// Pairs `joiner` into this node's group with an invite code.
+    pub async fn invite(&self, joiner: &Node) -> serde_json::Value {
+        let (s, inv) = self
+            .control("/api/v1/sync/invite", serde_json::json!({}))
+            .await;
+        assert_eq!(s, 200, "{inv}");
+        let (s, joined) = joiner
+            .control(
+                "/api/v1/sync/pair/code",
+                serde_json::json!({ "code": inv["code"] }),
+            )
+            .await;
+        assert_eq!(s, 200, "{joined}");
+        inv
+    }
+
+    /// `sync now` on this node; asserts every peer succeeded.
+    pub async fn sync_now(&self) -> serde_json::Value {
+        let (s, out) = self
+            .control("/api/v1/sync/now", serde_json::json!({}))
+            .await;
+        assert_eq!(s, 200, "{out}");
+        for r in out["results"].as_array().unwrap() {
+            assert_eq!(r["ok"], true, "{out}");
+        }
+        out
+    }
 }

@@ -35,7 +35,7 @@ pub struct DaemonOptions {
     pub config: Option<PathBuf>,
     /// Local API address (loopback only).
     pub api: SocketAddr,
-    /// Peer HTTPS API address (served once polled sync exists).
+    /// Peer HTTPS API address (`None`: not served, so this device can pull but not be pulled from).
     pub peer_api: Option<SocketAddr>,
     /// QUIC address (served once native sync exists).
     pub quic: Option<SocketAddr>,
@@ -53,7 +53,7 @@ impl DaemonOptions {
             data_dir_given: true,
             config: None,
             api: SocketAddr::from(([127, 0, 0, 1], 19090)),
-            peer_api: None,
+            peer_api: Some(SocketAddr::from(([0, 0, 0, 0], 19092))),
             quic: None,
             name: None,
             clock: Clock::system(),
@@ -145,18 +145,14 @@ impl Daemon {
             tracing::warn!("{w}");
         }
 
-        let (store, identity) = {
+        let (store, device, secrets) = {
             let data_dir = data_dir.clone();
             tokio::task::spawn_blocking(move || open_store_and_identity(&data_dir))
                 .await
                 .map_err(|e| Error::Task(e.to_string()))??
         };
         let name = opts.name.clone().unwrap_or_else(host_name);
-        let identity = Identity {
-            node_id: identity.0,
-            name: name.clone(),
-            secret_store: identity.1,
-        };
+        let identity = Identity::new(device, name.clone(), secrets.kind())?;
 
         let listener = TcpListener::bind(opts.api)
             .await
@@ -169,14 +165,35 @@ impl Daemon {
             cause,
         })?;
 
+        let peer_listener = match opts.peer_api {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|cause| Error::PeerApiBind { addr, cause })?,
+            ),
+            None => None,
+        };
+        let peer_addr = match &peer_listener {
+            Some(l) => Some(
+                l.local_addr()
+                    .map_err(|e| Error::io("cannot read peer API address", &data_dir, e))?,
+            ),
+            None => None,
+        };
+
         let token = load_or_create_token(&paths::token_file(&data_dir))?;
         let engine = {
             let identity = identity.clone();
             let clock = opts.clock.clone();
-            tokio::task::spawn_blocking(move || Engine::new(store, identity, config, clock))
-                .await
-                .map_err(|e| Error::Task(e.to_string()))?
+            tokio::task::spawn_blocking(move || {
+                Engine::new(store, identity, secrets, config, clock)
+            })
+            .await
+            .map_err(|e| Error::Task(e.to_string()))??
         };
+        if let Some(addr) = peer_addr {
+            engine.sync_state().set_peer_api(addr);
+        }
         let decision = engine.mode();
         tracing::info!(mode = %decision.mode, reason = %decision.reason, "initial sync mode");
 
@@ -194,14 +211,28 @@ impl Daemon {
             }
         });
 
-        let tasks = vec![
+        let mut tasks = vec![
             tokio::spawn(mode_recheck_loop(Arc::clone(&engine), shutdown_rx.clone())),
-            tokio::spawn(config_watch_loop(Arc::clone(&engine), shutdown_rx)),
+            tokio::spawn(config_watch_loop(Arc::clone(&engine), shutdown_rx.clone())),
+            tokio::spawn(crate::sync::scheduler::run(
+                Arc::clone(&engine),
+                shutdown_rx.clone(),
+            )),
         ];
+        if let Some(listener) = peer_listener {
+            let tls = identity.cert.server_config(&[crate::peer::HTTPS_ALPN])?;
+            let app = crate::sync::peer_api::router(Arc::clone(&engine));
+            tasks.push(tokio::spawn(crate::peer::serve(
+                listener,
+                tls,
+                app,
+                shutdown_rx,
+            )));
+        }
 
         let info = DaemonInfo {
             api: api_addr,
-            peer_api: None,
+            peer_api: peer_addr,
             quic: None,
             node_id: identity.node_id.clone(),
             name,
@@ -264,17 +295,17 @@ impl Daemon {
     }
 }
 
-fn open_store_and_identity(
-    data_dir: &Path,
-) -> Result<(Store, (String, mayros_sync_store::SecretStoreKind)), Error> {
+type Opened = (Store, DeviceIdentity, Arc<dyn SecretStore>);
+
+fn open_store_and_identity(data_dir: &Path) -> Result<Opened, Error> {
     let mut store = Store::open(&paths::store_file(data_dir))?;
-    let secrets = FileSecretStore::new(data_dir)?;
-    let identity = DeviceIdentity::load_or_create(&secrets)?;
-    let node_id = identity.node_id();
+    let secrets: Arc<dyn SecretStore> = Arc::new(FileSecretStore::new(data_dir)?);
+    let device = DeviceIdentity::load_or_create(secrets.as_ref())?;
+    let node_id = device.node_id();
     if store.meta()?.node_id.as_deref() != Some(node_id.as_str()) {
         store.set_node_id(&node_id)?;
     }
-    Ok((store, (node_id, secrets.kind())))
+    Ok((store, device, secrets))
 }
 
 async fn mode_recheck_loop(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
@@ -317,12 +348,24 @@ async fn config_watch_loop(engine: Arc<Engine>, mut stop: watch::Receiver<bool>)
                 engine.set_config(state);
                 engine.reevaluate_mode().await;
                 tracing::info!(path = %path.display(), "config file changed; re-applied");
+                fire_config_change_hook(&engine);
             }
             Err(e) => {
                 tracing::error!(error = %e, "config file changed but is invalid; keeping the previous config")
             }
         }
     }
+}
+
+/// Runs the `config-change` hook in the background (DESIGN §3.2, §9).
+pub(crate) fn fire_config_change_hook(engine: &Arc<Engine>) {
+    let engine = Arc::clone(engine);
+    tokio::spawn(async move {
+        match engine.run_hook("config-change").await {
+            Ok((ran, reason, _)) => tracing::info!(ran, %reason, "config-change hook"),
+            Err(e) => tracing::warn!(error = %e, "config-change hook failed"),
+        }
+    });
 }
 
 /// Takes the exclusive engine lock of a data dir; held for the daemon's lifetime.

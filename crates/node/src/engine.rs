@@ -8,11 +8,13 @@ use mayros_sync_proto::config::{self, Config, ConfigWarning};
 use mayros_sync_proto::mode::{
     self, HealthProbe, ModeChange, ModeDecision, ModeSelector, P2pProbe,
 };
-use mayros_sync_store::{SecretStoreKind, Store};
+use mayros_sync_store::{DeviceIdentity, SecretStore, SecretStoreKind, Store};
 use serde::Serialize;
 
 use crate::clock::Clock;
 use crate::error::Error;
+use crate::sync::SyncState;
+use crate::tls::DeviceCert;
 
 /// The validated configuration in force, where it came from, and its warnings.
 #[derive(Debug, Clone)]
@@ -56,17 +58,49 @@ pub struct Identity {
     pub name: String,
     /// Which backend holds the device secrets.
     pub secret_store: SecretStoreKind,
+    /// The device key (signs roster entries).
+    pub device: DeviceIdentity,
+    /// The device certificate (TLS on the peer API and QUIC).
+    pub cert: DeviceCert,
+}
+
+impl Identity {
+    /// Builds the identity of a device key, with its certificate.
+    pub fn new(
+        device: DeviceIdentity,
+        name: String,
+        secret_store: SecretStoreKind,
+    ) -> Result<Identity, Error> {
+        let cert = DeviceCert::new(device.signing_key())?;
+        Ok(Identity {
+            node_id: device.node_id(),
+            name,
+            secret_store,
+            device,
+            cert,
+        })
+    }
 }
 
 /// Shared engine state, cheap to clone behind an [`Arc`].
-#[derive(Debug)]
 pub struct Engine {
     store: Arc<Mutex<Store>>,
     identity: Identity,
+    secrets: Arc<dyn SecretStore>,
     config: RwLock<ConfigState>,
     mode: Mutex<ModeSelector>,
     clock: Clock,
     started: Instant,
+    sync: SyncState,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("node_id", &self.identity.node_id)
+            .field("secret_store", &self.secrets.kind())
+            .finish_non_exhaustive()
+    }
 }
 
 /// A snapshot of the engine for `GET /api/v1/sync/status` and `mayros sync status --json`.
@@ -89,8 +123,8 @@ pub struct StatusSnapshot {
     pub cortex: CortexStatus,
     /// Where device secrets are kept ("keyring", "file" or "memory").
     pub secret_store: String,
-    /// Sync peers (none until pairing exists).
-    pub peers: Vec<serde_json::Value>,
+    /// Sync peers with their last sync and state.
+    pub peers: Vec<crate::sync::peers::PeerView>,
     /// Gossip statistics; null while native gossip does not run.
     pub gossip: Option<serde_json::Value>,
     /// Sync counters.
@@ -103,6 +137,14 @@ pub struct StatusSnapshot {
     pub review_count: u64,
     /// Live triples in the local store.
     pub triple_count: u64,
+    /// Whether syncing is paused.
+    pub paused: bool,
+    /// Until when (RFC 3339); null while paused until resumed.
+    pub paused_until: Option<String>,
+    /// Peer requests refused by authentication since the store was created.
+    pub auth_rejected: u64,
+    /// The bound peer API address, if served.
+    pub peer_api: Option<String>,
     /// The config file in force.
     pub config_path: String,
     /// Human-readable warnings (config clamping, clock skew, …).
@@ -136,19 +178,38 @@ pub struct SyncCounters {
 }
 
 impl Engine {
-    /// Builds the engine around an open store; the first mode decision is made here.
-    pub fn new(store: Store, identity: Identity, config: ConfigState, clock: Clock) -> Arc<Engine> {
+    /// Builds the engine around an open store; loads the group and makes the first mode decision.
+    pub fn new(
+        store: Store,
+        identity: Identity,
+        secrets: Arc<dyn SecretStore>,
+        config: ConfigState,
+        clock: Clock,
+    ) -> Result<Arc<Engine>, Error> {
+        let sync = SyncState::load(&store, secrets.as_ref(), &identity.node_id)?;
         let engine = Engine {
             store: Arc::new(Mutex::new(store)),
             identity,
+            secrets,
             config: RwLock::new(config),
             mode: Mutex::new(ModeSelector::default()),
             clock,
             started: Instant::now(),
+            sync,
         };
         let engine = Arc::new(engine);
         engine.reevaluate_mode_blocking();
-        engine
+        Ok(engine)
+    }
+
+    /// The sync runtime state (group, replay guard, counters, pause).
+    pub fn sync_state(&self) -> &SyncState {
+        &self.sync
+    }
+
+    /// The secret store holding the device key and group seed.
+    pub fn secrets(&self) -> &Arc<dyn SecretStore> {
+        &self.secrets
     }
 
     /// This device's identity.
@@ -183,17 +244,18 @@ impl Engine {
     }
 
     /// Runs `f` on the store in a blocking task, so the async runtime never waits on SQLite.
-    pub async fn with_store<R, F>(&self, f: F) -> Result<R, Error>
+    pub async fn with_store<R, E, F>(&self, f: F) -> Result<R, Error>
     where
         R: Send + 'static,
-        F: FnOnce(&mut Store) -> Result<R, mayros_sync_store::Error> + Send + 'static,
+        E: Into<Error> + Send + 'static,
+        F: FnOnce(&mut Store) -> Result<R, E> + Send + 'static,
     {
         let store = Arc::clone(&self.store);
         tokio::task::spawn_blocking(move || {
             let mut guard = store
                 .lock()
                 .map_err(|_| Error::Task("store lock poisoned by an earlier panic".into()))?;
-            f(&mut guard).map_err(Error::Store)
+            f(&mut guard).map_err(Into::into)
         })
         .await
         .map_err(|e| Error::Task(e.to_string()))?
@@ -285,6 +347,27 @@ impl Engine {
             HealthProbe::Healthy => (true, format!("{} triples", health.1.unwrap_or(0))),
             HealthProbe::Unhealthy { reason } => (false, reason.clone()),
         };
+        let facts = self
+            .with_store(|s| {
+                Ok::<_, mayros_sync_store::Error>((
+                    s.peers()?,
+                    s.conflict_count()?,
+                    s.counter(crate::sync::AUTH_REJECTED_COUNTER)?,
+                ))
+            })
+            .await;
+        let (peers, conflicts_count, auth_rejected) = facts.unwrap_or_default();
+        let counters = self.sync.counters();
+        let pause = self.sync.pause_state(self.clock.now_ms());
+        let mut warnings: Vec<String> = cfg.warnings.iter().map(|w| w.to_string()).collect();
+        if let Some(skew) = self.sync.clock_skew() {
+            warnings.push(skew);
+        }
+        if auth_rejected > 0 {
+            warnings.push(format!(
+                "{auth_rejected} peer request(s) refused by authentication (unknown node, wrong seed, replay or stale timestamp)"
+            ));
+        }
         StatusSnapshot {
             mode: decision.mode.as_str().to_string(),
             mode_reason: decision.reason,
@@ -299,15 +382,30 @@ impl Engine {
                 message,
             },
             secret_store: self.identity.secret_store.as_str().to_string(),
-            peers: Vec::new(),
+            peers: peers
+                .iter()
+                .map(crate::sync::peers::PeerView::from)
+                .collect(),
             gossip: None,
-            sync: SyncCounters::default(),
+            sync: SyncCounters {
+                total_successful_syncs: counters.successful,
+                total_failed_syncs: counters.failed,
+                last_sync_at: counters
+                    .last_sync_at_ms
+                    .map(mayros_sync_proto::timefmt::format_rfc3339_ms),
+            },
             nearby_count: 0,
-            conflicts_count: 0,
+            conflicts_count,
             review_count: 0,
             triple_count: health.1.unwrap_or(0),
+            paused: pause.is_some(),
+            paused_until: pause
+                .flatten()
+                .map(mayros_sync_proto::timefmt::format_rfc3339_ms),
+            auth_rejected,
+            peer_api: self.sync.peer_api().map(|a| a.to_string()),
             config_path: cfg.path.display().to_string(),
-            warnings: cfg.warnings.iter().map(|w| w.to_string()).collect(),
+            warnings,
         }
     }
 }

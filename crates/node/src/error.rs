@@ -14,6 +14,14 @@ pub enum Error {
         /// What the OS said.
         cause: std::io::Error,
     },
+    /// The peer API address could not be bound.
+    #[error("cannot listen on {addr} (--peer-api): {cause}")]
+    PeerApiBind {
+        /// The address we tried.
+        addr: SocketAddr,
+        /// What the OS said.
+        cause: std::io::Error,
+    },
     /// Another engine already runs on this data directory.
     #[error("another Mayros Sync engine is already running on data dir {path}")]
     AlreadyRunning {
@@ -55,6 +63,9 @@ pub enum Error {
     /// Talking to a peer failed (connect, TLS, HTTP).
     #[error("peer {0}")]
     Peer(String),
+    /// A secret could not be used.
+    #[error("secret store: {0}")]
+    Secret(String),
     /// A blocking store task panicked or was cancelled.
     #[error("store task failed: {0}")]
     Task(String),

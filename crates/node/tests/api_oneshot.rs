@@ -10,7 +10,7 @@ use http_body_util::BodyExt;
 use mayros_sync_node::api::{router, ApiState, MAX_BODY_BYTES};
 use mayros_sync_node::clock::Clock;
 use mayros_sync_node::engine::{ConfigState, Engine, Identity};
-use mayros_sync_store::{SecretStoreKind, Store};
+use mayros_sync_store::{DeviceIdentity, MemorySecretStore, SecretStore, SecretStoreKind, Store};
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
@@ -25,13 +25,12 @@ struct Api {
 fn api() -> Api {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open_in_memory().unwrap();
-    let identity = Identity {
-        node_id: "ab".repeat(32),
-        name: "test-node".into(),
-        secret_store: SecretStoreKind::Memory,
-    };
+    let secrets: Arc<dyn SecretStore> = Arc::new(MemorySecretStore::new());
+    let device = DeviceIdentity::load_or_create(secrets.as_ref()).unwrap();
+    let identity = Identity::new(device, "test-node".into(), SecretStoreKind::Memory).unwrap();
     let config = ConfigState::load(dir.path().join("config.json")).unwrap();
-    let engine: Arc<Engine> = Engine::new(store, identity, config, Clock::system());
+    let engine: Arc<Engine> =
+        Engine::new(store, identity, secrets, config, Clock::system()).unwrap();
     let addr: SocketAddr = HOST.parse().unwrap();
     Api {
         app: router(ApiState::new(engine, TOKEN.into(), addr)),
@@ -394,7 +393,7 @@ async fn control_api_needs_the_token() {
 
     let (s, b) = api.control(Method::GET, "/api/v1/sync/status", None).await;
     assert_eq!(s, StatusCode::OK, "{b}");
-    assert_eq!(b["nodeId"], "ab".repeat(32));
+    assert_eq!(b["nodeId"].as_str().unwrap().len(), 64);
     assert_eq!(
         b["mode"], "polled",
         "embedded Cortex is healthy and P2P is not built yet"

@@ -120,6 +120,39 @@ impl Invite {
     }
 }
 
+/// Proof that a joiner holds an invite's secret, bound to the TLS channel and the joiner's id.
+///
+/// HMAC-SHA256(secret, "mayros-invite/1" ‖ TLS exporter ‖ joiner node id): the secret itself
+/// never crosses the network, and a proof seen on one connection is useless on another.
+pub fn join_proof(secret: &[u8; 16], exporter: &[u8], joiner_node_id: &str) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    let mut mac = match <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret) {
+        Ok(m) => m,
+        // HMAC takes keys of any length.
+        Err(_) => return [0; 32],
+    };
+    mac.update(b"mayros-invite/1");
+    mac.update(exporter);
+    mac.update(joiner_node_id.as_bytes());
+    mac.finalize().into_bytes().into()
+}
+
+/// Whether `proof` is the [`join_proof`] for this secret, channel and joiner (constant time).
+pub fn verify_join_proof(
+    secret: &[u8; 16],
+    exporter: &[u8],
+    joiner_node_id: &str,
+    proof: &[u8],
+) -> bool {
+    let expected = join_proof(secret, exporter, joiner_node_id);
+    proof.len() == expected.len()
+        && proof
+            .iter()
+            .zip(expected)
+            .fold(0u8, |a, (x, y)| a | (x ^ y))
+            == 0
+}
+
 struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
@@ -224,6 +257,16 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("trailing"), "{err}");
+    }
+
+    #[test]
+    fn join_proof_binds_secret_channel_and_joiner() {
+        let p = join_proof(&[1; 16], &[2; 32], "joiner");
+        assert!(verify_join_proof(&[1; 16], &[2; 32], "joiner", &p));
+        assert!(!verify_join_proof(&[9; 16], &[2; 32], "joiner", &p));
+        assert!(!verify_join_proof(&[1; 16], &[3; 32], "joiner", &p));
+        assert!(!verify_join_proof(&[1; 16], &[2; 32], "other", &p));
+        assert!(!verify_join_proof(&[1; 16], &[2; 32], "joiner", &p[..31]));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use mayros_sync_proto::{Hlc, TripleId};
 
 use crate::error::Error;
-use crate::triples::{count, hlc_from_sql, id_from_sql, u64_to_sql};
+use crate::triples::{count, hlc_from_sql, hlc_to_sql, id_from_sql, u64_to_sql};
 use crate::Store;
 
 /// What a change did.
@@ -50,15 +50,40 @@ pub struct ChangeEntry {
     pub author: String,
     /// Local wall clock when the change was committed here, unix milliseconds.
     pub recorded_at_ms: u64,
+    /// Namespace of the triple's subject; `None` for rows from before schema v2 and for
+    /// deletions of ids this store never held.
+    pub namespace: Option<String>,
 }
 
-/// Appends one row; bind (id, op, hlc, author, recorded_at_ms).
-pub(crate) const INSERT: &str =
-    "INSERT INTO change_log (id, op, hlc, author, recorded_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)";
+/// Appends one row; bind (id, op, hlc, author, recorded_at_ms, namespace).
+pub(crate) const INSERT: &str = "INSERT INTO change_log
+    (id, op, hlc, author, recorded_at_ms, namespace) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
 /// Reads a page after a position; a range scan on the integer primary key.
-pub(crate) const CHANGES_SINCE: &str = "SELECT position, id, op, hlc, author, recorded_at_ms
+pub(crate) const CHANGES_SINCE: &str =
+    "SELECT position, id, op, hlc, author, recorded_at_ms, namespace
     FROM change_log WHERE position > ?1 ORDER BY position LIMIT ?2";
+
+/// Appends one change-log row inside the caller's transaction.
+pub(crate) fn append(
+    conn: &rusqlite::Connection,
+    id: &TripleId,
+    op: ChangeOp,
+    hlc: Hlc,
+    author: &str,
+    recorded_at_ms: u64,
+    namespace: Option<&str>,
+) -> Result<(), Error> {
+    conn.prepare_cached(INSERT)?.execute((
+        id.as_bytes(),
+        op.code(),
+        hlc_to_sql(hlc),
+        author,
+        u64_to_sql(recorded_at_ms),
+        namespace,
+    ))?;
+    Ok(())
+}
 
 impl Store {
     /// Change-log entries with position greater than `after`, ascending, at most `limit`.
@@ -74,10 +99,11 @@ impl Store {
                 r.get::<_, i64>(3)?,
                 r.get::<_, String>(4)?,
                 r.get::<_, i64>(5)?,
+                r.get::<_, Option<String>>(6)?,
             ))
         })?;
         rows.map(|row| {
-            let (position, id, op, hlc, author, recorded_at_ms) = row?;
+            let (position, id, op, hlc, author, recorded_at_ms, namespace) = row?;
             Ok(ChangeEntry {
                 position: count(position)?,
                 id: id_from_sql(&id)?,
@@ -87,6 +113,7 @@ impl Store {
                 hlc: hlc_from_sql(hlc),
                 author,
                 recorded_at_ms: count(recorded_at_ms)?,
+                namespace,
             })
         })
         .collect()

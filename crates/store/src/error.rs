@@ -85,6 +85,35 @@ pub enum Error {
         /// The length it must have.
         expected: usize,
     },
+    /// No conflict-log record has this id.
+    #[error("no conflict with id {id} is recorded (list them with `mayros sync conflicts`)")]
+    UnknownConflict {
+        /// The id asked for.
+        id: i64,
+    },
+    /// The conflict's losers were already restored.
+    #[error("conflict {id} was already restored (at unix ms {restored_at_ms})")]
+    ConflictAlreadyRestored {
+        /// The conflict's id.
+        id: i64,
+        /// When it was restored, unix milliseconds.
+        restored_at_ms: u64,
+    },
+    /// No peer with this node id is stored.
+    #[error("no peer with node id {node_id} is known")]
+    PeerUnknown {
+        /// The node id asked for.
+        node_id: String,
+    },
+    /// The invite secret was never issued by this device (or was mistyped).
+    #[error("unknown invite code: this device never issued it (check the code, or create a new one with `mayros sync invite`)")]
+    InviteUnknown,
+    /// The invite is past its expiry time.
+    #[error("the invite code has expired; create a new one with `mayros sync invite`")]
+    InviteExpired,
+    /// The invite was already used; invite codes are single use.
+    #[error("the invite code was already used (invite codes are single use); create a new one with `mayros sync invite`")]
+    InviteUsed,
 }
 
 impl Error {

@@ -1,5 +1,7 @@
 //! SQLite triple store of Mayros Sync (DESIGN §2, §11): live triples, the change log,
-//! tombstones and meta, plus the device's secret store and identity (DESIGN §7.3).
+//! tombstones and meta; delta pages and remote batches for sync (DESIGN §2.2–§2.4, §5); the
+//! conflict log, peers, roster, invites and counters; plus the device's secret store and
+//! identity (DESIGN §7.3).
 //!
 //! One [`Store`] owns one SQLite connection and the local [`HlcClock`]. Every write is one
 //! `BEGIN IMMEDIATE` transaction that also appends its change-log rows, so a crash (even
@@ -11,10 +13,17 @@
 //! transaction, which batches amortise; see [`SYNCHRONOUS`].
 #![warn(missing_docs)]
 
+pub mod apply;
 pub mod changelog;
+pub mod conflicts;
+pub mod counters;
+pub mod delta;
 pub mod error;
 pub mod identity;
+pub mod invites;
 pub mod meta;
+pub mod peers;
+pub mod roster;
 pub mod schema;
 pub mod secrets;
 pub mod tombstones;
@@ -26,10 +35,15 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use mayros_sync_proto::{Hlc, HlcClock};
 use rusqlite::Connection;
 
+pub use apply::{ApplyContext, ApplyOutcome, RemoteDeletion, RemoteTriple};
 pub use changelog::{ChangeEntry, ChangeOp};
+pub use conflicts::ConflictRecord;
+pub use delta::{DeltaPage, DELTA_MAX_EXAMINED};
 pub use error::Error;
 pub use identity::DeviceIdentity;
+pub use invites::PendingInvite;
 pub use meta::Meta;
+pub use peers::{PeerRecord, SyncResult};
 pub use secrets::{FileSecretStore, MemorySecretStore, SecretStore, SecretStoreKind};
 pub use tombstones::Tombstone;
 pub use triples::{BatchOutcome, NewTriple, Pattern, Stats, StoredTriple, WriteContext};
@@ -45,6 +59,8 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Store {
     pub(crate) conn: Connection,
     pub(crate) clock: HlcClock,
+    /// The change-log epoch (fixed for the life of the file), cached from meta.
+    pub(crate) epoch: String,
     path: Option<PathBuf>,
 }
 
@@ -91,10 +107,16 @@ impl Store {
         .map_err(open_err)?;
         conn.set_prepared_statement_cache_capacity(32);
         schema::migrate(&mut conn, path, now_ms())?;
-        let clock = HlcClock::resume(max_stored_hlc(&conn)?);
+        // The committed clock, when recorded; older stores resume from their highest stamp.
+        let last = match meta::clock(&conn)? {
+            Some(hlc) => hlc,
+            None => max_stored_hlc(&conn)?,
+        };
+        let epoch = meta::read(&conn)?.log_epoch;
         Ok(Store {
             conn,
-            clock,
+            clock: HlcClock::resume(last),
+            epoch,
             path: file,
         })
     }
@@ -114,7 +136,7 @@ impl Store {
         meta::set_node_id(&self.conn, node_id)
     }
 
-    /// The last HLC stamp issued or adopted (resumed from the database on open).
+    /// The last HLC stamp issued or adopted (resumed on open from the last committed value).
     pub fn clock(&self) -> Hlc {
         self.clock.last()
     }

@@ -1,5 +1,6 @@
 //! The `meta` table: schema version, node id, install id and change-log epoch.
 
+use mayros_sync_proto::Hlc;
 use rand::RngCore;
 use rusqlite::{Connection, OptionalExtension};
 
@@ -9,6 +10,7 @@ const SCHEMA_VERSION: &str = "schema_version";
 const NODE_ID: &str = "node_id";
 const INSTALL_ID: &str = "install_id";
 const LOG_EPOCH: &str = "log_epoch";
+const CLOCK: &str = "hlc_last";
 
 /// Facts about a store that live in its `meta` table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +62,22 @@ pub(crate) fn read(conn: &Connection) -> Result<Meta, Error> {
 /// Records the node id of the device owning the store.
 pub(crate) fn set_node_id(conn: &Connection, node_id: &str) -> Result<(), Error> {
     set(conn, NODE_ID, node_id)
+}
+
+/// The local HLC as last committed (16 hex digits), if a v2+ build recorded one.
+pub(crate) fn clock(conn: &Connection) -> Result<Option<Hlc>, Error> {
+    get(conn, CLOCK)?
+        .map(|text| {
+            text.parse()
+                .map_err(|_| Error::Corrupt(format!("meta `{CLOCK}` is {text:?}, not a stamp")))
+        })
+        .transpose()
+}
+
+/// Records the local HLC inside a write transaction, so a restart resumes exactly there
+/// (and never adopts a remote stamp the skew rule refused).
+pub(crate) fn set_clock(conn: &Connection, hlc: Hlc) -> Result<(), Error> {
+    set(conn, CLOCK, &hlc.to_string())
 }
 
 fn get(conn: &Connection, key: &str) -> Result<Option<String>, Error> {

@@ -69,14 +69,90 @@ CREATE TABLE meta (
 );
 ";
 
+/// Version 2: namespaces on deletions; conflict log, peers, roster, invites, counters.
+///
+/// `namespace` on `change_log` and `tombstones` (and `subject` on `tombstones`) lets delta sync
+/// filter deletions; they are NULL for rows written before v2 and for deletions of ids this
+/// store never held. Insert rows of still-live triples are back-filled from `triples`.
+const V2: &str = "
+ALTER TABLE change_log ADD COLUMN namespace TEXT;
+ALTER TABLE tombstones ADD COLUMN namespace TEXT;
+ALTER TABLE tombstones ADD COLUMN subject TEXT;
+UPDATE change_log
+   SET namespace = (SELECT t.namespace FROM triples AS t WHERE t.id = change_log.id)
+ WHERE op = 1;
+
+CREATE TABLE conflict_log (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    at_ms          INTEGER NOT NULL,
+    namespace      TEXT    NOT NULL,
+    subject        TEXT    NOT NULL,
+    predicate      TEXT    NOT NULL,
+    strategy       TEXT    NOT NULL,
+    peer           TEXT    NOT NULL,
+    winners        TEXT    NOT NULL,
+    losers         TEXT    NOT NULL,
+    restored_at_ms INTEGER
+);
+
+CREATE TABLE peers (
+    node_id              TEXT    PRIMARY KEY NOT NULL,
+    name                 TEXT    NOT NULL,
+    endpoint             TEXT,
+    quic_addr            TEXT,
+    namespaces           TEXT    NOT NULL,
+    status               TEXT    NOT NULL,
+    added_at_ms          INTEGER NOT NULL,
+    last_sync_at_ms      INTEGER,
+    last_success_at_ms   INTEGER,
+    last_result          TEXT,
+    last_error           TEXT,
+    total_syncs          INTEGER NOT NULL DEFAULT 0,
+    total_failures       INTEGER NOT NULL DEFAULT 0,
+    total_triples_synced INTEGER NOT NULL DEFAULT 0,
+    failures             INTEGER NOT NULL DEFAULT 0,
+    next_retry_at_ms     INTEGER,
+    cursor               TEXT
+);
+
+CREATE TABLE roster_entries (
+    node_id   TEXT    NOT NULL,
+    action    TEXT    NOT NULL CHECK (action IN ('add', 'remove')),
+    \"by\"      TEXT    NOT NULL,
+    at_ms     INTEGER NOT NULL,
+    signature TEXT    NOT NULL,
+    PRIMARY KEY (node_id, action, \"by\", at_ms)
+) WITHOUT ROWID;
+
+CREATE TABLE invites (
+    secret_hash   BLOB    PRIMARY KEY NOT NULL CHECK (length(secret_hash) = 32),
+    secret        BLOB    NOT NULL CHECK (length(secret) = 16),
+    created_at_ms INTEGER NOT NULL,
+    expires_at_ms INTEGER NOT NULL,
+    used_at_ms    INTEGER,
+    used_by       TEXT
+);
+
+CREATE TABLE counters (
+    name  TEXT    PRIMARY KEY NOT NULL,
+    value INTEGER NOT NULL
+);
+";
+
 /// Every migration, oldest first; versions are 1, 2, 3, … without gaps.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: V1,
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: V1,
+    },
+    Migration {
+        version: 2,
+        sql: V2,
+    },
+];
 
 /// The schema version this build creates and understands.
-pub const LATEST_VERSION: u32 = 1;
+pub const LATEST_VERSION: u32 = 2;
 
 /// Brings the database to [`LATEST_VERSION`] and fills in missing meta rows, in one transaction.
 pub(crate) fn migrate(conn: &mut Connection, path: &Path, now_ms: u64) -> Result<u32, Error> {

@@ -6,6 +6,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 use crate::changelog::{self, ChangeOp};
 use crate::error::Error;
+use crate::meta;
 use crate::tombstones;
 use crate::Store;
 
@@ -95,7 +96,8 @@ const INSERT: &str = "INSERT OR IGNORE INTO triples
     (id, subject, predicate, object, object_type, namespace, created_at, hlc, author, source)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 
-const COLUMNS: &str =
+/// The columns [`RawRow::read_at`] expects, in order.
+pub(crate) const COLUMNS: &str =
     "id, subject, predicate, object, object_type, created_at, hlc, author, source";
 
 impl Store {
@@ -160,6 +162,7 @@ impl Store {
                     hlc_to_sql(hlc),
                     &ctx.author,
                     u64_to_sql(ctx.wall_ms),
+                    triple.namespace(),
                 ))?;
                 outcome.inserted.push(StoredTriple {
                     id,
@@ -170,6 +173,9 @@ impl Store {
                     hlc,
                 });
             }
+        }
+        if !outcome.inserted.is_empty() {
+            meta::set_clock(&tx, clock.last())?;
         }
         tx.commit()?;
         self.clock = clock;
@@ -279,7 +285,7 @@ pub(crate) fn get_with(conn: &Connection, id: &TripleId) -> Result<Option<Stored
 }
 
 /// The stored form of an object: RFC 8785 canonical JSON of its wire rendering.
-fn object_text(value: &Value, id: &TripleId) -> Result<String, Error> {
+pub(crate) fn object_text(value: &Value, id: &TripleId) -> Result<String, Error> {
     if let Value::Float(f) = value {
         if !f.is_finite() {
             // Its JSON rendering would be `null`, which reads back as another value.
@@ -293,7 +299,7 @@ fn object_text(value: &Value, id: &TripleId) -> Result<String, Error> {
 }
 
 /// Rebuilds an object from its canonical JSON and variant index.
-fn decode_object(text: &str, variant: i64, id: &[u8]) -> Result<Value, Error> {
+pub(crate) fn decode_object(text: &str, variant: i64, id: &[u8]) -> Result<Value, Error> {
     let bad = |why: &str| {
         Error::Corrupt(format!(
             "object {text:?} (type {variant}) of triple {}: {why}",
@@ -320,46 +326,93 @@ fn decode_object(text: &str, variant: i64, id: &[u8]) -> Result<Value, Error> {
     }
 }
 
-/// One row of `triples`, as read, before validation.
-struct RawRow {
-    id: Vec<u8>,
+/// Rebuilds a triple from stored parts, checking it against its id.
+pub(crate) fn rebuild_triple(
+    id: &TripleId,
     subject: String,
     predicate: String,
-    object: String,
+    object: &str,
     object_type: i64,
-    created_at: String,
-    hlc: i64,
-    author: String,
-    source: Option<String>,
+) -> Result<Triple, Error> {
+    let object = decode_object(object, object_type, id.as_bytes())?;
+    let mut triple = Triple {
+        subject,
+        predicate,
+        object,
+    };
+    // Canonical JSON writes -0.0 as `0`; the id tells which zero was stored.
+    if matches!(triple.object, Value::Float(f) if f == 0.0) && triple.id() != *id {
+        triple.object = Value::Float(-0.0);
+    }
+    Ok(triple)
+}
+
+/// Inserts a triple row with the given metadata (the caller checked it is not stored yet).
+pub(crate) fn insert_row(conn: &Connection, t: &StoredTriple) -> Result<(), Error> {
+    let object = object_text(&t.triple.object, &t.id)?;
+    let added = conn.prepare_cached(INSERT)?.execute((
+        t.id.as_bytes(),
+        &t.triple.subject,
+        &t.triple.predicate,
+        &object,
+        t.triple.object.variant_index(),
+        t.triple.namespace(),
+        &t.created_at,
+        hlc_to_sql(t.hlc),
+        &t.author,
+        &t.source,
+    ))?;
+    if added == 0 {
+        return Err(Error::Corrupt(format!(
+            "triple {} was expected to be new but is already stored",
+            t.id
+        )));
+    }
+    Ok(())
+}
+
+/// One row of `triples`, as read, before validation.
+pub(crate) struct RawRow {
+    pub(crate) id: Vec<u8>,
+    pub(crate) subject: String,
+    pub(crate) predicate: String,
+    pub(crate) object: String,
+    pub(crate) object_type: i64,
+    pub(crate) created_at: String,
+    pub(crate) hlc: i64,
+    pub(crate) author: String,
+    pub(crate) source: Option<String>,
 }
 
 impl RawRow {
     fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
+        RawRow::read_at(r, 0)
+    }
+
+    /// Reads the columns of [`COLUMNS`] starting at index `at`.
+    pub(crate) fn read_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<RawRow> {
         Ok(RawRow {
-            id: r.get(0)?,
-            subject: r.get(1)?,
-            predicate: r.get(2)?,
-            object: r.get(3)?,
-            object_type: r.get(4)?,
-            created_at: r.get(5)?,
-            hlc: r.get(6)?,
-            author: r.get(7)?,
-            source: r.get(8)?,
+            id: r.get(at)?,
+            subject: r.get(at + 1)?,
+            predicate: r.get(at + 2)?,
+            object: r.get(at + 3)?,
+            object_type: r.get(at + 4)?,
+            created_at: r.get(at + 5)?,
+            hlc: r.get(at + 6)?,
+            author: r.get(at + 7)?,
+            source: r.get(at + 8)?,
         })
     }
 
-    fn decode(self) -> Result<StoredTriple, Error> {
+    pub(crate) fn decode(self) -> Result<StoredTriple, Error> {
         let id = id_from_sql(&self.id)?;
-        let object = decode_object(&self.object, self.object_type, &self.id)?;
-        let mut triple = Triple {
-            subject: self.subject,
-            predicate: self.predicate,
-            object,
-        };
-        // Canonical JSON writes -0.0 as `0`; the id tells which zero was stored.
-        if matches!(triple.object, Value::Float(f) if f == 0.0) && triple.id() != id {
-            triple.object = Value::Float(-0.0);
-        }
+        let triple = rebuild_triple(
+            &id,
+            self.subject,
+            self.predicate,
+            &self.object,
+            self.object_type,
+        )?;
         Ok(StoredTriple {
             id,
             triple,

@@ -1,14 +1,18 @@
 //! Control API (DESIGN §6.2): status and configuration, behind the bearer token.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::Json;
 use mayros_sync_proto::config;
+use mayros_sync_proto::timefmt::format_rfc3339_ms;
+use serde::Deserialize;
 use serde_json::json;
 
 use super::error::ApiError;
-use super::extract::ApiJson;
+use super::extract::{parse_json, ApiJson};
 use super::ApiState;
 use crate::engine::ConfigState;
+use crate::sync::peers::{PeerView, SyncNowError, SyncNowOutcome};
 
 /// `GET /api/v1/sync/status`.
 pub async fn status(State(state): State<ApiState>) -> Json<serde_json::Value> {
@@ -51,6 +55,208 @@ pub async fn put_config(
     };
     state.engine.set_config(new_state.clone());
     state.engine.reevaluate_mode().await;
+    // The file watcher sees the new file within 2 s and fires the config-change hook once.
     tracing::info!("config re-applied from control API");
     Ok(Json(config_body(&new_state)))
+}
+
+/// `POST /api/v1/sync/invite`: a one-time invite code.
+pub async fn invite(State(state): State<ApiState>) -> Result<Json<serde_json::Value>, ApiError> {
+    let issued = state.engine.create_invite().await?;
+    Ok(Json(
+        json!({ "code": issued.code, "expiresAt": issued.expires_at }),
+    ))
+}
+
+/// Body of `POST /api/v1/sync/pair/code`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeBody {
+    /// The invite code.
+    pub code: String,
+}
+
+/// `POST /api/v1/sync/pair/code`: join the group of the device that issued the code.
+pub async fn pair_code(
+    State(state): State<ApiState>,
+    ApiJson(body): ApiJson<CodeBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let joined = state.engine.join_with_code(&body.code).await?;
+    Ok(Json(
+        json!({ "nodeId": joined.node_id, "name": joined.name, "endpoint": joined.endpoint }),
+    ))
+}
+
+/// Body of `POST /api/v1/sync/pair`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PairBody {
+    /// Node id of a roster member.
+    pub target: String,
+    /// Its peer API endpoint (ip:port).
+    pub endpoint: Option<String>,
+}
+
+/// `POST /api/v1/sync/pair` `{target, endpoint}`: records a roster member's endpoint (DESIGN §3.2).
+pub async fn pair(
+    State(state): State<ApiState>,
+    ApiJson(body): ApiJson<PairBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if !mayros_sync_proto::roster::is_valid_node_id(&body.target) {
+        return Err(ApiError::bad_request(
+            "INVALID_ID",
+            "target must be a node id (64 lowercase hex digits)",
+        ));
+    }
+    let Some(endpoint) = body.endpoint else {
+        return Err(ApiError::bad_request(
+            "MISSING_FIELD",
+            "endpoint: interactive pairing with a verification code is not available yet; use an invite code (POST /api/v1/sync/invite, then /pair/code)",
+        ));
+    };
+    let addr: std::net::SocketAddr = endpoint.parse().map_err(|_| {
+        ApiError::bad_request(
+            "INVALID_FIELD",
+            format!("endpoint {endpoint:?} must be ip:port"),
+        )
+    })?;
+    match state
+        .engine
+        .record_member_endpoint(&body.target, addr)
+        .await?
+    {
+        Some(view) => Ok(Json(json!({
+            "nodeId": view.node_id,
+            "endpoint": view.endpoint,
+            "quicAddr": view.quic_addr,
+            "mode": state.engine.mode().mode.as_str(),
+        }))),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "NOT_A_MEMBER",
+            format!(
+                "{} is not in this device's roster; pair it with an invite code first",
+                body.target
+            ),
+        )),
+    }
+}
+
+/// `GET /api/v1/sync/peers`.
+pub async fn peers(State(state): State<ApiState>) -> Result<Json<Vec<PeerView>>, ApiError> {
+    Ok(Json(state.engine.peer_views().await?))
+}
+
+/// Body of `POST /api/v1/sync/now`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NowBody {
+    /// Node id, id prefix (≥ 8 digits) or name of one peer.
+    pub peer: Option<String>,
+}
+
+impl From<SyncNowError> for ApiError {
+    fn from(e: SyncNowError) -> ApiError {
+        match e {
+            SyncNowError::UnknownPeer(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_PEER", e.to_string())
+            }
+            SyncNowError::Internal(m) => ApiError::internal(m),
+        }
+    }
+}
+
+/// `POST /api/v1/sync/now` `{peer?}`: answers when every targeted peer has finished.
+pub async fn now(
+    State(state): State<ApiState>,
+    body: axum::body::Bytes,
+) -> Result<Json<SyncNowOutcome>, ApiError> {
+    let body: NowBody = if body.iter().all(u8::is_ascii_whitespace) {
+        NowBody::default()
+    } else {
+        parse_json(&body)?
+    };
+    Ok(Json(state.engine.sync_now(body.peer.as_deref()).await?))
+}
+
+/// `POST /api/v1/sync/hooks/{hook}` for `agent-end` and `config-change`.
+pub async fn hook(
+    State(state): State<ApiState>,
+    Path(hook): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if hook != "agent-end" && hook != "config-change" {
+        return Err(ApiError::not_found(format!(
+            "unknown hook {hook:?} (expected agent-end or config-change)"
+        )));
+    }
+    let (ran, reason, results) = state.engine.run_hook(&hook).await?;
+    Ok(Json(
+        json!({ "ran": ran, "reason": reason, "results": results }),
+    ))
+}
+
+/// `GET /api/v1/sync/conflicts`.
+pub async fn conflicts(State(state): State<ApiState>) -> Result<Json<serde_json::Value>, ApiError> {
+    let records = state.engine.with_store(|s| s.conflicts(1000)).await?;
+    Ok(Json(
+        serde_json::to_value(records).map_err(|e| ApiError::internal(e.to_string()))?,
+    ))
+}
+
+/// `POST /api/v1/sync/conflicts/{id}/restore`: re-asserts the losers of a conflict.
+pub async fn restore_conflict(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::bad_request("INVALID_ID", "conflict id must be an integer"))?;
+    let ctx = mayros_sync_store::WriteContext {
+        wall_ms: state.engine.clock().now_ms(),
+        author: state.engine.identity().node_id.clone(),
+    };
+    match state
+        .engine
+        .with_store(move |s| s.restore_conflict(id, &ctx))
+        .await
+    {
+        Ok(restored) => Ok(Json(json!({
+            "restored": restored.iter().map(|t| t.id.to_string()).collect::<Vec<_>>()
+        }))),
+        Err(crate::Error::Store(mayros_sync_store::Error::UnknownConflict { .. })) => {
+            Err(ApiError::not_found(format!("no conflict with id {id}")))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Body of `POST /api/v1/sync/pause`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PauseBody {
+    /// Minutes to pause; absent = until resumed.
+    pub minutes: Option<u64>,
+}
+
+/// `POST /api/v1/sync/pause` `{minutes?}`.
+pub async fn pause(
+    State(state): State<ApiState>,
+    body: axum::body::Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let body: PauseBody = if body.iter().all(u8::is_ascii_whitespace) {
+        PauseBody::default()
+    } else {
+        parse_json(&body)?
+    };
+    let until = body
+        .minutes
+        .map(|m| state.engine.clock().now_ms() + m.saturating_mul(60_000));
+    state.engine.sync_state().pause(until);
+    Ok(Json(json!({ "pausedUntil": until.map(format_rfc3339_ms) })))
+}
+
+/// `POST /api/v1/sync/resume`.
+pub async fn resume(State(state): State<ApiState>) -> Json<serde_json::Value> {
+    state.engine.sync_state().resume();
+    Json(json!({ "pausedUntil": null }))
 }

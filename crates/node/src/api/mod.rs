@@ -72,6 +72,19 @@ pub fn router(state: ApiState) -> Router {
             "/api/v1/sync/config",
             get(control::get_config).put(control::put_config),
         )
+        .route("/api/v1/sync/invite", post(control::invite))
+        .route("/api/v1/sync/pair", post(control::pair))
+        .route("/api/v1/sync/pair/code", post(control::pair_code))
+        .route("/api/v1/sync/peers", get(control::peers))
+        .route("/api/v1/sync/now", post(control::now))
+        .route("/api/v1/sync/hooks/{hook}", post(control::hook))
+        .route("/api/v1/sync/conflicts", get(control::conflicts))
+        .route(
+            "/api/v1/sync/conflicts/{id}/restore",
+            post(control::restore_conflict),
+        )
+        .route("/api/v1/sync/pause", post(control::pause))
+        .route("/api/v1/sync/resume", post(control::resume))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             guard::require_token,

@@ -26,6 +26,9 @@ pub struct PeerSession {
     exporter: [u8; 32],
     addr: SocketAddr,
     conn_task: tokio::task::JoinHandle<()>,
+    bytes_out: u64,
+    bytes_in: u64,
+    clock_offset_ms: i64,
 }
 
 impl Drop for PeerSession {
@@ -80,6 +83,9 @@ impl PeerSession {
             exporter,
             addr,
             conn_task,
+            bytes_out: 0,
+            bytes_in: 0,
+            clock_offset_ms: 0,
         })
     }
 
@@ -91,6 +97,21 @@ impl PeerSession {
     /// The address dialled.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// How far the peer's clock is ahead of ours, as learned from a stale-timestamp refusal.
+    pub fn clock_offset_ms(&self) -> i64 {
+        self.clock_offset_ms
+    }
+
+    /// Records the peer's clock offset for signing later requests.
+    pub fn set_clock_offset_ms(&mut self, offset: i64) {
+        self.clock_offset_ms = offset;
+    }
+
+    /// Request and response body bytes carried so far (HTTP headers and TLS framing excluded).
+    pub fn body_bytes(&self) -> (u64, u64) {
+        (self.bytes_out, self.bytes_in)
     }
 
     /// Sends one request and reads the whole response body (bounded).
@@ -113,6 +134,7 @@ impl PeerSession {
         for (k, v) in headers {
             req = req.header(*k, v);
         }
+        self.bytes_out += body.len() as u64;
         let req = req
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| peer_err(self.addr, e))?;
@@ -127,6 +149,7 @@ impl PeerSession {
             .await
             .map_err(|e| peer_err(self.addr, format!("reading the response failed: {e}")))?
             .to_bytes();
+        self.bytes_in += bytes.len() as u64;
         Ok((status, bytes))
     }
 }

@@ -1,0 +1,332 @@
+//! The PeerManager's engine side (DESIGN §5, §3.2): `sync now`, hooks, roster exchange,
+//! recording a roster member's endpoint, and the peer list shown to users.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use mayros_sync_proto::mode::SyncMode;
+use mayros_sync_proto::peerstate::PeerStatus;
+use mayros_sync_proto::timefmt::format_rfc3339_ms;
+use mayros_sync_store::PeerRecord;
+use serde::Serialize;
+
+use super::peer_api::RosterExchange;
+use super::pull::{parse_peer, PullReport, PULL_REQUEST_PATH};
+use crate::engine::Engine;
+use crate::error::Error;
+use crate::peer::PeerSession;
+
+/// A peer as shown by `GET /api/v1/sync/peers` and `mayros sync peers --json` (DESIGN §8).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PeerView {
+    /// Node id.
+    pub node_id: String,
+    /// Device name.
+    pub name: String,
+    /// Peer API endpoint.
+    pub endpoint: Option<String>,
+    /// QUIC address (native mode).
+    pub quic_addr: Option<String>,
+    /// Namespaces synced with it (empty: all).
+    pub namespaces: Vec<String>,
+    /// active, paused, unreachable or removed.
+    pub status: String,
+    /// Last sync time (RFC 3339).
+    pub last_sync_at: Option<String>,
+    /// "ok" or "error".
+    pub last_result: Option<String>,
+    /// Completed syncs.
+    pub total_syncs: u64,
+    /// Changes applied from it.
+    pub total_triples_synced: u64,
+    /// Consecutive failures.
+    pub failures: u64,
+    /// The last error.
+    pub last_error: Option<String>,
+    /// Next retry (RFC 3339) while unreachable.
+    pub next_retry_at: Option<String>,
+}
+
+impl From<&PeerRecord> for PeerView {
+    fn from(p: &PeerRecord) -> PeerView {
+        PeerView {
+            node_id: p.node_id.clone(),
+            name: p.name.clone(),
+            endpoint: p.endpoint.clone(),
+            quic_addr: p.quic_addr.clone(),
+            namespaces: p.namespaces.clone(),
+            status: p.status.as_str().to_string(),
+            last_sync_at: p.last_sync_at_ms.map(format_rfc3339_ms),
+            last_result: p.last_result.map(|r| r.as_str().to_string()),
+            total_syncs: p.total_syncs,
+            total_triples_synced: p.total_triples_synced,
+            failures: p.failures,
+            last_error: p.last_error.clone(),
+            next_retry_at: p.next_retry_at_ms.map(format_rfc3339_ms),
+        }
+    }
+}
+
+/// The answer of `sync now` and of the hooks.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncNowOutcome {
+    /// The mode in force.
+    pub mode: String,
+    /// Whether the request was deferred to gossip (native mode).
+    pub deferred: bool,
+    /// What happened, in words.
+    pub message: String,
+    /// One result per peer.
+    pub results: Vec<PullReport>,
+}
+
+/// Why `sync now` could not start.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SyncNowError {
+    /// No peer matches the given id or name.
+    #[error("no peer matches {0:?}")]
+    UnknownPeer(String),
+    /// A local failure.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl Engine {
+    /// Every known peer, including removed ones.
+    pub async fn peer_views(&self) -> Result<Vec<PeerView>, Error> {
+        let peers = self.with_store(|s| s.peers()).await?;
+        Ok(peers.iter().map(PeerView::from).collect())
+    }
+
+    /// Our side of a roster exchange.
+    pub async fn roster_exchange_body(&self) -> RosterExchange {
+        RosterExchange {
+            entries: self
+                .sync_state()
+                .group()
+                .roster
+                .entries()
+                .cloned()
+                .collect(),
+            name: self.identity().name.clone(),
+            endpoint: self.sync_state().peer_api().map(|a| a.to_string()),
+        }
+    }
+
+    /// Merges a member's roster and records its name and endpoint.
+    pub async fn merge_roster_from(
+        self: &Arc<Self>,
+        from: &str,
+        body: RosterExchange,
+    ) -> Result<(), Error> {
+        let me = Arc::clone(self);
+        let from = from.to_string();
+        let now = self.clock().now_ms();
+        self.with_store(move |s| {
+            let mut group = me.sync_state().group();
+            group.merge(body.entries, s)?;
+            let members = group.roster.members();
+            drop(group);
+            if let Some(mut record) = s.peer(&from)? {
+                record.name = body.name;
+                if let Some(ep) = body.endpoint.filter(|e| e.parse::<SocketAddr>().is_ok()) {
+                    record.endpoint = Some(ep);
+                }
+                s.upsert_peer(&record)?;
+            } else if members.contains_key(&from) {
+                let mut record = PeerRecord::new(&from, now);
+                record.name = body.name;
+                record.endpoint = body.endpoint.filter(|e| e.parse::<SocketAddr>().is_ok());
+                s.upsert_peer(&record)?;
+            }
+            for id in members.keys() {
+                if s.peer(id)?.is_none() {
+                    s.upsert_peer(&PeerRecord::new(id, now))?;
+                }
+            }
+            for p in s.peers()? {
+                if !members.contains_key(&p.node_id) && p.status != PeerStatus::Removed {
+                    s.set_peer_status(&p.node_id, PeerStatus::Removed)?;
+                }
+            }
+            Ok::<_, Error>(())
+        })
+        .await
+    }
+
+    /// Records the REST endpoint of a roster member (the seed's `sync pair <nodeId> <endpoint>`).
+    pub async fn record_member_endpoint(
+        &self,
+        node_id: &str,
+        endpoint: SocketAddr,
+    ) -> Result<Option<PeerView>, Error> {
+        if !self.sync_state().group().roster.is_member(node_id) {
+            return Ok(None);
+        }
+        let id = node_id.to_string();
+        let now = self.clock().now_ms();
+        let record = self
+            .with_store(move |s| {
+                let mut record = s.peer(&id)?.unwrap_or_else(|| PeerRecord::new(&id, now));
+                record.endpoint = Some(endpoint.to_string());
+                if record.status == PeerStatus::Removed {
+                    record.status = PeerStatus::Active;
+                }
+                s.upsert_peer(&record)?;
+                Ok::<_, mayros_sync_store::Error>(record)
+            })
+            .await?;
+        Ok(Some(PeerView::from(&record)))
+    }
+
+    /// `sync now [peer]` (DESIGN §3.2): in polled mode, pull from each peer and ask each to
+    /// pull from us; returns when every targeted peer has finished.
+    pub async fn sync_now(
+        self: &Arc<Self>,
+        target: Option<&str>,
+    ) -> Result<SyncNowOutcome, SyncNowError> {
+        let mode = self.mode();
+        let peers = self
+            .with_store(|s| s.peers())
+            .await
+            .map_err(|e| SyncNowError::Internal(e.to_string()))?;
+        let chosen: Vec<PeerRecord> = match target {
+            Some(t) => {
+                let matched: Vec<_> = peers
+                    .into_iter()
+                    .filter(|p| p.status != PeerStatus::Removed)
+                    .filter(|p| {
+                        p.node_id == t || p.name == t || (t.len() >= 8 && p.node_id.starts_with(t))
+                    })
+                    .collect();
+                if matched.is_empty() {
+                    return Err(SyncNowError::UnknownPeer(t.to_string()));
+                }
+                matched
+            }
+            None => peers
+                .into_iter()
+                .filter(|p| matches!(p.status, PeerStatus::Active | PeerStatus::Unreachable))
+                .filter(|p| p.endpoint.is_some())
+                .collect(),
+        };
+        match mode.mode {
+            SyncMode::Native => return Ok(SyncNowOutcome {
+                mode: mode.mode.as_str().into(),
+                deferred: true,
+                message:
+                    "native mode: gossip propagates changes as they happen; no REST sync started"
+                        .into(),
+                results: Vec::new(),
+            }),
+            SyncMode::None => {
+                return Ok(SyncNowOutcome {
+                    mode: mode.mode.as_str().into(),
+                    deferred: false,
+                    message: format!("no sync: {}", mode.reason),
+                    results: Vec::new(),
+                })
+            }
+            SyncMode::Polled => {}
+        }
+        let mut set = tokio::task::JoinSet::new();
+        for peer in chosen {
+            let me = Arc::clone(self);
+            set.spawn(async move { me.sync_both_ways(&peer).await });
+        }
+        let mut results = Vec::new();
+        while let Some(r) = set.join_next().await {
+            match r {
+                Ok(report) => results.push(report),
+                Err(e) => return Err(SyncNowError::Internal(e.to_string())),
+            }
+        }
+        results.sort_by(|a, b| a.name.cmp(&b.name).then(a.node_id.cmp(&b.node_id)));
+        let failed = results.iter().filter(|r| !r.ok).count();
+        let message = if results.is_empty() {
+            "no peers to sync with; pair a device first (mayros sync invite)".to_string()
+        } else if failed == 0 {
+            format!("synced with {} peer(s)", results.len())
+        } else {
+            format!("{failed} of {} peer(s) failed", results.len())
+        };
+        Ok(SyncNowOutcome {
+            mode: mode.mode.as_str().into(),
+            deferred: false,
+            message,
+            results,
+        })
+    }
+
+    /// Pulls from `peer`, then asks it to pull from us and waits for that.
+    async fn sync_both_ways(self: &Arc<Self>, peer: &PeerRecord) -> PullReport {
+        let mut report = self.pull_from(peer).await;
+        if !report.ok {
+            return report;
+        }
+        match self.request_pull(peer).await {
+            Ok(theirs) if theirs.ok => report.sent = theirs.applied,
+            Ok(theirs) => {
+                report.ok = false;
+                report.error = Some(format!(
+                    "the peer could not pull from us: {}",
+                    theirs.error.unwrap_or_default()
+                ));
+            }
+            Err(e) => {
+                report.ok = false;
+                report.error = Some(format!("asking the peer to pull from us failed: {e}"));
+            }
+        }
+        report
+    }
+
+    async fn request_pull(&self, peer: &PeerRecord) -> Result<PullReport, Error> {
+        let endpoint = peer.endpoint.as_deref().unwrap_or_default();
+        let addr = endpoint
+            .parse()
+            .map_err(|_| Error::Peer(format!("endpoint {endpoint:?} is not ip:port")))?;
+        let mut session = PeerSession::connect(addr, &peer.node_id, &self.identity().cert).await?;
+        let (status, body) = self
+            .signed_post(
+                &mut session,
+                &peer.node_id,
+                PULL_REQUEST_PATH,
+                b"{}".to_vec(),
+            )
+            .await?;
+        parse_peer(status, &body, "pull request")
+    }
+
+    /// The `agent-end` / `config-change` hooks (DESIGN §3.2).
+    pub async fn run_hook(
+        self: &Arc<Self>,
+        hook: &str,
+    ) -> Result<(bool, String, Vec<PullReport>), SyncNowError> {
+        let mode = self.mode();
+        if mode.mode == SyncMode::Native {
+            return Ok((
+                false,
+                "native mode: gossip propagates, the hook is skipped".into(),
+                Vec::new(),
+            ));
+        }
+        if mode.mode == SyncMode::None {
+            return Ok((false, format!("no sync: {}", mode.reason), Vec::new()));
+        }
+        if !self.config().config.sync.auto_sync {
+            return Ok((false, "sync.autoSync is false".into(), Vec::new()));
+        }
+        if self
+            .sync_state()
+            .pause_state(self.clock().now_ms())
+            .is_some()
+        {
+            return Ok((false, "sync is paused".into(), Vec::new()));
+        }
+        let out = self.sync_now(None).await?;
+        Ok((true, format!("{hook}: {}", out.message), out.results))
+    }
+}

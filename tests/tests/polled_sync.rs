@@ -1,0 +1,289 @@
+//! Polled mode between real engines on 127.0.0.1: invites, delta pages over pinned TLS,
+//! deletions, conflicts, clock skew, faults and refused peers.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use mayros_sync_tests::Node;
+use serde_json::json;
+
+fn triples(prefix: &str, n: usize) -> Vec<serde_json::Value> {
+    (0..n)
+        .map(|i| json!({"subject": format!("mayros:{prefix}:s{}", i / 7), "predicate": format!("mayros:p{}", i % 7), "object": format!("{prefix} value {i}")}))
+        .collect()
+}
+
+fn small_batches() -> serde_json::Value {
+    json!({"sync": {"maxTriplesPerSync": 100}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_engines_converge_with_small_batches_writes_and_deletes() {
+    let a = Node::start("alpha", small_batches()).await;
+    let b = Node::start("bravo", small_batches()).await;
+    let c = Node::start("charlie", small_batches()).await;
+    a.invite(&b).await;
+    a.invite(&c).await;
+
+    let ids_a = a.put_batch(triples("a", 4000)).await;
+    let ids_b = b.put_batch(triples("b", 3000)).await;
+    let ids_c = c.put_batch(triples("c", 3000)).await;
+    assert_eq!(ids_a.len() + ids_b.len() + ids_c.len(), 10_000);
+    for id in ids_a.iter().take(50) {
+        assert_eq!(a.delete(id).await, 204);
+    }
+    for id in ids_c.iter().take(30) {
+        assert_eq!(c.delete(id).await, 204);
+    }
+
+    let out = b.sync_now().await;
+    assert_eq!(out["results"].as_array().unwrap().len(), 1, "{out}");
+    let r = &out["results"][0];
+    assert!(r["received"].as_u64().unwrap() >= 4000, "{out}");
+    c.sync_now().await;
+    b.sync_now().await;
+
+    let (ia, ib, ic) = (a.ids().await, b.ids().await, c.ids().await);
+    assert_eq!(ia.len(), 10_000 - 80);
+    assert_eq!(ia, ib, "A and B identical");
+    assert_eq!(ia, ic, "A and C identical");
+    assert!(!b.has(&ids_a[0]).await, "deletions propagate");
+    assert!(!b.has(&ids_c[0]).await, "deletions relay through A");
+
+    // A re-assert after the delete wins everywhere.
+    let again = a.put_batch(vec![triples("a", 1).remove(0)]).await;
+    assert_eq!(again, vec![ids_a[0].clone()]);
+    b.sync_now().await;
+    c.sync_now().await;
+    assert!(b.has(&ids_a[0]).await && c.has(&ids_a[0]).await);
+
+    // Status and peer list tell what happened.
+    let status = b.get("/api/v1/sync/status").await;
+    assert_eq!(status["mode"], "polled");
+    assert!(
+        status["sync"]["totalSuccessfulSyncs"].as_u64().unwrap() >= 3,
+        "{status}"
+    );
+    let peers = b.get("/api/v1/sync/peers").await;
+    let alpha = peers
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "alpha")
+        .unwrap();
+    assert_eq!(alpha["status"], "active");
+    assert_eq!(alpha["lastResult"], "ok");
+    assert!(alpha["lastSyncAt"].is_string());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn last_writer_wins_on_a_concurrent_edit_in_either_sync_order() {
+    for b_first in [false, true] {
+        let a = Node::start("alpha", json!({})).await;
+        let b = Node::start("bravo", json!({})).await;
+        a.invite(&b).await;
+        a.put_batch(vec![
+            json!({"subject": "mayros:agent:x", "predicate": "mayros:mood", "object": "calm"}),
+        ])
+        .await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let newer = b
+            .put_batch(vec![
+                json!({"subject": "mayros:agent:x", "predicate": "mayros:mood", "object": "busy"}),
+            ])
+            .await;
+        if b_first {
+            b.sync_now().await;
+        } else {
+            a.sync_now().await;
+        }
+        let (ia, ib) = (a.ids().await, b.ids().await);
+        assert_eq!(ia, ib, "converged (b_first={b_first})");
+        assert_eq!(ia, newer, "the newer write wins (b_first={b_first})");
+        let conflicts = a.get("/api/v1/sync/conflicts").await;
+        let logged = conflicts.as_array().unwrap().len()
+            + b.get("/api/v1/sync/conflicts")
+                .await
+                .as_array()
+                .unwrap()
+                .len();
+        assert!(logged >= 1, "the resolution is logged");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invite_works_once_and_forged_codes_are_refused() {
+    let a = Node::start("alpha", json!({})).await;
+    let b = Node::start("bravo", json!({})).await;
+    let c = Node::start("charlie", json!({})).await;
+    let inv = a.invite(&b).await;
+    let (s, out) = c
+        .control("/api/v1/sync/pair/code", json!({"code": inv["code"]}))
+        .await;
+    assert_eq!(s, 401, "{out}");
+    assert!(out["error"].as_str().unwrap().contains("used"), "{out}");
+    let (s, out) = c
+        .control(
+            "/api/v1/sync/pair/code",
+            json!({"code": "mayros1-notacode"}),
+        )
+        .await;
+    assert_eq!(s, 400, "{out}");
+    assert_eq!(out["code"], "INVALID_INVITE");
+    // A code whose secret was altered: right inviter, wrong secret.
+    let (_, fresh) = a.control("/api/v1/sync/invite", json!({})).await;
+    let mut invite =
+        mayros_sync_proto::invite::Invite::decode(fresh["code"].as_str().unwrap()).unwrap();
+    invite.secret[0] ^= 1;
+    let (s, out) = c
+        .control("/api/v1/sync/pair/code", json!({"code": invite.encode()}))
+        .await;
+    assert_eq!(s, 401, "{out}");
+    assert!(c
+        .get("/api/v1/sync/peers")
+        .await
+        .as_array()
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_peer_is_recorded_then_recovers() {
+    let a = Node::start("alpha", json!({})).await;
+    let b = Node::start("bravo", json!({})).await;
+    a.invite(&b).await;
+    let ids = a.put_batch(triples("a", 500)).await;
+    let a_dir = a.dir;
+    let a_name = "alpha";
+    a.daemon.shutdown().await;
+
+    let (s, out) = b.control("/api/v1/sync/now", json!({})).await;
+    assert_eq!(s, 200);
+    assert_eq!(out["results"][0]["ok"], false, "{out}");
+    let peers = b.get("/api/v1/sync/peers").await;
+    assert_eq!(peers[0]["status"], "unreachable", "{peers}");
+    assert_eq!(peers[0]["failures"], 1);
+    assert!(peers[0]["nextRetryAt"].is_string());
+    assert!(b.ids().await.is_empty(), "nothing half-applied");
+
+    let a = Node::restart(a_dir, a_name).await;
+    // The peer API port changed on restart; A tells B its new endpoint when it syncs.
+    a.sync_now().await;
+    b.sync_now().await;
+    assert_eq!(b.ids().await.len(), ids.len());
+    let peers = b.get("/api/v1/sync/peers").await;
+    assert_eq!(peers[0]["status"], "active", "{peers}");
+    assert_eq!(peers[0]["failures"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_skewed_clock_loses_and_repeats_nothing() {
+    let a = Node::start("alpha", json!({})).await;
+    let b = Node::start("bravo", json!({})).await;
+    a.invite(&b).await;
+    b.daemon.engine().clock().set_offset_ms(3 * 3600 * 1000);
+    let from_b = b.put_batch(triples("b", 200)).await;
+    let from_a = a.put_batch(triples("a", 200)).await;
+    a.sync_now().await;
+    let out = a.sync_now().await;
+    assert_eq!(out["results"][0]["received"], 0, "nothing repeated: {out}");
+    let (ia, ib) = (a.ids().await, b.ids().await);
+    assert_eq!(ia, ib);
+    assert_eq!(ia.len(), from_a.len() + from_b.len());
+    let status = a.get("/api/v1/sync/status").await;
+    let warnings = status["warnings"].to_string();
+    assert!(warnings.contains("clock skew"), "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keep_both_and_local_priority_give_their_documented_outcomes() {
+    // keep-both: both values stay everywhere and the conflict is recorded.
+    let cfg = json!({"sync": {"conflictStrategy": "keep-both"}});
+    let a = Node::start("alpha", cfg.clone()).await;
+    let b = Node::start("bravo", cfg).await;
+    a.invite(&b).await;
+    let calm = a
+        .put_batch(vec![
+            json!({"subject": "mayros:agent:x", "predicate": "mayros:mood", "object": "calm"}),
+        ])
+        .await;
+    let busy = b
+        .put_batch(vec![
+            json!({"subject": "mayros:agent:x", "predicate": "mayros:mood", "object": "busy"}),
+        ])
+        .await;
+    b.sync_now().await;
+    let mut both = vec![calm[0].clone(), busy[0].clone()];
+    both.sort();
+    assert_eq!(a.ids().await, both);
+    assert_eq!(b.ids().await, both);
+    let logged = b.get("/api/v1/sync/conflicts").await;
+    assert_eq!(logged[0]["strategy"], "keep-both", "{logged}");
+
+    // local-priority: the device that pulls keeps its own value, even when it is older.
+    let cfg = json!({"sync": {"conflictStrategy": "local-priority"}});
+    let a = Node::start("alpha", cfg.clone()).await;
+    let b = Node::start("bravo", cfg).await;
+    a.invite(&b).await;
+    let old = b
+        .put_batch(vec![
+            json!({"subject": "mayros:agent:y", "predicate": "mayros:mood", "object": "old"}),
+        ])
+        .await;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    a.put_batch(vec![
+        json!({"subject": "mayros:agent:y", "predicate": "mayros:mood", "object": "new"}),
+    ])
+    .await;
+    b.sync_now().await;
+    assert_eq!(
+        b.ids().await,
+        old,
+        "B pulled first and kept its local value"
+    );
+    assert_eq!(a.ids().await, old, "the loser's tombstone reached A");
+    // A user can restore the loser from the conflict log.
+    let conflicts = b.get("/api/v1/sync/conflicts").await;
+    let id = conflicts[0]["id"].as_i64().unwrap();
+    let (s, out) = b
+        .control(&format!("/api/v1/sync/conflicts/{id}/restore"), json!({}))
+        .await;
+    assert_eq!(s, 200, "{out}");
+    assert_eq!(
+        b.ids().await.len(),
+        2 - 1 + 1,
+        "the restored value is live again"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_peer_times_out_within_the_configured_budget() {
+    let a = Node::start("alpha", json!({"sync": {"syncTimeoutMs": 5000}})).await;
+    let b = Node::start("bravo", json!({})).await;
+    a.invite(&b).await;
+    // A listener that accepts and never answers, standing in for a hung peer.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_addr = silent.local_addr().unwrap();
+    let hold = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = silent.accept().await {
+            held.push(sock);
+        }
+    });
+    let (s, out) = a
+        .control(
+            "/api/v1/sync/pair",
+            json!({"target": b.node_id(), "endpoint": silent_addr.to_string()}),
+        )
+        .await;
+    assert_eq!(s, 200, "{out}");
+    let started = std::time::Instant::now();
+    let (s, out) = a.control("/api/v1/sync/now", json!({})).await;
+    let took = started.elapsed();
+    assert_eq!(s, 200);
+    let r = &out["results"][0];
+    assert_eq!(r["ok"], false, "{out}");
+    assert!(r["error"].as_str().unwrap().contains("timed out"), "{out}");
+    assert!(took < Duration::from_secs(9), "took {took:?}");
+    hold.abort();
+}

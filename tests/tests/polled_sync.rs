@@ -287,3 +287,63 @@ async fn a_silent_peer_times_out_within_the_configured_budget() {
     assert!(took < Duration::from_secs(9), "took {took:?}");
     hold.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_stopped_mid_sync_leaves_only_whole_pages_then_catches_up() {
+    let a = Node::start("alpha", json!({"sync": {"maxTriplesPerSync": 100}})).await;
+    let b = Node::start("bravo", json!({"sync": {"maxTriplesPerSync": 100}})).await;
+    a.invite(&b).await;
+    let written = a.put_batch(triples("a", 20_000)).await.len();
+
+    let b_base = b.base.clone();
+    let b_token = b.token.clone();
+    let syncing = tokio::spawn(async move {
+        reqwest::Client::new()
+            .post(format!("{b_base}/api/v1/sync/now"))
+            .bearer_auth(b_token)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap()
+            .json::<serde_json::Value>()
+            .await
+            .unwrap()
+    });
+    // Wait (with a deadline) until B has applied some pages, then stop A under it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let total = b.get("/api/v1/triples?limit=1").await["total"]
+            .as_u64()
+            .unwrap();
+        if total > 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "B never started applying"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let a_dir = a.dir;
+    a.daemon.shutdown().await;
+    let out = syncing.await.unwrap();
+    let applied = b.ids().await.len();
+    eprintln!(
+        "interrupted sync: applied {applied} of {written}: {}",
+        out["results"][0]["error"]
+    );
+    if out["results"][0]["ok"] == false {
+        assert_eq!(
+            applied % 100,
+            0,
+            "only whole pages of 100 were applied: {applied}"
+        );
+        assert!(applied < written, "{out}");
+    }
+
+    let a = Node::restart(a_dir, "alpha").await;
+    a.sync_now().await;
+    b.sync_now().await;
+    assert_eq!(b.ids().await, a.ids().await);
+    assert_eq!(b.ids().await.len(), written);
+}

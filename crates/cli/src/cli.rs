@@ -5,7 +5,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::error::ErrorKind;
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use mayros_sync_node::paths;
 use mayros_sync_proto::TripleId;
 
@@ -78,10 +79,12 @@ pub struct DaemonArgs {
     /// Local API address (loopback only; port 0 picks a free port)
     #[arg(long, value_name = "ADDR", default_value = mayros_sync_node::daemon::DEFAULT_API_ADDR)]
     pub api: SocketAddr,
-    /// Peer HTTPS API address (not served yet)
+    /// Peer HTTPS API address, reachable by the other devices (port 0 picks a free port)
+    /// [default: 0.0.0.0:19092]
     #[arg(long, value_name = "ADDR")]
     pub peer_api: Option<SocketAddr>,
-    /// QUIC address (not served yet)
+    /// QUIC address for native gossip (port 0 picks a free port) [default: 0.0.0.0:19091 once
+    /// native sync exists]
     #[arg(long, value_name = "ADDR")]
     pub quic: Option<SocketAddr>,
     /// Device name shown to other devices [default: the host name]
@@ -196,6 +199,213 @@ pub enum SyncCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Create a one-time invite code (valid 10 min) for another device to join this one.
+    ///
+    /// The code is printed alone on the last line of stdout; give it to
+    /// `mayros sync pair --code <invite>` on the other device.
+    Invite {
+        /// Print `{code, expiresAt}`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Pair with another device (`--code <invite>`), or record the endpoint of a paired one
+    /// (`<node-id> <endpoint>`).
+    Pair(PairArgs),
+    /// List the paired devices with their last sync and counters.
+    Peers {
+        /// Print the peer list JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sync now with every peer, or one; returns when done (exit 1 if any peer failed).
+    Now {
+        /// Only this peer (node id or name).
+        peer: Option<String>,
+        /// Print the engine's answer as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a Mayros hook (a sync of all peers when `sync.autoSync` is on, in polled mode).
+    Hook {
+        /// Which hook.
+        #[arg(value_enum)]
+        event: HookEvent,
+        /// Print the engine's answer as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List resolved conflicts (both values), or restore a losing value.
+    Conflicts(ConflictsArgs),
+    /// Pause syncing, for some minutes or until `mayros sync resume`.
+    Pause {
+        /// Minutes to pause [default: until resumed].
+        #[arg(value_parser = clap::value_parser!(u64).range(1..=MAX_PAUSE_MINUTES))]
+        minutes: Option<u64>,
+        /// Print the engine's answer as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Resume syncing after `mayros sync pause`.
+    Resume {
+        /// Print the engine's answer as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The longest pause accepted on the command line (one year).
+pub const MAX_PAUSE_MINUTES: u64 = 366 * 24 * 60;
+
+/// `mayros sync pair …`.
+///
+/// Forms: `--code <invite>` (join the inviter's group), `<node-id> <endpoint>` (record where a
+/// roster member's peer API is). `<target>` alone (click-to-pair, DESIGN §7.2) is parsed but
+/// refused by [`Cli::check`] until it exists; `--accept`/`--reject` will join the `mode` group.
+#[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("mode").required(true).args(["code", "target"])))]
+pub struct PairArgs {
+    /// Invite code from `mayros sync invite` on the other device (`mayros1-…`).
+    #[arg(long, value_name = "INVITE")]
+    pub code: Option<String>,
+    /// Node id of a device already in the group (64 hexadecimal digits).
+    #[arg(value_name = "TARGET")]
+    pub target: Option<String>,
+    /// Its peer API address, `host:port`.
+    #[arg(value_name = "ENDPOINT", requires = "target")]
+    pub endpoint: Option<String>,
+    /// Print the engine's answer as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The hooks Mayros calls (DESIGN §3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HookEvent {
+    /// An agent finished a run.
+    AgentEnd,
+    /// The configuration changed.
+    ConfigChange,
+}
+
+impl HookEvent {
+    /// The last path segment of the hook's route (`/api/v1/sync/hooks/<segment>`).
+    pub fn segment(self) -> &'static str {
+        match self {
+            HookEvent::AgentEnd => "agent-end",
+            HookEvent::ConfigChange => "config-change",
+        }
+    }
+}
+
+/// `mayros sync conflicts [restore <id>]`.
+#[derive(Debug, Clone, Args)]
+pub struct ConflictsArgs {
+    /// Print the conflict log JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Without an operation: list the conflicts.
+    #[command(subcommand)]
+    pub command: Option<ConflictsCommand>,
+}
+
+/// The operations of `mayros sync conflicts`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum ConflictsCommand {
+    /// Bring back the value(s) a conflict resolution removed.
+    Restore {
+        /// The conflict's id, as listed.
+        id: String,
+        /// Print the engine's answer as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+impl Cli {
+    /// Checks what clap cannot express; the error is a usage error (exit 2).
+    pub fn check(&self) -> Result<(), clap::Error> {
+        let Command::Sync {
+            command: SyncCommand::Pair(pair),
+        } = &self.command
+        else {
+            return Ok(());
+        };
+        let Some(target) = pair.target.as_deref() else {
+            return Ok(());
+        };
+        let Some(endpoint) = pair.endpoint.as_deref() else {
+            let hint = if target.starts_with(INVITE_PREFIX) {
+                format!(
+                    "{target:?} looks like an invite code: run `mayros sync pair --code {target}`"
+                )
+            } else {
+                "pairing by picking a device (`mayros sync pair <target>`) is not available yet; \
+                 for now run `mayros sync invite` on a device of the group and \
+                 `mayros sync pair --code <invite>` on the one that joins \
+                 (`mayros sync pair <node-id> <endpoint>` records the endpoint of a device \
+                 that is already paired)"
+                    .to_string()
+            };
+            return Err(pair_usage_error(ErrorKind::MissingRequiredArgument, hint));
+        };
+        if !is_node_id(target) {
+            return Err(pair_usage_error(
+                ErrorKind::InvalidValue,
+                format!(
+                    "{target:?} is not a node id (64 hexadecimal digits); \
+                     `mayros sync pair <node-id> <endpoint>` needs one"
+                ),
+            ));
+        }
+        if let Err(why) = check_endpoint(endpoint) {
+            return Err(pair_usage_error(
+                ErrorKind::InvalidValue,
+                format!("{endpoint:?} is not a peer endpoint: {why}"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// How every invite code starts (DESIGN §7.2).
+pub const INVITE_PREFIX: &str = "mayros1-";
+
+/// A usage error shown with the usage line of `mayros sync pair`.
+fn pair_usage_error(kind: ErrorKind, message: String) -> clap::Error {
+    let mut root = <Cli as clap::CommandFactory>::command();
+    root.build();
+    match root
+        .find_subcommand_mut("sync")
+        .and_then(|s| s.find_subcommand_mut("pair"))
+    {
+        Some(pair) => pair.error(kind, message),
+        None => root.error(kind, message),
+    }
+}
+
+/// 64 hexadecimal digits (either case; the CLI sends them lowercased).
+pub fn is_node_id(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// `host:port` with a non-empty host and a port in 1–65535 (`[v6]:port` for IPv6).
+pub fn check_endpoint(text: &str) -> Result<(), &'static str> {
+    if text.contains("://") || text.contains('/') {
+        return Err("give host:port without a scheme or path");
+    }
+    let (host, port) = text
+        .rsplit_once(':')
+        .ok_or("expected host:port, e.g. 192.168.1.20:19092")?;
+    if host.is_empty() || host == "[]" {
+        return Err("the host is empty");
+    }
+    if host.contains(':') && !(host.starts_with('[') && host.ends_with(']')) {
+        return Err("write an IPv6 address in brackets, e.g. [fe80::1]:19092");
+    }
+    match port.parse::<u16>() {
+        Ok(p) if p > 0 => Ok(()),
+        _ => Err("the port must be a number from 1 to 65535"),
+    }
 }
 
 fn parse_triple_id(text: &str) -> Result<TripleId, String> {
@@ -262,6 +472,152 @@ mod tests {
         match cli.command {
             Command::Daemon(d) => assert_eq!(d.api.to_string(), "127.0.0.1:19090"),
             other => panic!("{other:?}"),
+        }
+    }
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        let mut full = vec!["mayros"];
+        full.extend_from_slice(args);
+        let cli = Cli::try_parse_from(full)?;
+        cli.check()?;
+        Ok(cli)
+    }
+
+    fn sync(args: &[&str]) -> SyncCommand {
+        match parse(args).unwrap().command {
+            Command::Sync { command } => command,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    const ID: &str = "3f0c1a2b4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8";
+
+    #[test]
+    fn pair_with_a_code() {
+        match sync(&["sync", "pair", "--code", "mayros1-abc"]) {
+            SyncCommand::Pair(p) => {
+                assert_eq!(p.code.as_deref(), Some("mayros1-abc"));
+                assert_eq!(p.target, None);
+                assert!(!p.json);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn pair_with_node_id_and_endpoint() {
+        match sync(&["sync", "pair", ID, "192.168.1.20:19092", "--json"]) {
+            SyncCommand::Pair(p) => {
+                assert_eq!(p.target.as_deref(), Some(ID));
+                assert_eq!(p.endpoint.as_deref(), Some("192.168.1.20:19092"));
+                assert!(p.json);
+            }
+            other => panic!("{other:?}"),
+        }
+        let upper = ID.to_uppercase();
+        assert!(parse(&["sync", "pair", &upper, "[::1]:1"]).is_ok());
+    }
+
+    #[test]
+    fn pair_usage_errors_exit_2() {
+        let cases: &[(&[&str], &str)] = &[
+            (&["sync", "pair"], "required"),
+            (&["sync", "pair", "--code", "x", ID], "cannot be used with"),
+            (&["sync", "pair", ID], "mayros sync invite"),
+            (&["sync", "pair", "box.local:19092"], "--code <invite>"),
+            (
+                &["sync", "pair", "mayros1-xyz"],
+                "mayros sync pair --code mayros1-xyz",
+            ),
+            (&["sync", "pair", "abc", "h:1"], "not a node id"),
+            (&["sync", "pair", ID, "nohost"], "host:port"),
+            (&["sync", "pair", ID, "h:0"], "port"),
+            (&["sync", "pair", ID, "http://h:1"], "scheme"),
+            (&["sync", "pair", ID, "fe80::1:5"], "brackets"),
+        ];
+        for (args, needle) in cases {
+            let err = parse(args).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{args:?}: {err}");
+            let text = err.to_string();
+            assert!(text.contains(needle), "{args:?}: {needle:?} not in {text}");
+        }
+        // The usage shown is the subcommand's.
+        let err = parse(&["sync", "pair", ID]).unwrap_err().to_string();
+        assert!(err.contains("Usage: mayros sync pair"), "{err}");
+    }
+
+    #[test]
+    fn now_hook_pause_and_conflicts() {
+        match sync(&["sync", "now"]) {
+            SyncCommand::Now { peer, json } => assert!(peer.is_none() && !json),
+            other => panic!("{other:?}"),
+        }
+        match sync(&["sync", "now", "laptop", "--json"]) {
+            SyncCommand::Now { peer, json } => {
+                assert_eq!(peer.as_deref(), Some("laptop"));
+                assert!(json);
+            }
+            other => panic!("{other:?}"),
+        }
+        for (arg, event) in [
+            ("agent-end", HookEvent::AgentEnd),
+            ("config-change", HookEvent::ConfigChange),
+        ] {
+            match sync(&["sync", "hook", arg]) {
+                SyncCommand::Hook { event: e, .. } => {
+                    assert_eq!(e, event);
+                    assert_eq!(e.segment(), arg);
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(
+            parse(&["sync", "hook", "agent_end"])
+                .unwrap_err()
+                .exit_code(),
+            2
+        );
+        match sync(&["sync", "pause", "15"]) {
+            SyncCommand::Pause { minutes, .. } => assert_eq!(minutes, Some(15)),
+            other => panic!("{other:?}"),
+        }
+        match sync(&["sync", "pause"]) {
+            SyncCommand::Pause { minutes, .. } => assert_eq!(minutes, None),
+            other => panic!("{other:?}"),
+        }
+        for bad in ["0", "-5", "soon"] {
+            assert_eq!(
+                parse(&["sync", "pause", bad]).unwrap_err().exit_code(),
+                2,
+                "{bad}"
+            );
+        }
+        match sync(&["sync", "conflicts", "--json"]) {
+            SyncCommand::Conflicts(c) => assert!(c.json && c.command.is_none()),
+            other => panic!("{other:?}"),
+        }
+        match sync(&["sync", "conflicts", "restore", "7"]) {
+            SyncCommand::Conflicts(ConflictsArgs {
+                command: Some(ConflictsCommand::Restore { id, json }),
+                ..
+            }) => assert_eq!((id.as_str(), json), ("7", false)),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            parse(&["sync", "conflicts", "restore"])
+                .unwrap_err()
+                .exit_code(),
+            2
+        );
+    }
+
+    #[test]
+    fn endpoints() {
+        for ok in ["127.0.0.1:19092", "box.local:1", "[::1]:65535"] {
+            assert!(check_endpoint(ok).is_ok(), "{ok}");
+        }
+        for bad in [":1", "h:", "h:65536", "h:x", "h", "[]:1", "h:1/x"] {
+            assert!(check_endpoint(bad).is_err(), "{bad}");
         }
     }
 }

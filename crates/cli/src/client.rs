@@ -16,6 +16,9 @@ use serde_json::Value;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long one local API request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long a request that waits for syncs with peers (`sync now`, hooks) may take: the engine
+/// answers only when every targeted peer has finished.
+pub const LONG_REQUEST_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Why a request to the engine failed.
 #[derive(Debug, thiserror::Error)]
@@ -109,7 +112,7 @@ impl EngineClient {
 
     /// `GET path` on the Cortex REST.
     pub async fn get(&self, path: &str) -> Result<Answer, ClientError> {
-        self.send(Method::GET, path, &[], None, false).await
+        self.send(Method::GET, path, &[], None, false, None).await
     }
 
     /// `GET path?query` on the Cortex REST.
@@ -118,27 +121,48 @@ impl EngineClient {
         path: &str,
         query: &[(&str, String)],
     ) -> Result<Answer, ClientError> {
-        self.send(Method::GET, path, query, None, false).await
+        self.send(Method::GET, path, query, None, false, None).await
     }
 
     /// `POST path` with a JSON body on the Cortex REST.
     pub async fn post(&self, path: &str, body: &Value) -> Result<Answer, ClientError> {
-        self.send(Method::POST, path, &[], Some(body), false).await
+        self.send(Method::POST, path, &[], Some(body), false, None)
+            .await
     }
 
     /// `DELETE path` on the Cortex REST.
     pub async fn delete(&self, path: &str) -> Result<Answer, ClientError> {
-        self.send(Method::DELETE, path, &[], None, false).await
+        self.send(Method::DELETE, path, &[], None, false, None)
+            .await
     }
 
     /// `GET path` on the control API (with the bearer token).
     pub async fn control_get(&self, path: &str) -> Result<Answer, ClientError> {
-        self.send(Method::GET, path, &[], None, true).await
+        self.send(Method::GET, path, &[], None, true, None).await
     }
 
     /// `PUT path` with a JSON body on the control API (with the bearer token).
     pub async fn control_put(&self, path: &str, body: &Value) -> Result<Answer, ClientError> {
-        self.send(Method::PUT, path, &[], Some(body), true).await
+        self.send(Method::PUT, path, &[], Some(body), true, None)
+            .await
+    }
+
+    /// `POST path` with a JSON body on the control API (with the bearer token).
+    pub async fn control_post(&self, path: &str, body: &Value) -> Result<Answer, ClientError> {
+        self.send(Method::POST, path, &[], Some(body), true, None)
+            .await
+    }
+
+    /// Like [`EngineClient::control_post`], for a request the engine answers only when the
+    /// work is done: waits up to `timeout` instead of the usual two minutes.
+    pub async fn control_post_waiting(
+        &self,
+        path: &str,
+        body: &Value,
+        timeout: Duration,
+    ) -> Result<Answer, ClientError> {
+        self.send(Method::POST, path, &[], Some(body), true, Some(timeout))
+            .await
     }
 
     fn token(&self) -> Result<String, ClientError> {
@@ -160,6 +184,7 @@ impl EngineClient {
         query: &[(&str, String)],
         body: Option<&Value>,
         control: bool,
+        timeout: Option<Duration>,
     ) -> Result<Answer, ClientError> {
         let url = format!("{}{}", self.base, path);
         let mut req = self
@@ -174,6 +199,9 @@ impl EngineClient {
         }
         if control {
             req = req.bearer_auth(self.token()?);
+        }
+        if let Some(timeout) = timeout {
+            req = req.timeout(timeout);
         }
         let resp = req.send().await.map_err(|e| self.transport_error(&e))?;
         let status = resp.status();

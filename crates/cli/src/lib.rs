@@ -26,6 +26,9 @@ pub fn run() -> ExitCode {
         // Prints help or version (exit 0) or the usage error (exit 2).
         Err(e) => e.exit(),
     };
+    if let Err(e) = cli.check() {
+        e.exit();
+    }
     init_logging();
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,

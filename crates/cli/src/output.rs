@@ -2,10 +2,13 @@
 //!
 //! Everything here is pure except [`print`], the one place that writes to stdout.
 
+pub mod sync;
+
 use std::fmt::Write as _;
 use std::io::Write as _;
 
 use serde_json::Value;
+use time::OffsetDateTime;
 
 /// Writes `text` (plus a newline when missing) to stdout and flushes it.
 pub fn print(text: &str) -> std::io::Result<()> {
@@ -133,7 +136,8 @@ fn bracket(name: &str) -> String {
     }
 }
 
-fn str_field<'a>(v: &'a Value, key: &str) -> &'a str {
+/// A string field, `?` when missing.
+pub(crate) fn str_field<'a>(v: &'a Value, key: &str) -> &'a str {
     v.get(key).and_then(Value::as_str).unwrap_or("?")
 }
 
@@ -198,6 +202,11 @@ pub fn triple_page(page: &Value) -> String {
 /// `mayros sync status`: a compact summary of the status JSON (fields read leniently, so an
 /// engine that adds fields never breaks it).
 pub fn status_summary(s: &Value) -> String {
+    status_summary_at(s, OffsetDateTime::now_utc())
+}
+
+/// [`status_summary`] with ages computed from `now`.
+pub fn status_summary_at(s: &Value, now: OffsetDateTime) -> String {
     let num = |v: &Value, key: &str| v.get(key).and_then(Value::as_u64).unwrap_or(0);
     let mut out = String::new();
     let _ = writeln!(
@@ -242,25 +251,33 @@ pub fn status_summary(s: &Value) -> String {
     let peers = s.get("peers").and_then(Value::as_array).map_or(0, Vec::len);
     let _ = writeln!(
         out,
-        "peers      {peers} paired, {} nearby",
-        num(s, "nearbyCount")
+        "peers      {peers} paired, {} nearby{}",
+        num(s, "nearbyCount"),
+        sync::status_peers(s, now)
     );
     let sync = s.get("sync").unwrap_or(&null);
     let last = sync
         .get("lastSyncAt")
         .and_then(Value::as_str)
-        .unwrap_or("never");
+        .map_or_else(|| "never".to_string(), |ts| sync::when(ts, now));
     let _ = writeln!(
         out,
         "syncs      {} ok, {} failed, last {last}",
         num(sync, "totalSuccessfulSyncs"),
         num(sync, "totalFailedSyncs")
     );
+    if let Some(pause) = sync::status_pause(s, now) {
+        let _ = writeln!(out, "paused     {pause}");
+    }
+    if let Some(gossip) = s.get("gossip").filter(|g| !g.is_null()) {
+        let _ = writeln!(out, "gossip     {}", sync::stats_line(gossip));
+    }
     let _ = writeln!(
         out,
-        "attention  {} conflicts, {} for review",
-        num(s, "conflictsCount"),
-        num(s, "reviewCount")
+        "attention  {}, {} for review, {}",
+        sync::count(num(s, "conflictsCount"), "conflict"),
+        num(s, "reviewCount"),
+        sync::count(num(s, "authRejected"), "rejected peer request")
     );
     let _ = write!(out, "config     {}", str_field(s, "configPath"));
     for w in s
@@ -413,6 +430,7 @@ mod tests {
             "secrets    file",
             "peers      0 paired, 0 nearby",
             "syncs      3 ok, 1 failed, last never",
+            "attention  0 conflicts, 0 for review, 0 rejected peer requests",
             "config     /c.json",
             "warning    w1",
         ] {
@@ -420,6 +438,33 @@ mod tests {
         }
         // Missing fields never panic.
         assert!(status_summary(&json!({})).contains("mode       ? — ?"));
+    }
+
+    #[test]
+    fn status_summary_lists_peers_pause_and_gossip() {
+        let now = time::macros::datetime!(2026-11-24 18:10:00 UTC);
+        let s = json!({
+            "mode": "polled", "modeReason": "p2p disabled",
+            "peers": [{"nodeId": "0123456789abcdef", "name": "nas", "endpoint": "10.0.0.2:19092",
+                       "status": "active", "lastSyncAt": "2026-11-24T18:09:00Z",
+                       "lastResult": "ok", "totalSyncs": 4, "totalTriplesSynced": 9,
+                       "failures": 0, "lastError": null}],
+            "sync": {"totalSuccessfulSyncs": 4, "totalFailedSyncs": 0,
+                     "lastSyncAt": "2026-11-24T18:09:00Z"},
+            "paused": true, "pausedUntil": "2026-11-24T18:20:00Z", "authRejected": 2,
+            "gossip": {"round": 3}
+        });
+        let text = status_summary_at(&s, now);
+        for needle in [
+            "peers      1 paired, 0 nearby\n  nas (0123456789ab) 10.0.0.2:19092 active, \
+             last sync 2026-11-24 18:09:00Z (1m ago) ok, 4 syncs, 9 triples, 0 failures\n",
+            "syncs      4 ok, 0 failed, last 2026-11-24 18:09:00Z (1m ago)\n",
+            "paused     until 2026-11-24 18:20:00Z (in 10m)\n",
+            "gossip     round=3\n",
+            "2 rejected peer requests",
+        ] {
+            assert!(text.contains(needle), "{needle:?} missing from\n{text}");
+        }
     }
 
     #[test]

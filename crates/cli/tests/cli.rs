@@ -20,6 +20,13 @@ fn usage_errors_exit_2() {
         &["cortex", "put", "s", "p"][..],
         &["daemon", "--api", "nonsense"][..],
         &["sync", "status", "--bogus"][..],
+        &["sync", "pair"][..],
+        &["sync", "pair", "box.local:19092"][..],
+        &["sync", "pair", "--code", "mayros1-x", "box.local:19092"][..],
+        &["sync", "pair", "nope", "127.0.0.1:19092"][..],
+        &["sync", "hook", "agent_end"][..],
+        &["sync", "pause", "0"][..],
+        &["sync", "conflicts", "restore"][..],
     ] {
         let out = sb.run_bare(args);
         assert_eq!(out.code, Some(2), "{args:?}: {out:#?}");
@@ -30,6 +37,14 @@ fn usage_errors_exit_2() {
     let help = sb.run_bare(&["cortex", "put", "--help"]);
     assert!(help.ok().contains("--string"));
     assert!(sb.run_bare(&["--version"]).ok().starts_with("mayros "));
+
+    // Click-to-pair is not there yet: the usage error says what to do instead.
+    let out = sb.run_bare(&["sync", "pair", "box.local:19092"]);
+    assert_eq!(out.code, Some(2), "{out:#?}");
+    assert!(out.stderr.contains("mayros sync invite"), "{out:#?}");
+    assert!(out.stderr.contains("mayros sync pair --code"), "{out:#?}");
+    let help = sb.run_bare(&["sync", "pair", "--help"]);
+    assert!(help.ok().contains("--code <INVITE>"));
 }
 
 #[test]
@@ -41,6 +56,14 @@ fn commands_without_an_engine_say_how_to_start_one() {
         &["sync", "status", "--json"][..],
         &["cortex", "list"][..],
         &["cortex", "put", "s", "p", "o"][..],
+        &["sync", "invite"][..],
+        &["sync", "pair", "--code", "mayros1-x"][..],
+        &["sync", "peers", "--json"][..],
+        &["sync", "now"][..],
+        &["sync", "hook", "agent-end"][..],
+        &["sync", "conflicts"][..],
+        &["sync", "pause", "5"][..],
+        &["sync", "resume"][..],
     ] {
         let out = sb.run(args);
         assert!(out.fails_with(1).contains(&message), "{args:?}: {out:#?}");

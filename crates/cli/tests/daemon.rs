@@ -21,8 +21,9 @@ fn lifecycle_cortex_status_and_restart() {
     let info = read_json(&sb.daemon_file());
     assert_eq!(info["api"], format!("127.0.0.1:{}", ready.port));
     assert_eq!(info["nodeId"], ready.node_id.as_str());
-    assert_eq!(info["peerApi"], Value::Null);
-    assert_eq!(info["quic"], Value::Null);
+    let addr = |a: &Option<String>| a.as_deref().map_or(Value::Null, Value::from);
+    assert_eq!(info["peerApi"], addr(&ready.peer_api));
+    assert_eq!(info["quic"], addr(&ready.quic));
     assert_eq!(info["pid"], daemon.pid());
     assert_eq!(info["dataDir"], sb.data_dir_str());
 
@@ -266,9 +267,12 @@ fn a_taken_port_fails_naming_the_flag() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
     let mut cmd = sb.command();
-    cmd.args(["daemon", "--data-dir"])
-        .arg(sb.data_dir())
-        .args(["--api", &addr]);
+    cmd.args(["daemon", "--data-dir"]).arg(sb.data_dir()).args([
+        "--api",
+        &addr,
+        "--peer-api",
+        "127.0.0.1:0",
+    ]);
     let mut daemon = common::Proc::spawn(cmd);
     let status = daemon.wait_exit(DEADLINE).expect("daemon exits");
     assert_eq!(status.code(), Some(1));

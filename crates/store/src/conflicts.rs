@@ -26,7 +26,8 @@ use crate::{Store, WriteContext};
 pub struct ConflictRecord {
     /// The record's id (increasing; used to restore).
     pub id: i64,
-    /// Local wall clock when it was resolved, unix milliseconds.
+    /// Local wall clock when it was resolved, unix milliseconds (JSON: `at`, RFC 3339).
+    #[serde(rename = "at", serialize_with = "rfc3339")]
     pub at_ms: u64,
     /// The conflict key's namespace.
     pub namespace: String,
@@ -44,7 +45,8 @@ pub struct ConflictRecord {
     /// Triples that were tombstoned (empty when both were kept).
     #[serde(serialize_with = "triples_view")]
     pub losers: Vec<StoredTriple>,
-    /// When the losers were restored, unix milliseconds, if they were.
+    /// When the losers were restored, unix milliseconds, if they were (JSON: `restoredAt`).
+    #[serde(rename = "restoredAt", serialize_with = "rfc3339_opt")]
     pub restored_at_ms: Option<u64>,
 }
 
@@ -61,6 +63,17 @@ struct TripleView<'a> {
     hlc: Hlc,
     #[serde(skip_serializing_if = "Option::is_none")]
     source: Option<&'a str>,
+}
+
+fn rfc3339<S: serde::Serializer>(ms: &u64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&mayros_sync_proto::timefmt::format_rfc3339_ms(*ms))
+}
+
+fn rfc3339_opt<S: serde::Serializer>(ms: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+    match ms {
+        Some(ms) => rfc3339(ms, s),
+        None => s.serialize_none(),
+    }
 }
 
 fn triples_view<S: serde::Serializer>(triples: &[StoredTriple], s: S) -> Result<S::Ok, S::Error> {

@@ -30,8 +30,13 @@ fn options(global: &GlobalArgs, args: DaemonArgs) -> anyhow::Result<DaemonOption
     opts.data_dir_given = global.data_dir_given();
     opts.config = args.config.as_deref().map(absolute).transpose()?;
     opts.api = args.api;
-    opts.peer_api = args.peer_api;
-    opts.quic = args.quic;
+    // Unset flags keep the engine's defaults (DESIGN §8: peer API on 0.0.0.0:19092).
+    if let Some(addr) = args.peer_api {
+        opts.peer_api = Some(addr);
+    }
+    if let Some(addr) = args.quic {
+        opts.quic = Some(addr);
+    }
     opts.name = args.name;
     Ok(opts)
 }

@@ -1,21 +1,186 @@
-//! `mayros sync …`: status of the running engine (DESIGN §6.2, §8).
+//! `mayros sync …`: status, pairing, peers, sync now, hooks, conflicts and pause of the running
+//! engine (DESIGN §3.2, §6.2, §7.2, §8).
+//!
+//! Every operation is one control-API request. `--json` prints the API body as received
+//! (re-indented); otherwise [`crate::output::sync`] formats it. `sync now` and the hooks exit 1
+//! when a peer's sync failed, after printing every result.
 
-use crate::cli::{GlobalArgs, SyncCommand};
-use crate::client::EngineClient;
-use crate::output;
+use anyhow::{anyhow, bail};
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+use crate::cli::{ConflictsArgs, ConflictsCommand, GlobalArgs, PairArgs, SyncCommand};
+use crate::client::{Answer, EngineClient, LONG_REQUEST_TIMEOUT};
+use crate::output::{self, sync as fmt};
 
 /// Runs one `mayros sync` operation against the engine of the data dir.
 pub async fn run(global: &GlobalArgs, command: SyncCommand) -> anyhow::Result<()> {
     let client = EngineClient::locate(&global.data_dir())?;
+    let now = OffsetDateTime::now_utc;
     match command {
         SyncCommand::Status { json } => {
             let answer = client.control_get("/api/v1/sync/status").await?;
             if json {
-                output::print(&output::pretty_json_text(&answer.text))?;
+                print_json(&answer)?;
             } else {
                 output::print(&output::status_summary(&answer.json))?;
             }
         }
+        SyncCommand::Invite { json } => {
+            let answer = client
+                .control_post("/api/v1/sync/invite", &json!({}))
+                .await?;
+            if json {
+                print_json(&answer)?;
+            } else {
+                output::print(&fmt::invite(&answer.json, now()).map_err(|e| anyhow!(e))?)?;
+            }
+        }
+        SyncCommand::Pair(args) => pair(&client, args).await?,
+        SyncCommand::Peers { json } => {
+            let answer = client.control_get("/api/v1/sync/peers").await?;
+            if json {
+                print_json(&answer)?;
+            } else {
+                output::print(&fmt::peer_table(&answer.json, now()))?;
+            }
+        }
+        SyncCommand::Now { peer, json } => {
+            let body = match peer {
+                Some(peer) => json!({ "peer": peer }),
+                None => json!({}),
+            };
+            let answer = client
+                .control_post_waiting("/api/v1/sync/now", &body, LONG_REQUEST_TIMEOUT)
+                .await?;
+            print_results(&answer, json, fmt::sync_now)?;
+        }
+        SyncCommand::Hook { event, json } => {
+            let path = format!("/api/v1/sync/hooks/{}", event.segment());
+            let answer = client
+                .control_post_waiting(&path, &json!({}), LONG_REQUEST_TIMEOUT)
+                .await?;
+            print_results(&answer, json, fmt::hook)?;
+        }
+        SyncCommand::Conflicts(args) => conflicts(&client, args).await?,
+        SyncCommand::Pause { minutes, json } => {
+            let body = match minutes {
+                Some(m) => json!({ "minutes": m }),
+                None => json!({}),
+            };
+            let answer = client.control_post("/api/v1/sync/pause", &body).await?;
+            if json {
+                print_json(&answer)?;
+            } else {
+                output::print(&fmt::pause_state(&answer.json, true, now()))?;
+            }
+        }
+        SyncCommand::Resume { json } => {
+            let answer = client
+                .control_post("/api/v1/sync/resume", &json!({}))
+                .await?;
+            if json {
+                print_json(&answer)?;
+            } else {
+                output::print(&fmt::pause_state(&answer.json, false, now()))?;
+            }
+        }
     }
     Ok(())
+}
+
+fn print_json(answer: &Answer) -> anyhow::Result<()> {
+    output::print(&output::pretty_json_text(&answer.text))?;
+    Ok(())
+}
+
+/// Prints a `sync now` or hook answer, then fails (exit 1) when a peer's sync failed.
+fn print_results(answer: &Answer, json: bool, human: fn(&Value) -> String) -> anyhow::Result<()> {
+    if json {
+        print_json(answer)?;
+    } else {
+        output::print(&human(&answer.json))?;
+    }
+    match fmt::failure_summary(&answer.json) {
+        Some(summary) => bail!("{summary}"),
+        None => Ok(()),
+    }
+}
+
+/// `mayros sync pair`: `--code <invite>` or `<node-id> <endpoint>` ([`crate::cli::Cli::check`]
+/// has refused every other form).
+async fn pair(client: &EngineClient, args: PairArgs) -> anyhow::Result<()> {
+    let (answer, human) = match (args.code, args.target, args.endpoint) {
+        (Some(code), _, _) => {
+            let body = json!({ "code": code.trim() });
+            let answer = client
+                .control_post_waiting("/api/v1/sync/pair/code", &body, LONG_REQUEST_TIMEOUT)
+                .await?;
+            let text = fmt::paired(&answer.json);
+            (answer, text)
+        }
+        (None, Some(target), Some(endpoint)) => {
+            let body = json!({ "target": target.to_ascii_lowercase(), "endpoint": endpoint });
+            let answer = client.control_post("/api/v1/sync/pair", &body).await?;
+            let text = fmt::endpoint_recorded(&answer.json);
+            (answer, text)
+        }
+        _ => bail!("nothing to pair with: give --code <invite> or <node-id> <endpoint>"),
+    };
+    if args.json {
+        print_json(&answer)
+    } else {
+        output::print(&human)?;
+        Ok(())
+    }
+}
+
+/// `mayros sync conflicts [restore <id>]`.
+async fn conflicts(client: &EngineClient, args: ConflictsArgs) -> anyhow::Result<()> {
+    match args.command {
+        None => {
+            let answer = client.control_get("/api/v1/sync/conflicts").await?;
+            if args.json {
+                print_json(&answer)?;
+            } else {
+                output::print(&fmt::conflict_list(&answer.json, OffsetDateTime::now_utc()))?;
+            }
+        }
+        Some(ConflictsCommand::Restore { id, json }) => {
+            let path = format!("/api/v1/sync/conflicts/{}/restore", path_segment(&id));
+            let answer = client.control_post(&path, &json!({})).await?;
+            if json || args.json {
+                print_json(&answer)?;
+            } else {
+                output::print(&fmt::restored(&answer.json))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Percent-encodes everything but letters, digits, `-`, `_` and `~`, so an id is exactly one
+/// path segment (dots too: `..` would otherwise be resolved away by the URL parser).
+fn path_segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_stay_one_path_segment() {
+        assert_eq!(path_segment("7"), "7");
+        assert_eq!(path_segment("a-b_c~"), "a-b_c~");
+        assert_eq!(path_segment("../x y"), "%2E%2E%2Fx%20y");
+    }
 }

@@ -80,15 +80,24 @@ impl Sandbox {
         run_command(cmd)
     }
 
-    /// Starts `mayros daemon --data-dir <data> --api 127.0.0.1:0 <extra…>`.
+    /// Starts `mayros daemon --data-dir <data> --api 127.0.0.1:0 --peer-api 127.0.0.1:0
+    /// --quic 127.0.0.1:0 <extra…>`: every listener on loopback and a free port.
     pub fn spawn_daemon(&self, extra: &[&str]) -> Proc {
         let mut cmd = self.command();
         cmd.arg("daemon")
             .arg("--data-dir")
             .arg(self.data_dir())
             .args(["--api", "127.0.0.1:0"])
+            .args(["--peer-api", "127.0.0.1:0"])
+            .args(["--quic", "127.0.0.1:0"])
             .args(extra);
         Proc::spawn(cmd)
+    }
+
+    /// Writes `<data-dir>/config.json` (creating the data dir).
+    pub fn write_config(&self, doc: &serde_json::Value) {
+        std::fs::create_dir_all(self.data_dir()).unwrap();
+        std::fs::write(self.config_file(), doc.to_string()).unwrap();
     }
 
     /// Starts a daemon and waits for its ready line.
@@ -278,30 +287,53 @@ impl Drop for Proc {
     }
 }
 
-/// The facts of a `ready api=127.0.0.1:<port> peer_api=- quic=- node_id=<hex>` line.
+/// The facts of a `ready api=127.0.0.1:<port> peer_api=<addr|-> quic=<addr|-> node_id=<hex>`
+/// line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ready {
     pub line: String,
     pub port: u16,
+    /// The bound peer API address, `None` when the line shows `-`.
+    pub peer_api: Option<String>,
+    /// The bound QUIC address, `None` when the line shows `-`.
+    pub quic: Option<String>,
     pub node_id: String,
 }
 
 impl Ready {
     /// Parses and checks the line's exact format (DESIGN §8).
     pub fn parse(line: &str) -> Ready {
-        let rest = line
-            .strip_prefix("ready api=127.0.0.1:")
-            .unwrap_or_else(|| panic!("bad ready line {line:?}"));
-        let (port, rest) = rest
-            .split_once(' ')
-            .unwrap_or_else(|| panic!("bad ready line {line:?}"));
-        let port: u16 = port
-            .parse()
+        let fields: Vec<&str> = line.split(' ').collect();
+        let [word, api, peer_api, quic, node_id] = fields[..] else {
+            panic!("bad ready line {line:?}")
+        };
+        assert_eq!(word, "ready", "bad ready line {line:?}");
+        let value = |text: &str, name: &str| -> String {
+            text.strip_prefix(name)
+                .and_then(|t| t.strip_prefix('='))
+                .unwrap_or_else(|| panic!("bad ready line {line:?}: no {name}="))
+                .to_string()
+        };
+        let api = value(api, "api");
+        let port = api
+            .strip_prefix("127.0.0.1:")
+            .unwrap_or_else(|| panic!("api is on 127.0.0.1: {line:?}"))
+            .parse::<u16>()
             .unwrap_or_else(|_| panic!("bad port in {line:?}"));
         assert_ne!(port, 0, "the ready line shows the bound port: {line:?}");
-        let node_id = rest
-            .strip_prefix("peer_api=- quic=- node_id=")
-            .unwrap_or_else(|| panic!("bad ready line {line:?}"));
+        let addr = |value: String| -> Option<String> {
+            if value == "-" {
+                return None;
+            }
+            let parsed: std::net::SocketAddr = value
+                .parse()
+                .unwrap_or_else(|_| panic!("not host:port {value:?} in {line:?}"));
+            assert_ne!(parsed.port(), 0, "bound ports are shown: {line:?}");
+            Some(value)
+        };
+        let peer_api = addr(value(peer_api, "peer_api"));
+        let quic = addr(value(quic, "quic"));
+        let node_id = value(node_id, "node_id");
         assert!(
             node_id.len() == 64
                 && node_id
@@ -312,7 +344,9 @@ impl Ready {
         Ready {
             line: line.to_string(),
             port,
-            node_id: node_id.to_string(),
+            peer_api,
+            quic,
+            node_id,
         }
     }
 }

@@ -1,0 +1,758 @@
+//! Human-readable output of `mayros sync …` (DESIGN §8).
+//!
+//! Every function reads the API's JSON leniently: a missing or `null` field shows as `?`,
+//! `never` or `-`, never a panic, so an engine that adds fields never breaks the CLI. Functions
+//! that show ages take `now` so tests are deterministic.
+
+use std::fmt::Write as _;
+
+use serde_json::{Map, Value};
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{OffsetDateTime, UtcOffset};
+
+use super::{render_object, str_field};
+
+/// How many hex digits of a node id or triple id are shown in tables.
+pub const SHORT_ID_LEN: usize = 12;
+
+/// The first [`SHORT_ID_LEN`] characters of an id.
+pub fn short_id(id: &str) -> &str {
+    match id.char_indices().nth(SHORT_ID_LEN) {
+        Some((end, _)) => &id[..end],
+        None => id,
+    }
+}
+
+fn opt_str<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
+}
+
+fn num(v: &Value, key: &str) -> u64 {
+    v.get(key).and_then(Value::as_u64).unwrap_or(0)
+}
+
+fn array<'a>(v: &'a Value, key: &str) -> &'a [Value] {
+    v.get(key)
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
+}
+
+/// A peer or result's display name: its name, else its short node id.
+fn peer_label(v: &Value) -> String {
+    match (opt_str(v, "name"), opt_str(v, "nodeId")) {
+        (Some(name), _) => name.to_string(),
+        (None, Some(id)) => short_id(id).to_string(),
+        (None, None) => "?".to_string(),
+    }
+}
+
+/// An id field (string or number) as text.
+fn id_text(v: &Value, key: &str) -> String {
+    match v.get(key) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => "?".to_string(),
+    }
+}
+
+/// `12s`, `3m`, `2h`, `5d`: the coarsest unit that is at least 1.
+pub fn age(secs: u64) -> String {
+    match secs {
+        0..60 => format!("{secs}s"),
+        60..3_600 => format!("{}m", secs / 60),
+        3_600..86_400 => format!("{}h", secs / 3_600),
+        _ => format!("{}d", secs / 86_400),
+    }
+}
+
+/// An RFC 3339 time as `2026-11-24 18:09:57Z (12s ago)` (UTC), or `in 15m` when in the future;
+/// an unparsable text is shown as is.
+pub fn when(ts: &str, now: OffsetDateTime) -> String {
+    let Ok(t) = OffsetDateTime::parse(ts, &Rfc3339) else {
+        return ts.to_string();
+    };
+    let t = t.to_offset(UtcOffset::UTC);
+    let shown = t
+        .format(format_description!(
+            "[year]-[month]-[day] [hour]:[minute]:[second]Z"
+        ))
+        .unwrap_or_else(|_| ts.to_string());
+    let delta = (now - t).whole_seconds();
+    if delta >= 0 {
+        format!("{shown} ({} ago)", age(delta.unsigned_abs()))
+    } else {
+        // Rounded up, so a code valid for 10 minutes does not read "in 9m" a moment later.
+        format!("{shown} (in {})", age_up(delta.unsigned_abs()))
+    }
+}
+
+/// [`age`] rounded up to its unit.
+fn age_up(secs: u64) -> String {
+    let unit = match secs {
+        0..60 => return format!("{secs}s"),
+        60..3_600 => 60,
+        3_600..86_400 => 3_600,
+        _ => 86_400,
+    };
+    age(secs.div_ceil(unit) * unit)
+}
+
+/// `1 sync`, `2 syncs`.
+pub fn count(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// A time field: RFC 3339 text under `key`, or else unix milliseconds under `<key>Ms` (the
+/// shape some engine versions use), as RFC 3339 text.
+fn time_field(v: &Value, key: &str) -> Option<String> {
+    if let Some(ts) = opt_str(v, key) {
+        return Some(ts.to_string());
+    }
+    let ms = v.get(format!("{key}Ms")).and_then(Value::as_u64)?;
+    let nanos = i128::from(ms).checked_mul(1_000_000)?;
+    OffsetDateTime::from_unix_timestamp_nanos(nanos)
+        .ok()?
+        .format(&Rfc3339)
+        .ok()
+}
+
+/// [`when`] for an optional time field ([`time_field`]); `absent` when it is missing or null.
+fn when_field(v: &Value, key: &str, absent: &str, now: OffsetDateTime) -> String {
+    time_field(v, key).map_or_else(|| absent.to_string(), |ts| when(&ts, now))
+}
+
+/// A plain table: columns padded to their widest cell, numeric columns right-aligned, no
+/// trailing spaces.
+pub fn table(headers: &[&str], rows: &[Vec<String>], right: &[bool]) -> String {
+    let widths: Vec<usize> = headers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            rows.iter()
+                .filter_map(|r| r.get(i))
+                .map(|c| c.chars().count())
+                .chain([h.chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let header: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
+    let mut out = String::new();
+    for row in std::iter::once(&header).chain(rows) {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            let w = widths.get(i).copied().unwrap_or(0);
+            if i > 0 {
+                line.push_str("  ");
+            }
+            if right.get(i).copied().unwrap_or(false) {
+                let _ = write!(line, "{cell:>w$}");
+            } else {
+                let _ = write!(line, "{cell:<w$}");
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out.pop();
+    out
+}
+
+/// One-line text of a JSON error field (string, or anything else compacted).
+fn error_text(v: Option<&Value>) -> Option<String> {
+    match v {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.is_empty() => None,
+        Some(Value::String(s)) => Some(s.replace('\n', " ")),
+        Some(other) => Some(other.to_string()),
+    }
+}
+
+/// `mayros sync invite`: an explanation, then the code alone on the last line.
+pub fn invite(body: &Value, now: OffsetDateTime) -> Result<String, String> {
+    let code = opt_str(body, "code").ok_or("the engine's answer has no invite code")?;
+    if code.chars().any(char::is_whitespace) {
+        return Err(format!(
+            "the engine answered a malformed invite code {code:?}"
+        ));
+    }
+    let expires = when_field(body, "expiresAt", "in 10 minutes", now);
+    Ok(format!(
+        "One-time invite code, valid until {expires}.\n\
+         On the device that joins, run: mayros sync pair --code <the code below>\n\
+         {code}"
+    ))
+}
+
+/// `mayros sync pair --code`: `paired with <name> (<short id>) at <endpoint>`.
+pub fn paired(body: &Value) -> String {
+    let id = opt_str(body, "nodeId").unwrap_or("?");
+    let name = opt_str(body, "name").unwrap_or_else(|| short_id(id));
+    let endpoint = opt_str(body, "endpoint").unwrap_or("?");
+    format!("paired with {name} ({}) at {endpoint}", short_id(id))
+}
+
+/// `mayros sync pair <node-id> <endpoint>`: what was recorded.
+pub fn endpoint_recorded(body: &Value) -> String {
+    let id = opt_str(body, "nodeId").unwrap_or("?");
+    let mut out = format!(
+        "recorded {} at {}",
+        short_id(id),
+        opt_str(body, "endpoint").unwrap_or("?")
+    );
+    if let Some(quic) = opt_str(body, "quicAddr") {
+        let _ = write!(out, " (QUIC {quic})");
+    }
+    if let Some(mode) = opt_str(body, "mode") {
+        let _ = write!(out, "; mode {mode}");
+    }
+    out
+}
+
+/// `mayros sync peers`: a table, or how to pair when there is none.
+pub fn peer_table(peers: &Value, now: OffsetDateTime) -> String {
+    let list = peers.as_array().map_or(&[][..], Vec::as_slice);
+    if list.is_empty() {
+        return "no paired devices (pair one: `mayros sync invite` here, then \
+                `mayros sync pair --code <invite>` on the other device)"
+            .to_string();
+    }
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|p| {
+            vec![
+                opt_str(p, "name").unwrap_or("?").to_string(),
+                short_id(opt_str(p, "nodeId").unwrap_or("?")).to_string(),
+                opt_str(p, "endpoint").unwrap_or("-").to_string(),
+                opt_str(p, "status").unwrap_or("?").to_string(),
+                when_field(p, "lastSyncAt", "never", now),
+                num(p, "totalSyncs").to_string(),
+                num(p, "totalTriplesSynced").to_string(),
+                num(p, "failures").to_string(),
+                error_text(p.get("lastError")).unwrap_or_else(|| "-".to_string()),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "NAME",
+            "ID",
+            "ENDPOINT",
+            "STATUS",
+            "LAST SYNC",
+            "SYNCS",
+            "TRIPLES",
+            "FAILURES",
+            "LAST ERROR",
+        ],
+        &rows,
+        &[false, false, false, false, false, true, true, true, false],
+    )
+}
+
+/// One peer's result of a sync: `ok <name> received=N applied=N conflicts=N sent=N in X ms` or
+/// `FAILED <name>: <error>`.
+pub fn sync_result(r: &Value) -> String {
+    let name = peer_label(r);
+    if r.get("ok").and_then(Value::as_bool) == Some(true) {
+        format!(
+            "ok {name} received={} applied={} conflicts={} sent={} in {} ms",
+            num(r, "received"),
+            num(r, "applied"),
+            num(r, "conflicts"),
+            num(r, "sent"),
+            num(r, "durationMs"),
+        )
+    } else {
+        let error = error_text(r.get("error")).unwrap_or_else(|| "unknown error".to_string());
+        format!("FAILED {name}: {error}")
+    }
+}
+
+/// How many of the answer's `results` failed, and how many there are.
+pub fn failures(body: &Value) -> (usize, usize) {
+    let results = array(body, "results");
+    let failed = results
+        .iter()
+        .filter(|r| r.get("ok").and_then(Value::as_bool) != Some(true))
+        .count();
+    (failed, results.len())
+}
+
+/// The error that makes `sync now` or a hook exit 1, when a result failed.
+pub fn failure_summary(body: &Value) -> Option<String> {
+    match failures(body) {
+        (0, _) => None,
+        (1, 1) => Some("the sync with the peer failed".to_string()),
+        (failed, total) if failed == total => Some(format!("all {total} peer syncs failed")),
+        (failed, total) => Some(format!("{failed} of {total} peer syncs failed")),
+    }
+}
+
+/// `key=value` pairs of a stats object, nested objects flattened with dots.
+pub fn stats_line(stats: &Value) -> String {
+    fn walk(prefix: &str, map: &Map<String, Value>, out: &mut Vec<String>) {
+        for (k, v) in map {
+            let key = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            match v {
+                Value::Object(inner) => walk(&key, inner, out),
+                Value::Array(items) => out.push(format!("{key}=[{} items]", items.len())),
+                Value::String(s) => out.push(format!("{key}={s}")),
+                other => out.push(format!("{key}={other}")),
+            }
+        }
+    }
+    match stats {
+        Value::Object(map) => {
+            let mut parts = Vec::new();
+            walk("", map, &mut parts);
+            parts.join(" ")
+        }
+        Value::Null => "-".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// `mayros sync now`: one line per peer; in native mode the message and the gossip stats.
+pub fn sync_now(body: &Value) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    let message = opt_str(body, "message");
+    let deferred = body.get("deferred").and_then(Value::as_bool) == Some(true);
+    let results = array(body, "results");
+    if deferred || results.is_empty() {
+        // The engine's message already says which mode decided (e.g. "native mode: gossip …").
+        let mode = opt_str(body, "mode").unwrap_or("?");
+        lines.push(message.map_or_else(
+            || {
+                if deferred {
+                    format!("{mode} mode: sync is left to gossip")
+                } else {
+                    format!("{mode} mode: no peer to sync with")
+                }
+            },
+            str::to_string,
+        ));
+    }
+    lines.extend(results.iter().map(sync_result));
+    if let Some(gossip) = body.get("gossip").filter(|g| !g.is_null()) {
+        lines.push(format!("gossip {}", stats_line(gossip)));
+    }
+    lines.join("\n")
+}
+
+/// `mayros sync hook …`: whether it ran and why, then the results.
+pub fn hook(body: &Value) -> String {
+    let ran = body.get("ran").and_then(Value::as_bool) == Some(true);
+    let reason = opt_str(body, "reason").unwrap_or("no reason given");
+    let mut lines = vec![format!("{}: {reason}", if ran { "ran" } else { "skipped" })];
+    lines.extend(array(body, "results").iter().map(sync_result));
+    lines.join("\n")
+}
+
+/// One triple of a conflict (`winners`/`losers`): value, author, hlc and id.
+fn conflict_value(label: &str, t: &Value, now: OffsetDateTime) -> String {
+    let object = t.get("object").map_or_else(|| "?".into(), render_object);
+    let mut out = format!("  {label}  {object}");
+    if let Some(author) = opt_str(t, "author") {
+        let _ = write!(out, "  by {}", short_id(author));
+    }
+    if let Some(created) = time_field(t, "createdAt") {
+        let _ = write!(out, "  written {}", when(&created, now));
+    }
+    if let Some(hlc) = opt_str(t, "hlc") {
+        let _ = write!(out, "  hlc {hlc}");
+    }
+    if let Some(id) = opt_str(t, "id") {
+        let _ = write!(out, "  id {}", short_id(id));
+    }
+    out
+}
+
+/// `mayros sync conflicts`: each conflict with its key, strategy, kept and lost values.
+pub fn conflict_list(list: &Value, now: OffsetDateTime) -> String {
+    let items = list.as_array().map_or(&[][..], Vec::as_slice);
+    if items.is_empty() {
+        return "no conflicts".to_string();
+    }
+    let mut blocks = Vec::new();
+    for c in items {
+        let id = id_text(c, "id");
+        let mut block = format!(
+            "conflict {id}  {}  {} {}  {}",
+            when_field(c, "at", "?", now),
+            str_field(c, "subject"),
+            str_field(c, "predicate"),
+            str_field(c, "strategy"),
+        );
+        if let Some(peer) = opt_str(c, "peer") {
+            let _ = write!(block, "  with {}", short_id(peer));
+        }
+        for w in array(c, "winners") {
+            block.push('\n');
+            block.push_str(&conflict_value("kept", w, now));
+        }
+        for l in array(c, "losers") {
+            block.push('\n');
+            block.push_str(&conflict_value("lost", l, now));
+        }
+        block.push('\n');
+        match time_field(c, "restoredAt") {
+            Some(ts) => {
+                let _ = write!(block, "  restored {}", when(&ts, now));
+            }
+            None if array(c, "losers").is_empty() => {
+                block.push_str("  nothing was removed");
+            }
+            None => {
+                let _ = write!(block, "  restore with: mayros sync conflicts restore {id}");
+            }
+        }
+        blocks.push(block);
+    }
+    blocks.join("\n\n")
+}
+
+/// `mayros sync conflicts restore`: which triples came back.
+pub fn restored(body: &Value) -> String {
+    let ids: Vec<&str> = array(body, "restored")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    match ids.len() {
+        0 => "nothing to restore (the values are already live)".to_string(),
+        1 => format!("restored 1 triple: {}", ids.join(", ")),
+        n => format!("restored {n} triples: {}", ids.join(", ")),
+    }
+}
+
+/// `mayros sync pause` / `resume`: the pause state.
+pub fn pause_state(body: &Value, paused: bool, now: OffsetDateTime) -> String {
+    match (paused, opt_str(body, "pausedUntil")) {
+        (true, Some(ts)) => format!("sync paused until {}", when(ts, now)),
+        (true, None) => "sync paused until resumed (mayros sync resume)".to_string(),
+        (false, _) => "sync resumed".to_string(),
+    }
+}
+
+/// The peer lines and extra counters of `mayros sync status`.
+pub fn status_peers(s: &Value, now: OffsetDateTime) -> String {
+    let mut out = String::new();
+    for p in array(s, "peers") {
+        let _ = write!(
+            out,
+            "\n  {} ({}) {} {}, last sync {}",
+            opt_str(p, "name").unwrap_or("?"),
+            short_id(opt_str(p, "nodeId").unwrap_or("?")),
+            opt_str(p, "endpoint").unwrap_or("-"),
+            opt_str(p, "status").unwrap_or("?"),
+            when_field(p, "lastSyncAt", "never", now),
+        );
+        if let Some(result) = last_result(p.get("lastResult")) {
+            let _ = write!(out, " {result}");
+        }
+        let _ = write!(
+            out,
+            ", {}, {}, {}",
+            count(num(p, "totalSyncs"), "sync"),
+            count(num(p, "totalTriplesSynced"), "triple"),
+            count(num(p, "failures"), "failure")
+        );
+        if let Some(e) = error_text(p.get("lastError")) {
+            let _ = write!(out, ", last error: {e}");
+        }
+    }
+    out
+}
+
+/// A peer's `lastResult`: a word (`ok`, `failed`) or an object with `ok`.
+fn last_result(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Bool(ok) => Some(if *ok { "ok" } else { "failed" }.to_string()),
+        Value::Object(m) => m
+            .get("ok")
+            .and_then(Value::as_bool)
+            .map(|ok| if ok { "ok" } else { "failed" }.to_string()),
+        _ => None,
+    }
+}
+
+/// The pause line of `mayros sync status`, when paused.
+pub fn status_pause(s: &Value, now: OffsetDateTime) -> Option<String> {
+    if s.get("paused").and_then(Value::as_bool) != Some(true) {
+        return None;
+    }
+    Some(match opt_str(s, "pausedUntil") {
+        Some(ts) => format!("until {}", when(ts, now)),
+        None => "until resumed".to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use serde_json::json;
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-24 18:10:00 UTC);
+    const ID: &str = "3f0c1a2b4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8";
+
+    #[test]
+    fn short_ids_and_ages() {
+        assert_eq!(short_id(ID), "3f0c1a2b4d5e");
+        assert_eq!(short_id("abc"), "abc");
+        assert_eq!(age(0), "0s");
+        assert_eq!(age(59), "59s");
+        assert_eq!(age(60), "1m");
+        assert_eq!(age(7_200), "2h");
+        assert_eq!(age(3 * 86_400), "3d");
+    }
+
+    #[test]
+    fn times_are_utc_with_an_age() {
+        assert_eq!(
+            when("2026-11-24T18:09:48Z", NOW),
+            "2026-11-24 18:09:48Z (12s ago)"
+        );
+        assert_eq!(
+            when("2026-11-24T19:25:00+01:00", NOW),
+            "2026-11-24 18:25:00Z (in 15m)"
+        );
+        assert_eq!(
+            when("2026-11-24T18:09:59.123456Z", NOW),
+            "2026-11-24 18:09:59Z (0s ago)"
+        );
+        assert_eq!(when("yesterday", NOW), "yesterday");
+        // Future times round up: 9m59s left reads "in 10m".
+        assert_eq!(
+            when("2026-11-24T18:19:59Z", NOW),
+            "2026-11-24 18:19:59Z (in 10m)"
+        );
+        assert_eq!(count(1, "sync"), "1 sync");
+        assert_eq!(count(0, "sync"), "0 syncs");
+    }
+
+    #[test]
+    fn tables_align_and_trim() {
+        let rows = vec![
+            vec!["a".to_string(), "1".to_string(), "x".to_string()],
+            vec!["bbb".to_string(), "100".to_string(), String::new()],
+        ];
+        assert_eq!(
+            table(&["N", "COUNT", "E"], &rows, &[false, true, false]),
+            "N    COUNT  E\na        1  x\nbbb    100"
+        );
+    }
+
+    #[test]
+    fn invite_ends_with_the_code_alone() {
+        let body = json!({"code": "mayros1-ABCDEF", "expiresAt": "2026-11-24T18:20:00Z"});
+        let text = invite(&body, NOW).unwrap();
+        let last = text.lines().last().unwrap();
+        assert_eq!(last, "mayros1-ABCDEF");
+        assert!(text.contains("2026-11-24 18:20:00Z (in 10m)"), "{text}");
+        assert!(text.contains("mayros sync pair --code"), "{text}");
+        assert_eq!(text.matches("mayros1-ABCDEF").count(), 1);
+        assert!(invite(&json!({}), NOW).is_err());
+        assert!(invite(&json!({"code": "a b"}), NOW).is_err());
+    }
+
+    #[test]
+    fn pairing_answers() {
+        assert_eq!(
+            paired(&json!({"nodeId": ID, "name": "laptop", "endpoint": "127.0.0.1:19092"})),
+            "paired with laptop (3f0c1a2b4d5e) at 127.0.0.1:19092"
+        );
+        assert_eq!(
+            paired(&json!({"nodeId": ID, "name": null, "endpoint": "h:1"})),
+            "paired with 3f0c1a2b4d5e (3f0c1a2b4d5e) at h:1"
+        );
+        assert_eq!(
+            endpoint_recorded(
+                &json!({"nodeId": ID, "endpoint": "h:1", "quicAddr": null, "mode": "polled"})
+            ),
+            "recorded 3f0c1a2b4d5e at h:1; mode polled"
+        );
+        assert_eq!(
+            endpoint_recorded(
+                &json!({"nodeId": ID, "endpoint": "h:1", "quicAddr": "h:2", "mode": "native"})
+            ),
+            "recorded 3f0c1a2b4d5e at h:1 (QUIC h:2); mode native"
+        );
+    }
+
+    #[test]
+    fn peers_table() {
+        let peers = json!([
+            {"nodeId": ID, "name": "laptop", "endpoint": "127.0.0.1:19092", "quicAddr": null,
+             "namespaces": ["mayros"], "status": "active", "lastSyncAt": "2026-11-24T18:09:00Z",
+             "lastResult": "ok", "totalSyncs": 3, "totalTriplesSynced": 1200, "failures": 0,
+             "lastError": null},
+            {"nodeId": "ab", "name": "nas", "endpoint": null, "status": "unreachable",
+             "lastSyncAt": null, "totalSyncs": 0, "totalTriplesSynced": 0, "failures": 12,
+             "lastError": "connection refused\nretrying"}
+        ]);
+        let text = peer_table(&peers, NOW);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert!(
+            lines[0].starts_with("NAME    ID            ENDPOINT"),
+            "{text}"
+        );
+        assert!(lines[0].ends_with("FAILURES  LAST ERROR"), "{text}");
+        assert!(lines[1].starts_with("laptop  3f0c1a2b4d5e  127.0.0.1:19092  active"));
+        assert!(lines[1].contains("2026-11-24 18:09:00Z (1m ago)"), "{text}");
+        assert!(lines[1].ends_with("  3     1200         0  -"), "{text}");
+        assert!(lines[2].contains("never"), "{text}");
+        assert!(lines[2].ends_with("connection refused retrying"), "{text}");
+        assert!(peer_table(&json!([]), NOW).contains("mayros sync invite"));
+    }
+
+    #[test]
+    fn sync_now_lines_and_exit_status() {
+        let body = json!({"mode": "polled", "deferred": false, "message": "synced 2 peers",
+        "results": [
+            {"nodeId": ID, "name": "laptop", "ok": true, "received": 5, "applied": 4,
+             "conflicts": 1, "sent": 2, "durationMs": 37},
+            {"nodeId": ID, "name": null, "ok": false, "received": 0, "applied": 0,
+             "conflicts": 0, "sent": 0, "durationMs": 3, "error": "peer unreachable"}
+        ]});
+        assert_eq!(
+            sync_now(&body),
+            "ok laptop received=5 applied=4 conflicts=1 sent=2 in 37 ms\n\
+             FAILED 3f0c1a2b4d5e: peer unreachable"
+        );
+        assert_eq!(failures(&body), (1, 2));
+        assert_eq!(failure_summary(&body).unwrap(), "1 of 2 peer syncs failed");
+        let ok = json!({"mode": "polled", "deferred": false, "message": "",
+            "results": [{"name": "a", "ok": true}]});
+        assert_eq!(failure_summary(&ok), None);
+        assert_eq!(
+            sync_now(
+                &json!({"mode": "polled", "deferred": false, "message": "no peers", "results": []})
+            ),
+            "no peers"
+        );
+        assert_eq!(
+            sync_now(&json!({"mode": "none", "deferred": false, "results": []})),
+            "none mode: no peer to sync with"
+        );
+    }
+
+    #[test]
+    fn native_mode_defers_with_gossip_stats() {
+        let body = json!({"mode": "native", "deferred": true,
+            "message": "native mode: gossip syncs continuously; no REST sync started",
+            "results": [],
+            "gossip": {"round": 12, "knownIds": 500, "bloomFilterFpr": 0.01, "peers": [1, 2]}});
+        assert_eq!(
+            sync_now(&body),
+            "native mode: gossip syncs continuously; no REST sync started\n\
+             gossip bloomFilterFpr=0.01 knownIds=500 peers=[2 items] round=12"
+        );
+        assert_eq!(failure_summary(&body), None);
+        assert_eq!(stats_line(&json!({"a": {"b": 1}})), "a.b=1");
+    }
+
+    #[test]
+    fn hooks_say_whether_they_ran() {
+        assert_eq!(
+            hook(&json!({"ran": false, "reason": "sync.autoSync is off", "results": []})),
+            "skipped: sync.autoSync is off"
+        );
+        let ran = json!({"ran": true, "reason": "polled mode, autoSync on",
+            "results": [{"name": "a", "ok": false, "error": "timeout"}]});
+        assert_eq!(
+            hook(&ran),
+            "ran: polled mode, autoSync on\nFAILED a: timeout"
+        );
+        assert!(failure_summary(&ran).is_some());
+    }
+
+    #[test]
+    fn conflicts_show_both_values() {
+        let list = json!([{
+            "id": 7, "at": "2026-11-24T18:00:00Z", "namespace": "mayros",
+            "subject": "mayros:agent:a1", "predicate": "mayros:likes",
+            "strategy": "last-writer-wins", "peer": ID,
+            "winners": [{"id": "aa11", "subject": "mayros:agent:a1", "predicate": "mayros:likes",
+                         "object": "tea", "author": ID, "hlc": "0001", "createdAt": null}],
+            "losers": [{"id": "bb22", "subject": "mayros:agent:a1", "predicate": "mayros:likes",
+                        "object": {"node": "ex:coffee"}, "author": "ffee", "hlc": "0000"}],
+            "restoredAt": null
+        }, {
+            "id": "c2", "at": "2026-11-24T18:05:00Z", "subject": "s", "predicate": "p",
+            "strategy": "keep-both", "peer": null, "winners": [], "losers": [],
+            "restoredAt": "2026-11-24T18:06:00Z"
+        }]);
+        let text = conflict_list(&list, NOW);
+        assert_eq!(
+            text,
+            "conflict 7  2026-11-24 18:00:00Z (10m ago)  mayros:agent:a1 mayros:likes  \
+             last-writer-wins  with 3f0c1a2b4d5e\n\
+             \x20 kept  \"tea\"  by 3f0c1a2b4d5e  hlc 0001  id aa11\n\
+             \x20 lost  <ex:coffee>  by ffee  hlc 0000  id bb22\n\
+             \x20 restore with: mayros sync conflicts restore 7\n\
+             \n\
+             conflict c2  2026-11-24 18:05:00Z (5m ago)  s p  keep-both\n\
+             \x20 restored 2026-11-24 18:06:00Z (4m ago)"
+        );
+        assert_eq!(conflict_list(&json!([]), NOW), "no conflicts");
+        // Times given as unix milliseconds (`atMs`, `restoredAtMs`) are shown the same way.
+        let ms = json!([{"id": 1, "atMs": 1_795_543_800_000_u64, "subject": "s",
+            "predicate": "p", "strategy": "keep-both", "winners": [], "losers": [],
+            "restoredAtMs": 1_795_543_860_000_u64}]);
+        assert_eq!(
+            conflict_list(&ms, NOW),
+            "conflict 1  2026-11-24 18:10:00Z (0s ago)  s p  keep-both\n\
+             \x20 restored 2026-11-24 18:11:00Z (in 1m)"
+        );
+        assert_eq!(
+            restored(&json!({"restored": ["aa", "bb"]})),
+            "restored 2 triples: aa, bb"
+        );
+        assert!(restored(&json!({"restored": []})).starts_with("nothing"));
+    }
+
+    #[test]
+    fn pause_and_resume() {
+        assert_eq!(
+            pause_state(&json!({"pausedUntil": "2026-11-24T18:25:00Z"}), true, NOW),
+            "sync paused until 2026-11-24 18:25:00Z (in 15m)"
+        );
+        assert_eq!(
+            pause_state(&json!({"pausedUntil": null}), true, NOW),
+            "sync paused until resumed (mayros sync resume)"
+        );
+        assert_eq!(
+            pause_state(&json!({"pausedUntil": null}), false, NOW),
+            "sync resumed"
+        );
+    }
+
+    #[test]
+    fn status_lists_peers() {
+        let s = json!({"peers": [{"nodeId": ID, "name": "laptop", "endpoint": "h:1",
+            "status": "active", "lastSyncAt": "2026-11-24T18:09:30Z", "lastResult": "ok",
+            "totalSyncs": 2, "totalTriplesSynced": 10, "failures": 1, "lastError": "x"}],
+            "paused": true, "pausedUntil": null});
+        assert_eq!(
+            status_peers(&s, NOW),
+            "\n  laptop (3f0c1a2b4d5e) h:1 active, last sync 2026-11-24 18:09:30Z (30s ago) ok, \
+             2 syncs, 10 triples, 1 failure, last error: x"
+        );
+        assert_eq!(status_pause(&s, NOW).unwrap(), "until resumed");
+        assert_eq!(status_pause(&json!({"paused": false}), NOW), None);
+    }
+}

@@ -573,8 +573,11 @@ fn last_writer_wins_keeps_the_newest_and_tombstones_with_its_stamp() {
         let json = serde_json::to_value(r).unwrap();
         assert_eq!(json["strategy"], "last-writer-wins");
         assert_eq!(
-            (json["atMs"].as_u64(), json["restoredAtMs"].is_null()),
-            (Some(T0 + 60_000), true)
+            (json["at"].as_str(), json["restoredAt"].is_null()),
+            (
+                Some(mayros_sync_proto::timefmt::format_rfc3339_ms(T0 + 60_000).as_str()),
+                true
+            )
         );
         assert_eq!(json["winners"][0]["id"], r.winners[0].id.to_string());
         assert_eq!(json["winners"][0]["hlc"], r.winners[0].hlc.to_string());

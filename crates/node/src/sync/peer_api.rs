@@ -20,6 +20,7 @@ use mayros_sync_proto::roster::RosterEntry;
 use mayros_sync_proto::seedproof::ReplayError;
 use mayros_sync_proto::timefmt::format_rfc3339_ms;
 use serde::{Deserialize, Serialize};
+use tracing::Instrument;
 
 use super::AUTH_REJECTED_COUNTER;
 use crate::api::error::ApiError;
@@ -159,8 +160,7 @@ async fn delta(
         });
     let namespaces = req.namespaces.clone();
     let exclude = cfg.sync.exclude_subject_prefixes.clone();
-    let span = tracing::info_span!("serve_delta", peer = %&peer.0[..12.min(peer.0.len())]);
-    let _enter = span.enter();
+    let span = tracing::info_span!("serve_delta", peer = %super::pull::short(&peer.0));
     let page = engine
         .with_store(move |s| {
             let epoch = s.meta()?.log_epoch;
@@ -172,9 +172,10 @@ async fn delta(
                     Err(c.to_string())
                 }
                 Since::Cursor(c) => Ok(c.position),
-                Since::Time(ms) => Ok(s
-                    .first_position_at_or_after(*ms)?
-                    .map_or_else(|| s.log_head().unwrap_or(0), |p| p.saturating_sub(1))),
+                Since::Time(ms) => match s.first_position_at_or_after(*ms)? {
+                    Some(p) => Ok(p.saturating_sub(1)),
+                    None => Ok(s.log_head()?),
+                },
             };
             match after {
                 Ok(after) => Ok::<_, mayros_sync_store::Error>(Ok((
@@ -184,6 +185,7 @@ async fn delta(
                 Err(c) => Ok(Err(c)),
             }
         })
+        .instrument(span)
         .await?;
     let (epoch, page) = page.map_err(|cursor| {
         ApiError::new(

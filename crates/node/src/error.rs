@@ -22,6 +22,14 @@ pub enum Error {
         /// What the OS said.
         cause: std::io::Error,
     },
+    /// The QUIC address could not be bound.
+    #[error("cannot listen on {addr} (--quic): {cause}")]
+    QuicBind {
+        /// The address we tried.
+        addr: SocketAddr,
+        /// What the OS said.
+        cause: std::io::Error,
+    },
     /// Another engine already runs on this data directory.
     #[error("another Mayros Sync engine is already running on data dir {path}")]
     AlreadyRunning {

@@ -12,6 +12,7 @@ pub mod engine;
 pub mod error;
 pub mod paths;
 pub mod peer;
+pub mod quic;
 pub mod sync;
 pub mod tls;
 

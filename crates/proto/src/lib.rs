@@ -10,6 +10,7 @@ pub mod cursor;
 pub mod delta;
 pub mod encode;
 pub mod error;
+pub mod frame;
 pub mod hlc;
 pub mod id;
 pub mod invite;

@@ -236,6 +236,9 @@ pub enum SyncCommand {
     },
     /// List resolved conflicts (both values), or restore a losing value.
     Conflicts(ConflictsArgs),
+    /// List the items held for review (old items a stale peer offered that may have been
+    /// deleted here), or accept or discard one.
+    Review(ReviewArgs),
     /// Pause syncing, for some minutes or until `mayros sync resume`.
     Pause {
         /// Minutes to pause [default: until resumed].
@@ -319,6 +322,48 @@ pub enum ConflictsCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `mayros sync review [accept|discard <id>]`.
+#[derive(Debug, Clone, Args)]
+pub struct ReviewArgs {
+    /// Print the review queue JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Without an operation: list the held items.
+    #[command(subcommand)]
+    pub command: Option<ReviewCommand>,
+}
+
+/// The operations of `mayros sync review`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum ReviewCommand {
+    /// Bring the item back on purpose: it is written here as a new local write and syncs.
+    Accept {
+        /// The item's id (64 hex digits), as listed.
+        id: String,
+        /// Print the engine's answer as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Drop the item for good: it is deleted (a tombstone), so no peer offers it again.
+    Discard {
+        /// The item's id (64 hex digits), as listed.
+        id: String,
+        /// Print the engine's answer as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+impl ReviewCommand {
+    /// The last path segment of the decision's route (`accept` or `discard`).
+    pub fn segment(&self) -> &'static str {
+        match self {
+            ReviewCommand::Accept { .. } => "accept",
+            ReviewCommand::Discard { .. } => "discard",
+        }
+    }
 }
 
 impl Cli {
@@ -609,6 +654,42 @@ mod tests {
                 .exit_code(),
             2
         );
+    }
+
+    #[test]
+    fn review_list_accept_and_discard() {
+        match sync(&["sync", "review"]) {
+            SyncCommand::Review(r) => assert!(!r.json && r.command.is_none()),
+            other => panic!("{other:?}"),
+        }
+        match sync(&["sync", "review", "--json"]) {
+            SyncCommand::Review(r) => assert!(r.json && r.command.is_none()),
+            other => panic!("{other:?}"),
+        }
+        match sync(&["sync", "review", "accept", "ab12"]) {
+            SyncCommand::Review(ReviewArgs {
+                command: Some(ReviewCommand::Accept { id, json }),
+                ..
+            }) => {
+                assert_eq!((id.as_str(), json), ("ab12", false));
+                assert_eq!(ReviewCommand::Accept { id, json }.segment(), "accept");
+            }
+            other => panic!("{other:?}"),
+        }
+        match sync(&["sync", "review", "discard", "ab12", "--json"]) {
+            SyncCommand::Review(ReviewArgs {
+                command: Some(c @ ReviewCommand::Discard { json: true, .. }),
+                ..
+            }) => assert_eq!(c.segment(), "discard"),
+            other => panic!("{other:?}"),
+        }
+        for bad in [
+            &["sync", "review", "accept"][..],
+            &["sync", "review", "discard"][..],
+            &["sync", "review", "keep", "ab12"][..],
+        ] {
+            assert_eq!(parse(bad).unwrap_err().exit_code(), 2, "{bad:?}");
+        }
     }
 
     #[test]

@@ -27,6 +27,8 @@ fn usage_errors_exit_2() {
         &["sync", "hook", "agent_end"][..],
         &["sync", "pause", "0"][..],
         &["sync", "conflicts", "restore"][..],
+        &["sync", "review", "accept"][..],
+        &["sync", "review", "forget", "ab"][..],
     ] {
         let out = sb.run_bare(args);
         assert_eq!(out.code, Some(2), "{args:?}: {out:#?}");
@@ -62,6 +64,7 @@ fn commands_without_an_engine_say_how_to_start_one() {
         &["sync", "now"][..],
         &["sync", "hook", "agent-end"][..],
         &["sync", "conflicts"][..],
+        &["sync", "review"][..],
         &["sync", "pause", "5"][..],
         &["sync", "resume"][..],
     ] {

@@ -208,6 +208,21 @@ fn single_engine_peers_hooks_pause_and_conflicts() {
     assert_eq!(a.run(&["sync", "conflicts"]).ok().trim(), "no conflicts");
     a.run(&["sync", "conflicts", "restore", "999999"])
         .fails_with(1);
+
+    // Nothing held for review; deciding about an unknown item fails with the engine's message.
+    assert_eq!(a.run(&["sync", "review", "--json"]).json(), json!([]));
+    assert_eq!(
+        a.run(&["sync", "review"]).ok().trim(),
+        "nothing held for review"
+    );
+    let unknown = "0".repeat(64);
+    for decision in ["accept", "discard"] {
+        let out = a.run(&["sync", "review", decision, &unknown]);
+        let err = out.fails_with(1);
+        assert!(err.contains("is held for review"), "{err}");
+    }
+    let status = a.run(&["sync", "status", "--json"]).json();
+    assert_eq!(status["reviewCount"], 0, "{status}");
 }
 
 #[test]

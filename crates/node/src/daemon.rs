@@ -218,6 +218,10 @@ impl Daemon {
                 Arc::clone(&engine),
                 shutdown_rx.clone(),
             )),
+            tokio::spawn(crate::sync::retention::run(
+                Arc::clone(&engine),
+                shutdown_rx.clone(),
+            )),
         ];
         if let Some(listener) = peer_listener {
             let tls = identity.cert.server_config(&[crate::peer::HTTPS_ALPN])?;

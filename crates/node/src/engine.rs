@@ -8,6 +8,7 @@ use mayros_sync_proto::config::{self, Config, ConfigWarning};
 use mayros_sync_proto::mode::{
     self, HealthProbe, ModeChange, ModeDecision, ModeSelector, P2pProbe,
 };
+use mayros_sync_proto::peerstate::PeerStatus;
 use mayros_sync_store::{DeviceIdentity, SecretStore, SecretStoreKind, Store};
 use serde::Serialize;
 
@@ -353,15 +354,34 @@ impl Engine {
                     s.peers()?,
                     s.conflict_count()?,
                     s.counter(crate::sync::AUTH_REJECTED_COUNTER)?,
+                    s.review_count()?,
                 ))
             })
             .await;
-        let (peers, conflicts_count, auth_rejected) = facts.unwrap_or_default();
+        let (peers, conflicts_count, auth_rejected, review_count) = facts.unwrap_or_default();
         let counters = self.sync.counters();
         let pause = self.sync.pause_state(self.clock.now_ms());
         let mut warnings: Vec<String> = cfg.warnings.iter().map(|w| w.to_string()).collect();
         if let Some(skew) = self.sync.clock_skew() {
             warnings.push(skew);
+        }
+        for p in peers
+            .iter()
+            .filter(|p| p.stale && p.status != PeerStatus::Removed)
+        {
+            let name = if p.name.is_empty() {
+                crate::sync::pull::short(&p.node_id)
+            } else {
+                &p.name
+            };
+            warnings.push(format!(
+                "peer {name} is stale: it missed deletions collected after sync.tombstoneMaxRetentionDays; the next sync with it is a full comparison and its old unknown items are held for review"
+            ));
+        }
+        if review_count > 0 {
+            warnings.push(format!(
+                "{review_count} item(s) held for review (mayros sync review): accept or discard them"
+            ));
         }
         if auth_rejected > 0 {
             warnings.push(format!(
@@ -396,7 +416,7 @@ impl Engine {
             },
             nearby_count: 0,
             conflicts_count,
-            review_count: 0,
+            review_count,
             triple_count: health.1.unwrap_or(0),
             paused: pause.is_some(),
             paused_until: pause

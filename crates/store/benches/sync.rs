@@ -53,6 +53,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         strategy: ConflictStrategy::LastWriterWins,
         multi_valued: vec![],
         exclude_prefixes: vec!["mayros:sync:".into()],
+        review_horizon: None,
     };
     let (mut page_time, mut apply_time) = (Duration::ZERO, Duration::ZERO);
     let (mut cursor, mut pages, mut changes) = (0, 0, 0);

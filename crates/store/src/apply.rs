@@ -8,7 +8,10 @@
 //! - an assert of a live id is a duplicate; if its stamp is newer it re-stamps the stored
 //!   triple (and is logged, so peers that got the older stamp from us learn it);
 //! - a delete older than the live triple is ignored (the re-assert wins); otherwise it removes
-//!   the triple and keeps the newest tombstone, also for ids never seen here.
+//!   the triple and keeps the newest tombstone, also for ids never seen here;
+//! - with a review horizon (a pull from a stale peer, or a full comparison; DESIGN §2.3), an
+//!   assert of an id we hold nothing for whose stamp is not newer than the horizon may be a fact
+//!   whose tombstone we collected: it goes to the review queue, not into the triples.
 //!
 //! Then conflicts (DESIGN §2.4) are resolved per (subject, predicate) touched by the batch with
 //! [`mayros_sync_proto::conflict::resolve`]; losers are tombstoned like any delete and every
@@ -29,6 +32,7 @@ use crate::changelog::{self, ChangeOp};
 use crate::conflicts;
 use crate::error::Error;
 use crate::meta;
+use crate::review;
 use crate::tombstones::{self, Tombstone};
 use crate::triples::{self, get_with, hlc_from_sql, hlc_to_sql, StoredTriple};
 use crate::Store;
@@ -70,6 +74,11 @@ pub struct ApplyContext {
     pub multi_valued: Vec<String>,
     /// `sync.excludeSubjectPrefixes`: subjects never synced.
     pub exclude_prefixes: Vec<String>,
+    /// Our collection horizon, set only for a pull from a stale peer or a full comparison
+    /// (DESIGN §2.3): a triple we lack whose stamp is not newer than it may be one whose
+    /// tombstone we collected, so it is held in the review queue instead of inserted.
+    /// `None` applies every triple normally.
+    pub review_horizon: Option<Hlc>,
 }
 
 /// What [`Store::apply_remote`] did with a batch.
@@ -93,6 +102,9 @@ pub struct ApplyOutcome {
     pub deletions_ignored: usize,
     /// Conflicts recorded in the conflict log (resolved or kept both).
     pub conflicts: usize,
+    /// Triples we lacked, older than [`ApplyContext::review_horizon`], put in the review
+    /// queue instead of inserted.
+    pub held_for_review: usize,
     /// The stamp furthest ahead of our wall clock beyond the 5-minute limit, if any: such
     /// changes are applied with their own stamp, but the local clock does not adopt it.
     pub clock_skew: Option<ClockSkew>,
@@ -121,6 +133,7 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
+            let reviewing = review::any(&tx)?;
             let mut batch = Batch {
                 conn: &tx,
                 ctx,
@@ -128,6 +141,7 @@ impl Store {
                 out: &mut out,
                 fresh: HashSet::new(),
                 keys: BTreeSet::new(),
+                reviewing,
             };
             for d in deletions {
                 batch.deletion(d)?;
@@ -154,6 +168,9 @@ struct Batch<'a> {
     fresh: HashSet<TripleId>,
     /// (subject, predicate) keys whose live set this batch grew or re-stamped.
     keys: BTreeSet<(String, String)>,
+    /// Whether the review queue may hold items this batch settles (checked once per batch,
+    /// so an empty queue costs nothing per item).
+    reviewing: bool,
 }
 
 /// What the store holds for an id: the parts of its live row or of its tombstone the rules
@@ -292,7 +309,19 @@ impl Batch<'_> {
                     .prepare_cached(tombstones::DELETE)?
                     .execute([id.as_bytes()])?;
             }
-            None => {}
+            None => {
+                if let Some(horizon) = self.ctx.review_horizon {
+                    if t.hlc <= horizon {
+                        review::hold(self.conn, t, &self.ctx.peer, self.ctx.wall_ms)?;
+                        self.reviewing = true;
+                        self.out.held_for_review += 1;
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        if self.reviewing {
+            review::release(self.conn, &id)?;
         }
         triples::insert_row(
             self.conn,
@@ -322,16 +351,11 @@ impl Batch<'_> {
 
     /// Writes a tombstone and its change-log row.
     fn tombstone(&mut self, tomb: Tombstone) -> Result<(), Error> {
-        tombstones::write(self.conn, &tomb)?;
-        changelog::append(
-            self.conn,
-            &tomb.id,
-            ChangeOp::Delete,
-            tomb.hlc,
-            &tomb.by,
-            tomb.deleted_at_ms,
-            tomb.namespace.as_deref(),
-        )
+        tombstones::write_logged(self.conn, &tomb)?;
+        if self.reviewing {
+            review::release_if_older(self.conn, &tomb.id, (tomb.hlc, &tomb.by))?;
+        }
+        Ok(())
     }
 
     fn resolve_conflicts(&mut self) -> Result<(), Error> {

@@ -126,9 +126,10 @@ impl Store {
     }
 
     /// The lowest log position a cursor may still start after; older cursors are expired
-    /// (410 `CURSOR_EXPIRED`). Always 0 while the change log is never pruned.
+    /// (410 `CURSOR_EXPIRED`): the highest log position of a collected tombstone (DESIGN §2.3),
+    /// since a cursor behind it never received that deletion. 0 while nothing was collected.
     pub fn oldest_retained_position(&self) -> Result<u64, Error> {
-        Ok(0)
+        crate::meta::retained_from(&self.conn)
     }
 }
 

@@ -99,6 +99,12 @@ pub enum Error {
         /// When it was restored, unix milliseconds.
         restored_at_ms: u64,
     },
+    /// No item with this id is held for review.
+    #[error("no item {id} is held for review (list them with `mayros sync review`)")]
+    UnknownReviewItem {
+        /// The id asked for (64 hex digits).
+        id: String,
+    },
     /// No peer with this node id is stored.
     #[error("no peer with node id {node_id} is known")]
     PeerUnknown {

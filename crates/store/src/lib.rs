@@ -1,7 +1,7 @@
 //! SQLite triple store of Mayros Sync (DESIGN §2, §11): live triples, the change log,
 //! tombstones and meta; delta pages and remote batches for sync (DESIGN §2.2–§2.4, §5); the
-//! conflict log, peers, roster, invites and counters; plus the device's secret store and
-//! identity (DESIGN §7.3).
+//! conflict log, peers, roster, invites and counters; tombstone collection and the review
+//! queue (DESIGN §2.3); plus the device's secret store and identity (DESIGN §7.3).
 //!
 //! One [`Store`] owns one SQLite connection and the local [`HlcClock`]. Every write is one
 //! `BEGIN IMMEDIATE` transaction that also appends its change-log rows, so a crash (even
@@ -23,6 +23,7 @@ pub mod identity;
 pub mod invites;
 pub mod meta;
 pub mod peers;
+pub mod review;
 pub mod roster;
 pub mod schema;
 pub mod secrets;
@@ -44,8 +45,9 @@ pub use identity::DeviceIdentity;
 pub use invites::PendingInvite;
 pub use meta::Meta;
 pub use peers::{PeerRecord, SyncResult};
+pub use review::ReviewItem;
 pub use secrets::{FileSecretStore, MemorySecretStore, SecretStore, SecretStoreKind};
-pub use tombstones::Tombstone;
+pub use tombstones::{CollectionReport, Tombstone};
 pub use triples::{BatchOutcome, NewTriple, Pattern, Stats, StoredTriple, WriteContext};
 
 /// The `synchronous` setting used with WAL (see the crate docs for why `FULL`).

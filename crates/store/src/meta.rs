@@ -11,6 +11,8 @@ const NODE_ID: &str = "node_id";
 const INSTALL_ID: &str = "install_id";
 const LOG_EPOCH: &str = "log_epoch";
 const CLOCK: &str = "hlc_last";
+const HORIZON: &str = "collection_horizon";
+const RETAINED_FROM: &str = "retained_from_position";
 
 /// Facts about a store that live in its `meta` table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +80,39 @@ pub(crate) fn clock(conn: &Connection) -> Result<Option<Hlc>, Error> {
 /// (and never adopts a remote stamp the skew rule refused).
 pub(crate) fn set_clock(conn: &Connection, hlc: Hlc) -> Result<(), Error> {
     set(conn, CLOCK, &hlc.to_string())
+}
+
+/// The collection horizon: the newest stamp of any tombstone collected so far (DESIGN §2.3).
+pub(crate) fn horizon(conn: &Connection) -> Result<Option<Hlc>, Error> {
+    get(conn, HORIZON)?
+        .map(|text| {
+            text.parse()
+                .map_err(|_| Error::Corrupt(format!("meta `{HORIZON}` is {text:?}, not a stamp")))
+        })
+        .transpose()
+}
+
+/// Records the collection horizon inside the collecting transaction.
+pub(crate) fn set_horizon(conn: &Connection, hlc: Hlc) -> Result<(), Error> {
+    set(conn, HORIZON, &hlc.to_string())
+}
+
+/// The lowest change-log position a delta cursor may start after (0 until something was
+/// collected): the highest log position of a collected tombstone.
+pub(crate) fn retained_from(conn: &Connection) -> Result<u64, Error> {
+    match get(conn, RETAINED_FROM)? {
+        None => Ok(0),
+        Some(text) => text.parse().map_err(|_| {
+            Error::Corrupt(format!(
+                "meta `{RETAINED_FROM}` is {text:?}, not a position"
+            ))
+        }),
+    }
+}
+
+/// Records the lowest position a cursor may start after.
+pub(crate) fn set_retained_from(conn: &Connection, position: u64) -> Result<(), Error> {
+    set(conn, RETAINED_FROM, &position.to_string())
 }
 
 fn get(conn: &Connection, key: &str) -> Result<Option<String>, Error> {

@@ -72,6 +72,12 @@ pub struct PeerRecord {
     pub next_retry_at_ms: Option<u64>,
     /// The last `next` cursor received from it.
     pub cursor: Option<String>,
+    /// The highest position of our change log it acknowledged by sending it as its delta
+    /// cursor (it has applied everything up to there); 0 while it never pulled from us.
+    pub acked_position: u64,
+    /// Whether it missed a tombstone we collected after the maximum retention (DESIGN §2.3):
+    /// our next pull from it is a full comparison that holds old unknown items for review.
+    pub stale: bool,
 }
 
 impl PeerRecord {
@@ -95,13 +101,15 @@ impl PeerRecord {
             failures: 0,
             next_retry_at_ms: None,
             cursor: None,
+            acked_position: 0,
+            stale: false,
         }
     }
 }
 
 const COLUMNS: &str = "node_id, name, endpoint, quic_addr, namespaces, status, added_at_ms,
     last_sync_at_ms, last_success_at_ms, last_result, last_error, total_syncs, total_failures,
-    total_triples_synced, failures, next_retry_at_ms, cursor";
+    total_triples_synced, failures, next_retry_at_ms, cursor, acked_position, stale";
 
 impl Store {
     /// Inserts the peer, or replaces every stored field of the peer with its node id.
@@ -112,7 +120,8 @@ impl Store {
         self.conn
             .prepare_cached(&format!(
                 "INSERT OR REPLACE INTO peers ({COLUMNS})
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                         ?18, ?19)"
             ))?
             .execute(rusqlite::params![
                 peer.node_id,
@@ -132,6 +141,8 @@ impl Store {
                 u64_to_sql(peer.failures),
                 opt(peer.next_retry_at_ms),
                 peer.cursor,
+                u64_to_sql(peer.acked_position),
+                peer.stale,
             ])?;
         Ok(())
     }
@@ -225,6 +236,30 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Records that `node_id` acknowledged our change log up to `position` (it sent that
+    /// position as its delta cursor, DESIGN §2.3). Acknowledgements only move forward; returns
+    /// whether a stored peer was updated (`false` for an unknown peer or an older position).
+    pub fn record_peer_ack(&mut self, node_id: &str, position: u64) -> Result<bool, Error> {
+        let changed = self
+            .conn
+            .prepare_cached(
+                "UPDATE peers SET acked_position = ?2 WHERE node_id = ?1 AND acked_position < ?2",
+            )?
+            .execute((node_id, u64_to_sql(position)))?;
+        Ok(changed > 0)
+    }
+
+    /// Sets or clears a peer's stale flag (cleared after a full comparison with it).
+    pub fn set_peer_stale(&mut self, node_id: &str, stale: bool) -> Result<(), Error> {
+        let changed = self
+            .conn
+            .prepare_cached("UPDATE peers SET stale = ?2 WHERE node_id = ?1")?
+            .execute((node_id, stale))?;
+        found(changed, node_id)
+    }
+}
+
 fn found(changed: usize, node_id: &str) -> Result<(), Error> {
     if changed == 0 {
         return Err(Error::PeerUnknown {
@@ -261,6 +296,8 @@ struct RawPeer {
     failures: i64,
     next_retry_at_ms: Option<i64>,
     cursor: Option<String>,
+    acked_position: i64,
+    stale: bool,
 }
 
 impl RawPeer {
@@ -283,6 +320,8 @@ impl RawPeer {
             failures: r.get(14)?,
             next_retry_at_ms: r.get(15)?,
             cursor: r.get(16)?,
+            acked_position: r.get(17)?,
+            stale: r.get(18)?,
         })
     }
 
@@ -315,6 +354,8 @@ impl RawPeer {
             failures: count(self.failures)?,
             next_retry_at_ms: opt(self.next_retry_at_ms)?,
             cursor: self.cursor,
+            acked_position: count(self.acked_position)?,
+            stale: self.stale,
             node_id: self.node_id,
         })
     }

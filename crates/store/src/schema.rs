@@ -139,6 +139,44 @@ CREATE TABLE counters (
 );
 ";
 
+/// Version 3: tombstone collection (DESIGN §2.3): acknowledgements and the stale flag on
+/// peers, each tombstone's change-log position, and the review queue.
+///
+/// `acked_position` is the highest position of our change log a member has acknowledged (sent
+/// as its delta cursor); 0 means nothing. `stale` (0/1) marks a member that missed a tombstone
+/// collected after the maximum retention. `log_position` is the change-log position of the
+/// delete that produced the tombstone, back-filled here through a temporary index on
+/// `change_log (id)` (0 when no log row matches). The review queue holds triples a stale peer
+/// (or a full comparison) offered that we lack and that are older than our collection
+/// horizon; its columns mirror `triples`.
+const V3: &str = "
+ALTER TABLE peers ADD COLUMN acked_position INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE peers ADD COLUMN stale INTEGER NOT NULL DEFAULT 0;
+
+ALTER TABLE tombstones ADD COLUMN log_position INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX change_log_id_v3_backfill ON change_log (id);
+UPDATE tombstones SET log_position = COALESCE((
+    SELECT MAX(c.position) FROM change_log AS c
+     WHERE c.id = tombstones.id AND c.op = 2 AND c.hlc = tombstones.hlc
+       AND c.author = tombstones.\"by\"), 0);
+DROP INDEX change_log_id_v3_backfill;
+CREATE INDEX tombstones_deleted_at ON tombstones (deleted_at_ms);
+
+CREATE TABLE review_queue (
+    id             BLOB    PRIMARY KEY NOT NULL CHECK (length(id) = 32),
+    subject        TEXT    NOT NULL,
+    predicate      TEXT    NOT NULL,
+    object         TEXT    NOT NULL,
+    object_type    INTEGER NOT NULL,
+    namespace      TEXT    NOT NULL,
+    created_at     TEXT    NOT NULL,
+    hlc            INTEGER NOT NULL,
+    author         TEXT    NOT NULL,
+    from_peer      TEXT    NOT NULL,
+    received_at_ms INTEGER NOT NULL
+);
+";
+
 /// Every migration, oldest first; versions are 1, 2, 3, … without gaps.
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -149,10 +187,14 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 2,
         sql: V2,
     },
+    Migration {
+        version: 3,
+        sql: V3,
+    },
 ];
 
 /// The schema version this build creates and understands.
-pub const LATEST_VERSION: u32 = 2;
+pub const LATEST_VERSION: u32 = 3;
 
 /// Brings the database to [`LATEST_VERSION`] and fills in missing meta rows, in one transaction.
 pub(crate) fn migrate(conn: &mut Connection, path: &Path, now_ms: u64) -> Result<u32, Error> {

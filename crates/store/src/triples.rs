@@ -7,6 +7,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use crate::changelog::{self, ChangeOp};
 use crate::error::Error;
 use crate::meta;
+use crate::review;
 use crate::tombstones;
 use crate::Store;
 
@@ -123,6 +124,7 @@ impl Store {
         let mut outcome = BatchOutcome::default();
         {
             let check_tombstones = tombstones::any(&tx)?;
+            let check_review = review::any(&tx)?;
             let mut insert = tx.prepare_cached(INSERT)?;
             let mut log = tx.prepare_cached(changelog::INSERT)?;
             let mut untombstone = tx.prepare_cached(tombstones::DELETE)?;
@@ -155,6 +157,9 @@ impl Store {
                 }
                 if check_tombstones {
                     untombstone.execute([id.as_bytes()])?;
+                }
+                if check_review {
+                    review::release(&tx, &id)?;
                 }
                 log.execute((
                     id.as_bytes(),

@@ -46,6 +46,7 @@ fn actx(strategy: ConflictStrategy) -> ApplyContext {
         strategy,
         multi_valued: vec!["ex:tag".into()],
         exclude_prefixes: vec!["mayros:sync:".into()],
+        review_horizon: None,
     }
 }
 

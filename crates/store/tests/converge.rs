@@ -48,6 +48,7 @@ fn ctx() -> ApplyContext {
         strategy: ConflictStrategy::LastWriterWins,
         multi_valued: vec!["ex:tag".into()],
         exclude_prefixes: vec![],
+        review_horizon: None,
     }
 }
 

@@ -31,6 +31,7 @@ fn actx() -> ApplyContext {
         strategy: ConflictStrategy::LastWriterWins,
         multi_valued: vec![],
         exclude_prefixes: vec![],
+        review_horizon: None,
     }
 }
 

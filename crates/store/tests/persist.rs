@@ -1,4 +1,5 @@
-//! Peers, roster, invites and counters survive a reopen; a v1 store migrates to v2 intact.
+//! Peers, roster, invites and counters survive a reopen; a v1 store migrates to the latest
+//! schema intact.
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
@@ -314,7 +315,7 @@ fn write_v1_store(path: &Path) -> (TripleId, TripleId, TripleId) {
 }
 
 #[test]
-fn a_v1_store_migrates_to_v2_and_keeps_its_data() {
+fn a_v1_store_migrates_to_the_latest_schema_and_keeps_its_data() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.db");
     let (kept, other, gone) = write_v1_store(&path);
@@ -322,7 +323,7 @@ fn a_v1_store_migrates_to_v2_and_keeps_its_data() {
     let mut store = reopen(&path);
     let meta = store.meta().unwrap();
     assert_eq!(meta.schema_version, LATEST_VERSION);
-    assert_eq!(LATEST_VERSION, 2);
+    assert_eq!(LATEST_VERSION, 3);
     assert_eq!(
         (meta.install_id, meta.log_epoch.as_str()),
         ("ab".repeat(16), "00112233445566ff")
@@ -369,6 +370,17 @@ fn a_v1_store_migrates_to_v2_and_keeps_its_data() {
     let page = store.delta_page(0, 10, &[], &[]).unwrap();
     assert_eq!(page.triples.len() + page.deletions.len(), 3);
     assert!(page.triples.iter().any(|t| t.id == other));
+    // v3 back-filled the tombstone's log position (4): collecting it (no members wait for it)
+    // removes it and its log row, and cursors behind it expire.
+    let report = store
+        .collect_tombstones(T0 + 2 * 86_400_000, 180 * 86_400_000)
+        .unwrap();
+    assert_eq!((report.collected, report.oldest_retained_position), (1, 4));
+    assert_eq!(
+        store.collection_horizon().unwrap(),
+        Some(Hlc::new(T0 + 3, 0))
+    );
+    assert_eq!(store.changes_since(0, 10).unwrap().len(), 3);
 
     // The new tables work, and writes continue the old log.
     store.bump_counter("auth_rejected").unwrap();
@@ -388,7 +400,7 @@ fn a_v1_store_migrates_to_v2_and_keeps_its_data() {
     store.check_integrity().unwrap();
     drop(store);
     let store = reopen(&path);
-    assert_eq!(store.meta().unwrap().schema_version, 2);
+    assert_eq!(store.meta().unwrap().schema_version, 3);
     assert_eq!(store.counter("auth_rejected").unwrap(), 1);
     let versions: Vec<i64> = rusqlite::Connection::open(&path)
         .unwrap()
@@ -398,5 +410,5 @@ fn a_v1_store_migrates_to_v2_and_keeps_its_data() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(versions, [1, 2]);
+    assert_eq!(versions, [1, 2, 3]);
 }

@@ -1,5 +1,5 @@
-//! `mayros sync …`: status, pairing, peers, sync now, hooks, conflicts and pause of the running
-//! engine (DESIGN §3.2, §6.2, §7.2, §8).
+//! `mayros sync …`: status, pairing, peers, sync now, hooks, conflicts, the review queue and
+//! pause of the running engine (DESIGN §2.3, §3.2, §6.2, §7.2, §8).
 //!
 //! Every operation is one control-API request. `--json` prints the API body as received
 //! (re-indented); otherwise [`crate::output::sync`] formats it. `sync now` and the hooks exit 1
@@ -9,7 +9,9 @@ use anyhow::{anyhow, bail};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use crate::cli::{ConflictsArgs, ConflictsCommand, GlobalArgs, PairArgs, SyncCommand};
+use crate::cli::{
+    ConflictsArgs, ConflictsCommand, GlobalArgs, PairArgs, ReviewArgs, ReviewCommand, SyncCommand,
+};
 use crate::client::{Answer, EngineClient, LONG_REQUEST_TIMEOUT};
 use crate::output::{self, sync as fmt};
 
@@ -63,6 +65,7 @@ pub async fn run(global: &GlobalArgs, command: SyncCommand) -> anyhow::Result<()
             print_results(&answer, json, fmt::hook)?;
         }
         SyncCommand::Conflicts(args) => conflicts(&client, args).await?,
+        SyncCommand::Review(args) => review(&client, args).await?,
         SyncCommand::Pause { minutes, json } => {
             let body = match minutes {
                 Some(m) => json!({ "minutes": m }),
@@ -153,6 +156,40 @@ async fn conflicts(client: &EngineClient, args: ConflictsArgs) -> anyhow::Result
                 print_json(&answer)?;
             } else {
                 output::print(&fmt::restored(&answer.json))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `mayros sync review [accept|discard <id>]`: an unknown id fails (exit 1) with the engine's
+/// message.
+async fn review(client: &EngineClient, args: ReviewArgs) -> anyhow::Result<()> {
+    match args.command {
+        None => {
+            let answer = client.control_get("/api/v1/sync/review").await?;
+            if args.json {
+                print_json(&answer)?;
+            } else {
+                output::print(&fmt::review_list(&answer.json, OffsetDateTime::now_utc()))?;
+            }
+        }
+        Some(command) => {
+            let (id, json) = match &command {
+                ReviewCommand::Accept { id, json } | ReviewCommand::Discard { id, json } => {
+                    (id.trim().to_ascii_lowercase(), *json)
+                }
+            };
+            let path = format!(
+                "/api/v1/sync/review/{}/{}",
+                path_segment(&id),
+                command.segment()
+            );
+            let answer = client.control_post(&path, &json!({})).await?;
+            if json || args.json {
+                print_json(&answer)?;
+            } else {
+                output::print(&fmt::review_decided(&answer.json))?;
             }
         }
     }

@@ -229,7 +229,7 @@ pub fn peer_table(peers: &Value, now: OffsetDateTime) -> String {
                 opt_str(p, "name").unwrap_or("?").to_string(),
                 short_id(opt_str(p, "nodeId").unwrap_or("?")).to_string(),
                 opt_str(p, "endpoint").unwrap_or("-").to_string(),
-                opt_str(p, "status").unwrap_or("?").to_string(),
+                peer_status(p),
                 when_field(p, "lastSyncAt", "never", now),
                 num(p, "totalSyncs").to_string(),
                 num(p, "totalTriplesSynced").to_string(),
@@ -255,19 +255,34 @@ pub fn peer_table(peers: &Value, now: OffsetDateTime) -> String {
     )
 }
 
-/// One peer's result of a sync: `ok <name> received=N applied=N conflicts=N sent=N in X ms` or
-/// `FAILED <name>: <error>`.
+/// A peer's status word, with `,stale` when it missed collected deletions (DESIGN §2.3).
+fn peer_status(p: &Value) -> String {
+    let status = opt_str(p, "status").unwrap_or("?");
+    if p.get("stale").and_then(Value::as_bool) == Some(true) {
+        format!("{status},stale")
+    } else {
+        status.to_string()
+    }
+}
+
+/// One peer's result of a sync: `ok <name> received=N applied=N conflicts=N sent=N in X ms`
+/// (plus `held-for-review=N` when items were held) or `FAILED <name>: <error>`.
 pub fn sync_result(r: &Value) -> String {
     let name = peer_label(r);
     if r.get("ok").and_then(Value::as_bool) == Some(true) {
-        format!(
+        let mut line = format!(
             "ok {name} received={} applied={} conflicts={} sent={} in {} ms",
             num(r, "received"),
             num(r, "applied"),
             num(r, "conflicts"),
             num(r, "sent"),
             num(r, "durationMs"),
-        )
+        );
+        let held = num(r, "heldForReview");
+        if held > 0 {
+            let _ = write!(line, "; held-for-review={held} (see mayros sync review)");
+        }
+        line
     } else {
         let error = error_text(r.get("error")).unwrap_or_else(|| "unknown error".to_string());
         format!("FAILED {name}: {error}")
@@ -434,6 +449,61 @@ pub fn restored(body: &Value) -> String {
     }
 }
 
+/// `mayros sync review`: each held item with its fact, author, stamp, the peer that offered it,
+/// and the commands that settle it.
+pub fn review_list(list: &Value, now: OffsetDateTime) -> String {
+    let items = list.as_array().map_or(&[][..], Vec::as_slice);
+    if items.is_empty() {
+        return "nothing held for review".to_string();
+    }
+    let mut blocks = vec![format!(
+        "{} held for review: old items a stale peer offered that this device lacks; they may \
+         have been deleted here, so they were not inserted",
+        count(items.len() as u64, "item")
+    )];
+    for item in items {
+        let id = id_text(item, "id");
+        let object = item.get("object").map_or_else(|| "?".into(), render_object);
+        let mut block = format!(
+            "{id}\n  {} {} {object}",
+            str_field(item, "subject"),
+            str_field(item, "predicate"),
+        );
+        let _ = write!(
+            block,
+            "\n  by {}",
+            short_id(opt_str(item, "author").unwrap_or("?"))
+        );
+        if let Some(created) = time_field(item, "createdAt") {
+            let _ = write!(block, ", written {}", when(&created, now));
+        }
+        if let Some(hlc) = opt_str(item, "hlc") {
+            let _ = write!(block, ", hlc {hlc}");
+        }
+        let _ = write!(
+            block,
+            "\n  offered by {} {}",
+            short_id(opt_str(item, "fromPeer").unwrap_or("?")),
+            when_field(item, "receivedAt", "?", now)
+        );
+        let _ = write!(
+            block,
+            "\n  keep it: mayros sync review accept {id}\n  drop it: mayros sync review discard {id}"
+        );
+        blocks.push(block);
+    }
+    blocks.join("\n\n")
+}
+
+/// `mayros sync review accept|discard`: what was decided.
+pub fn review_decided(body: &Value) -> String {
+    match (opt_str(body, "accepted"), opt_str(body, "discarded")) {
+        (Some(id), _) => format!("accepted {id}: written here again, it syncs to your devices"),
+        (None, Some(id)) => format!("discarded {id}: deleted, no device will offer it again"),
+        (None, None) => "done".to_string(),
+    }
+}
+
 /// `mayros sync pause` / `resume`: the pause state.
 pub fn pause_state(body: &Value, paused: bool, now: OffsetDateTime) -> String {
     match (paused, opt_str(body, "pausedUntil")) {
@@ -453,7 +523,7 @@ pub fn status_peers(s: &Value, now: OffsetDateTime) -> String {
             opt_str(p, "name").unwrap_or("?"),
             short_id(opt_str(p, "nodeId").unwrap_or("?")),
             opt_str(p, "endpoint").unwrap_or("-"),
-            opt_str(p, "status").unwrap_or("?"),
+            peer_status(p),
             when_field(p, "lastSyncAt", "never", now),
         );
         if let Some(result) = last_result(p.get("lastResult")) {
@@ -723,6 +793,45 @@ mod tests {
             "restored 2 triples: aa, bb"
         );
         assert!(restored(&json!({"restored": []})).starts_with("nothing"));
+    }
+
+    #[test]
+    fn review_items_say_how_to_settle_them() {
+        let list = json!([{
+            "id": ID, "subject": "mayros:agent:a1", "predicate": "mayros:likes",
+            "object": {"node": "ex:tea"}, "author": ID, "hlc": "0001a2b3c4d50000",
+            "createdAt": "2026-11-20T18:10:00Z", "fromPeer": "ffee",
+            "receivedAt": "2026-11-24T18:09:00Z"
+        }]);
+        assert_eq!(
+            review_list(&list, NOW),
+            format!(
+                "1 item held for review: old items a stale peer offered that this device lacks; \
+                 they may have been deleted here, so they were not inserted\n\
+                 \n\
+                 {ID}\n\
+                 \x20 mayros:agent:a1 mayros:likes <ex:tea>\n\
+                 \x20 by 3f0c1a2b4d5e, written 2026-11-20 18:10:00Z (4d ago), hlc 0001a2b3c4d50000\n\
+                 \x20 offered by ffee 2026-11-24 18:09:00Z (1m ago)\n\
+                 \x20 keep it: mayros sync review accept {ID}\n\
+                 \x20 drop it: mayros sync review discard {ID}"
+            )
+        );
+        assert_eq!(review_list(&json!([]), NOW), "nothing held for review");
+        assert!(review_decided(&json!({"accepted": "ab"})).starts_with("accepted ab: "));
+        assert!(review_decided(&json!({"discarded": "ab"})).starts_with("discarded ab: "));
+        // A stale peer and a pull that held items say so.
+        let s = json!({"peers": [{"nodeId": ID, "name": "old", "status": "active",
+            "stale": true}]});
+        assert!(
+            status_peers(&s, NOW).contains(" active,stale, "),
+            "{}",
+            status_peers(&s, NOW)
+        );
+        let r = json!({"ok": true, "name": "old", "heldForReview": 2});
+        assert!(sync_result(&r).ends_with("; held-for-review=2 (see mayros sync review)"));
+        let r = json!({"ok": true, "name": "old", "heldForReview": 0});
+        assert!(!sync_result(&r).contains("held"));
     }
 
     #[test]

@@ -13,6 +13,7 @@ use super::extract::{parse_json, ApiJson};
 use super::ApiState;
 use crate::engine::ConfigState;
 use crate::sync::peers::{PeerView, SyncNowError, SyncNowOutcome};
+use crate::sync::retention::{CollectionView, ReviewOutcome, ReviewView};
 
 /// `GET /api/v1/sync/status`.
 pub async fn status(State(state): State<ApiState>) -> Json<serde_json::Value> {
@@ -228,6 +229,51 @@ pub async fn restore_conflict(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// `GET /api/v1/sync/review`: the items held for review (DESIGN §2.3), oldest offer first.
+pub async fn review(State(state): State<ApiState>) -> Result<Json<Vec<ReviewView>>, ApiError> {
+    Ok(Json(state.engine.review_items().await?))
+}
+
+/// `POST /api/v1/sync/review/{id}/accept|discard`: accept inserts the item as a local write
+/// (`{"accepted": id}`); discard drops it and tombstones it (`{"discarded": id}`).
+pub async fn review_decision(
+    State(state): State<ApiState>,
+    Path((id, decision)): Path<(String, String)>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if decision != "accept" && decision != "discard" {
+        return Err(ApiError::not_found(format!(
+            "unknown review decision {decision:?} (expected accept or discard)"
+        )));
+    }
+    // Whatever is not the id of a held item is unknown: 404, also for a malformed id.
+    let triple_id: mayros_sync_proto::TripleId = id.parse().map_err(|_| {
+        ApiError::not_found(format!(
+            "no item {:?} is held for review: ids are triple ids (64 hex digits) as listed by mayros sync review",
+            id.chars().take(80).collect::<String>()
+        ))
+    })?;
+    let outcome = if decision == "accept" {
+        state.engine.accept_review(triple_id).await?
+    } else {
+        state.engine.discard_review(triple_id).await?
+    };
+    match outcome {
+        ReviewOutcome::Done if decision == "accept" => {
+            Ok(Json(json!({ "accepted": triple_id.to_string() })))
+        }
+        ReviewOutcome::Done => Ok(Json(json!({ "discarded": triple_id.to_string() }))),
+        ReviewOutcome::Unknown => Err(ApiError::not_found(format!(
+            "no item {triple_id} is held for review (list them with mayros sync review)"
+        ))),
+    }
+}
+
+/// `POST /api/v1/sync/maintenance/collect`: collects tombstones now (it also runs at start
+/// and every 10 minutes) and answers what it did.
+pub async fn collect(State(state): State<ApiState>) -> Result<Json<CollectionView>, ApiError> {
+    Ok(Json(state.engine.collect_tombstones().await?.into()))
 }
 
 /// Body of `POST /api/v1/sync/pause`.

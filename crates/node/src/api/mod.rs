@@ -83,6 +83,12 @@ pub fn router(state: ApiState) -> Router {
             "/api/v1/sync/conflicts/{id}/restore",
             post(control::restore_conflict),
         )
+        .route("/api/v1/sync/review", get(control::review))
+        .route(
+            "/api/v1/sync/review/{id}/{decision}",
+            post(control::review_decision),
+        )
+        .route("/api/v1/sync/maintenance/collect", post(control::collect))
         .route("/api/v1/sync/pause", post(control::pause))
         .route("/api/v1/sync/resume", post(control::resume))
         .route_layer(middleware::from_fn_with_state(

@@ -1,5 +1,6 @@
 //! Polled sync (DESIGN §5, §7): the group (seed and roster), the peer HTTPS API, pairing by
-//! invite, pulling deltas from peers, the PeerManager and the scheduler.
+//! invite, pulling deltas from peers, the PeerManager and the scheduler; tombstone collection
+//! and the review queue (DESIGN §2.3).
 //!
 //! Decisions are made by `mayros-sync-proto` (authentication, conflicts, backoff) and
 //! `mayros-sync-store` (apply rules); this module moves requests and timers.
@@ -9,6 +10,7 @@ pub mod pairing;
 pub mod peer_api;
 pub mod peers;
 pub mod pull;
+pub mod retention;
 pub mod scheduler;
 
 use std::collections::HashMap;

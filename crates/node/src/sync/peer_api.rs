@@ -160,21 +160,29 @@ async fn delta(
         });
     let namespaces = req.namespaces.clone();
     let exclude = cfg.sync.exclude_subject_prefixes.clone();
+    let requester = peer.0.clone();
     let span = tracing::info_span!("serve_delta", peer = %super::pull::short(&peer.0));
     let page = engine
         .with_store(move |s| {
             let epoch = s.meta()?.log_epoch;
+            let head = s.log_head()?;
+            // A cursor on our log is the requester's acknowledgement: it applied everything up
+            // to there (DESIGN §2.3). Recorded after authentication, for positions we issued.
+            if let Since::Cursor(c) = &since {
+                if c.epoch == epoch && c.position <= head {
+                    s.record_peer_ack(&requester, c.position)?;
+                }
+            }
+            let oldest = s.oldest_retained_position()?;
             let after = match &since {
                 Since::Start => Ok(0),
-                Since::Cursor(c)
-                    if c.epoch != epoch || c.position < s.oldest_retained_position()? =>
-                {
-                    Err(c.to_string())
-                }
+                Since::Cursor(c) if c.epoch != epoch || c.position < oldest => Err(c.to_string()),
                 Since::Cursor(c) => Ok(c.position),
                 Since::Time(ms) => match s.first_position_at_or_after(*ms)? {
+                    // A time before a collected deletion would miss it, like an old cursor.
+                    Some(p) if p.saturating_sub(1) < oldest => Err(format_rfc3339_ms(*ms)),
                     Some(p) => Ok(p.saturating_sub(1)),
-                    None => Ok(s.log_head()?),
+                    None => Ok(head),
                 },
             };
             match after {
@@ -191,7 +199,7 @@ async fn delta(
         ApiError::new(
             StatusCode::GONE,
             "CURSOR_EXPIRED",
-            format!("cursor {cursor} is from another log epoch or behind the collection horizon; start a full comparison"),
+            format!("since {cursor} is from another log epoch or behind the collection horizon; start a full comparison"),
         )
     })?;
     // An incremental page leaves out what the requester wrote itself: it holds each of those

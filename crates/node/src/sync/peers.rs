@@ -46,6 +46,9 @@ pub struct PeerView {
     pub last_error: Option<String>,
     /// Next retry (RFC 3339) while unreachable.
     pub next_retry_at: Option<String>,
+    /// It missed deletions we collected after `sync.tombstoneMaxRetentionDays` (DESIGN §2.3):
+    /// our next sync with it is a full comparison whose old unknown items go to review.
+    pub stale: bool,
 }
 
 impl From<&PeerRecord> for PeerView {
@@ -64,6 +67,7 @@ impl From<&PeerRecord> for PeerView {
             failures: p.failures,
             last_error: p.last_error.clone(),
             next_retry_at: p.next_retry_at_ms.map(format_rfc3339_ms),
+            stale: p.stale,
         }
     }
 }

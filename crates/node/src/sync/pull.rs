@@ -41,6 +41,11 @@ pub struct PullReport {
     pub applied: u64,
     /// Conflicts recorded.
     pub conflicts: u64,
+    /// Triples held for review instead of inserted (DESIGN §2.3): offered in a full comparison
+    /// that we lacked, older than our collection horizon.
+    pub held_for_review: u64,
+    /// Whether this pull was a full comparison (the peer was stale, or our cursor expired).
+    pub full_comparison: bool,
     /// Changes the peer applied when it pulled from us (`sync now` only).
     pub sent: u64,
     /// Pages fetched.
@@ -197,7 +202,13 @@ impl Engine {
         self.merge_roster_from(&peer.node_id, theirs).await?;
 
         let cfg = self.config().config;
-        let mut since = peer.cursor.clone();
+        // A stale peer missed deletions we collected since: compare everything it holds, and
+        // hold what could be one of those deletions for review (DESIGN §2.3).
+        let mut full = peer.stale;
+        let mut since = if full { None } else { peer.cursor.clone() };
+        if full {
+            tracing::info!("the peer is stale; comparing from the start");
+        }
         let mut restarted = false;
         loop {
             let req = DeltaRequest {
@@ -214,6 +225,7 @@ impl Engine {
                 tracing::info!("cursor expired; comparing from the start");
                 since = None;
                 restarted = true;
+                full = true;
                 continue;
             }
             let page: DeltaResponse = parse_peer(status, &bytes, "delta")?;
@@ -242,19 +254,29 @@ impl Engine {
                 })
                 .collect();
             report.received += (triples.len() + deletions.len()) as u64;
-            let ctx = ApplyContext {
+            let mut ctx = ApplyContext {
                 wall_ms: self.clock().now_ms(),
                 peer: peer.node_id.clone(),
                 strategy: cfg.sync.conflict_strategy,
                 multi_valued: cfg.sync.multi_valued_predicates.clone(),
                 exclude_prefixes: cfg.sync.exclude_subject_prefixes.clone(),
+                review_horizon: None,
             };
             let id = peer.node_id.clone();
             let next = page.next.clone();
+            let last = !page.has_more;
             let outcome = self
                 .with_store(move |s| {
+                    // Read per page, so a collection during a long comparison is honoured.
+                    if full {
+                        ctx.review_horizon = s.collection_horizon()?;
+                    }
                     let outcome = s.apply_remote(&triples, &deletions, &ctx)?;
                     s.set_peer_cursor(&id, Some(&next))?;
+                    if full && last {
+                        // The comparison is complete: the peer is no longer stale for us.
+                        s.set_peer_stale(&id, false)?;
+                    }
                     Ok::<_, mayros_sync_store::Error>(outcome)
                 })
                 .await?;
@@ -264,6 +286,14 @@ impl Engine {
             }
             report.applied += (outcome.applied + outcome.deletions_applied) as u64;
             report.conflicts += outcome.conflicts as u64;
+            report.held_for_review += outcome.held_for_review as u64;
+            report.full_comparison = full;
+            if outcome.held_for_review > 0 {
+                tracing::warn!(
+                    held = outcome.held_for_review,
+                    "items older than our collection horizon held for review (mayros sync review)"
+                );
+            }
             report.pages += 1;
             (report.bytes_out, report.bytes_in) = session.body_bytes();
             since = Some(page.next);

@@ -145,6 +145,14 @@ async fn an_invite_works_once_and_forged_codes_are_refused() {
         .as_array()
         .unwrap()
         .is_empty());
+    // An unused code past its 10 minutes.
+    let (_, late) = a.control("/api/v1/sync/invite", json!({})).await;
+    a.daemon.engine().clock().set_offset_ms(11 * 60 * 1000);
+    let (s, out) = c
+        .control("/api/v1/sync/pair/code", json!({"code": late["code"]}))
+        .await;
+    assert_eq!(s, 401, "{out}");
+    assert!(out["error"].as_str().unwrap().contains("expired"), "{out}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -219,6 +227,25 @@ async fn keep_both_and_local_priority_give_their_documented_outcomes() {
     assert_eq!(b.ids().await, both);
     let logged = b.get("/api/v1/sync/conflicts").await;
     assert_eq!(logged[0]["strategy"], "keep-both", "{logged}");
+
+    // remote-priority: the device that pulls takes the incoming value, even when it is older.
+    let cfg = json!({"sync": {"conflictStrategy": "remote-priority"}});
+    let a = Node::start("alpha", cfg.clone()).await;
+    let b = Node::start("bravo", cfg).await;
+    a.invite(&b).await;
+    let older = a
+        .put_batch(vec![
+            json!({"subject": "mayros:agent:z", "predicate": "mayros:mood", "object": "older"}),
+        ])
+        .await;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    b.put_batch(vec![
+        json!({"subject": "mayros:agent:z", "predicate": "mayros:mood", "object": "newer"}),
+    ])
+    .await;
+    b.sync_now().await;
+    assert_eq!(b.ids().await, older, "B took A's value");
+    assert_eq!(a.ids().await, older, "and A agrees");
 
     // local-priority: the device that pulls keeps its own value, even when it is older.
     let cfg = json!({"sync": {"conflictStrategy": "local-priority"}});
@@ -346,4 +373,42 @@ async fn a_peer_stopped_mid_sync_leaves_only_whole_pages_then_catches_up() {
     b.sync_now().await;
     assert_eq!(b.ids().await, a.ids().await);
     assert_eq!(b.ids().await.len(), written);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_peer_is_skipped_until_resumed() {
+    let a = Node::start("alpha", json!({})).await;
+    let b = Node::start("bravo", json!({})).await;
+    a.invite(&b).await;
+    let ids = a.put_batch(triples("a", 10)).await;
+    let (s, view) = b.control("/api/v1/sync/peers/alpha/pause", json!({})).await;
+    assert_eq!(
+        (s, view["status"].as_str()),
+        (200, Some("paused")),
+        "{view}"
+    );
+    let out = b.sync_now().await;
+    assert!(out["results"].as_array().unwrap().is_empty(), "{out}");
+    assert!(b.ids().await.is_empty());
+    let (s, view) = b
+        .control(
+            &format!("/api/v1/sync/peers/{}/resume", a.node_id()),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (s, view["status"].as_str()),
+        (200, Some("active")),
+        "{view}"
+    );
+    b.sync_now().await;
+    assert_eq!(b.ids().await.len(), ids.len());
+    let (s, out) = b
+        .control("/api/v1/sync/peers/nobody/pause", json!({}))
+        .await;
+    assert_eq!(
+        (s, out["code"].as_str()),
+        (404, Some("UNKNOWN_PEER")),
+        "{out}"
+    );
 }

@@ -242,14 +242,20 @@ pub enum SyncCommand {
     /// Pause syncing, for some minutes or until `mayros sync resume`.
     Pause {
         /// Minutes to pause [default: until resumed].
-        #[arg(value_parser = clap::value_parser!(u64).range(1..=MAX_PAUSE_MINUTES))]
+        #[arg(value_parser = clap::value_parser!(u64).range(1..=MAX_PAUSE_MINUTES), conflicts_with = "peer")]
         minutes: Option<u64>,
+        /// Pause only this peer (node id, id prefix or name), until resumed.
+        #[arg(long)]
+        peer: Option<String>,
         /// Print the engine's answer as JSON.
         #[arg(long)]
         json: bool,
     },
     /// Resume syncing after `mayros sync pause`.
     Resume {
+        /// Resume only this peer (node id, id prefix or name).
+        #[arg(long)]
+        peer: Option<String>,
         /// Print the engine's answer as JSON.
         #[arg(long)]
         json: bool,
@@ -630,6 +636,19 @@ mod tests {
             SyncCommand::Pause { minutes, .. } => assert_eq!(minutes, None),
             other => panic!("{other:?}"),
         }
+        match sync(&["sync", "pause", "--peer", "alpha"]) {
+            SyncCommand::Pause { minutes, peer, .. } => {
+                assert_eq!((minutes, peer.as_deref()), (None, Some("alpha")))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            Cli::try_parse_from(["mayros", "sync", "pause", "5", "--peer", "alpha"])
+                .unwrap_err()
+                .exit_code(),
+            2,
+            "a peer is paused until resumed, not for minutes"
+        );
         for bad in ["0", "-5", "soon"] {
             assert_eq!(
                 parse(&["sync", "pause", bad]).unwrap_err().exit_code(),

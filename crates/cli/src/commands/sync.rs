@@ -66,7 +66,16 @@ pub async fn run(global: &GlobalArgs, command: SyncCommand) -> anyhow::Result<()
         }
         SyncCommand::Conflicts(args) => conflicts(&client, args).await?,
         SyncCommand::Review(args) => review(&client, args).await?,
-        SyncCommand::Pause { minutes, json } => {
+        SyncCommand::Pause {
+            peer: Some(peer),
+            json,
+            ..
+        } => peer_status(&client, &peer, "pause", json).await?,
+        SyncCommand::Resume {
+            peer: Some(peer),
+            json,
+        } => peer_status(&client, &peer, "resume", json).await?,
+        SyncCommand::Pause { minutes, json, .. } => {
             let body = match minutes {
                 Some(m) => json!({ "minutes": m }),
                 None => json!({}),
@@ -78,7 +87,7 @@ pub async fn run(global: &GlobalArgs, command: SyncCommand) -> anyhow::Result<()
                 output::print(&fmt::pause_state(&answer.json, true, now()))?;
             }
         }
-        SyncCommand::Resume { json } => {
+        SyncCommand::Resume { json, .. } => {
             let answer = client
                 .control_post("/api/v1/sync/resume", &json!({}))
                 .await?;
@@ -90,6 +99,36 @@ pub async fn run(global: &GlobalArgs, command: SyncCommand) -> anyhow::Result<()
         }
     }
     Ok(())
+}
+
+/// Pauses or resumes one peer.
+async fn peer_status(
+    client: &EngineClient,
+    peer: &str,
+    action: &str,
+    json: bool,
+) -> anyhow::Result<()> {
+    let path = format!("/api/v1/sync/peers/{}/{action}", urlencode(peer));
+    let answer = client.control_post(&path, &json!({})).await?;
+    if json {
+        return print_json(&answer);
+    }
+    let name = answer.json["name"].as_str().unwrap_or(peer);
+    let status = answer.json["status"].as_str().unwrap_or("?");
+    output::print(&format!("{name}: {status}\n"))?;
+    Ok(())
+}
+
+/// Percent-encodes a path segment (peer names may hold spaces).
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 fn print_json(answer: &Answer) -> anyhow::Result<()> {

@@ -306,3 +306,56 @@ pub async fn resume(State(state): State<ApiState>) -> Json<serde_json::Value> {
     state.engine.sync_state().resume();
     Json(json!({ "pausedUntil": null }))
 }
+
+/// `POST /api/v1/sync/peers/{peer}/pause|resume`: pauses or resumes one peer (by id, id prefix or name).
+pub async fn peer_status(
+    State(state): State<ApiState>,
+    Path((peer, action)): Path<(String, String)>,
+) -> Result<Json<PeerView>, ApiError> {
+    use mayros_sync_proto::peerstate::PeerStatus;
+    let status = match action.as_str() {
+        "pause" => PeerStatus::Paused,
+        "resume" => PeerStatus::Active,
+        other => {
+            return Err(ApiError::not_found(format!(
+                "unknown peer action {other:?} (expected pause or resume)"
+            )))
+        }
+    };
+    let views = state.engine.peer_views().await?;
+    let matched: Vec<&PeerView> = views
+        .iter()
+        .filter(|p| p.status != "removed")
+        .filter(|p| {
+            p.node_id == peer || p.name == peer || (peer.len() >= 8 && p.node_id.starts_with(&peer))
+        })
+        .collect();
+    let target = match matched.as_slice() {
+        [one] => one.node_id.clone(),
+        [] => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "UNKNOWN_PEER",
+                format!("no peer matches {peer:?}"),
+            ))
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "AMBIGUOUS_PEER",
+                format!("{peer:?} matches several peers; use the node id"),
+            ))
+        }
+    };
+    let id = target.clone();
+    state
+        .engine
+        .with_store(move |s| s.set_peer_status(&id, status))
+        .await?;
+    tracing::info!(peer = %&target[..12], status = status.as_str(), "peer status changed by the user");
+    let views = state.engine.peer_views().await?;
+    views
+        .into_iter()
+        .find(|p| p.node_id == target)
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("the peer disappeared"))
+}

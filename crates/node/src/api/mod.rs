@@ -76,6 +76,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/sync/pair", post(control::pair))
         .route("/api/v1/sync/pair/code", post(control::pair_code))
         .route("/api/v1/sync/peers", get(control::peers))
+        .route(
+            "/api/v1/sync/peers/{peer}/{action}",
+            post(control::peer_status),
+        )
         .route("/api/v1/sync/now", post(control::now))
         .route("/api/v1/sync/hooks/{hook}", post(control::hook))
         .route("/api/v1/sync/conflicts", get(control::conflicts))

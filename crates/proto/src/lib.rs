@@ -20,6 +20,7 @@ pub mod model;
 pub mod namespace;
 pub mod peerauth;
 pub mod peerstate;
+pub mod reconcile;
 pub mod retention;
 pub mod roster;
 pub mod seedproof;

@@ -11,6 +11,7 @@ pub mod delta;
 pub mod encode;
 pub mod error;
 pub mod frame;
+pub mod gossip;
 pub mod hlc;
 pub mod id;
 pub mod invite;

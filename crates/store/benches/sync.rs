@@ -8,9 +8,7 @@ use std::time::{Duration, Instant};
 
 use mayros_sync_proto::config::ConflictStrategy;
 use mayros_sync_proto::{Triple, Value};
-use mayros_sync_store::{
-    ApplyContext, NewTriple, RemoteDeletion, RemoteTriple, Store, WriteContext,
-};
+use mayros_sync_store::{ApplyContext, NewTriple, Store, WriteContext};
 
 const PAGE: usize = 5_000;
 
@@ -61,25 +59,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let start = Instant::now();
         let page = source.delta_page(cursor, PAGE, &[], &apply_ctx.exclude_prefixes)?;
         page_time += start.elapsed();
-        let triples: Vec<_> = page
-            .triples
-            .iter()
-            .map(|t| RemoteTriple {
-                triple: t.triple.clone(),
-                created_at: t.created_at.clone(),
-                author: t.author.clone(),
-                hlc: t.hlc,
-            })
-            .collect();
-        let deletions: Vec<_> = page
-            .deletions
-            .iter()
-            .map(|d| RemoteDeletion {
-                id: d.id,
-                hlc: d.hlc,
-                by: d.by.clone(),
-            })
-            .collect();
+        let (triples, deletions) = page.to_remote();
         let start = Instant::now();
         let out = target.apply_remote(&triples, &deletions, &apply_ctx)?;
         apply_time += start.elapsed();

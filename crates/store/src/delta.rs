@@ -133,6 +133,44 @@ impl Store {
     }
 }
 
+impl From<&StoredTriple> for crate::apply::RemoteTriple {
+    /// A stored triple as another store receives it (its own stamp, author and creation time).
+    fn from(t: &StoredTriple) -> crate::apply::RemoteTriple {
+        crate::apply::RemoteTriple {
+            triple: t.triple.clone(),
+            created_at: t.created_at.clone(),
+            author: t.author.clone(),
+            hlc: t.hlc,
+        }
+    }
+}
+
+impl From<&Tombstone> for crate::apply::RemoteDeletion {
+    /// A tombstone as another store receives it.
+    fn from(d: &Tombstone) -> crate::apply::RemoteDeletion {
+        crate::apply::RemoteDeletion {
+            id: d.id,
+            hlc: d.hlc,
+            by: d.by.clone(),
+        }
+    }
+}
+
+impl DeltaPage {
+    /// The page as another store's `apply_remote` input.
+    pub fn to_remote(
+        &self,
+    ) -> (
+        Vec<crate::apply::RemoteTriple>,
+        Vec<crate::apply::RemoteDeletion>,
+    ) {
+        (
+            self.triples.iter().map(Into::into).collect(),
+            self.deletions.iter().map(Into::into).collect(),
+        )
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

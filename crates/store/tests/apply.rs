@@ -320,25 +320,7 @@ fn relayed_changes_get_fresh_local_positions() {
 fn pull(to: &mut Store, from: &Store, mut cursor: u64) -> u64 {
     loop {
         let page = from.delta_page(cursor, 2, &[], &[]).unwrap();
-        let triples: Vec<_> = page
-            .triples
-            .iter()
-            .map(|t| RemoteTriple {
-                triple: t.triple.clone(),
-                created_at: t.created_at.clone(),
-                author: t.author.clone(),
-                hlc: t.hlc,
-            })
-            .collect();
-        let deletions: Vec<_> = page
-            .deletions
-            .iter()
-            .map(|d| RemoteDeletion {
-                id: d.id,
-                hlc: d.hlc,
-                by: d.by.clone(),
-            })
-            .collect();
+        let (triples, deletions) = page.to_remote();
         to.apply_remote(&triples, &deletions, &lww()).unwrap();
         cursor = page.next;
         if !page.has_more {

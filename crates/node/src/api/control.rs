@@ -326,9 +326,7 @@ pub async fn peer_status(
     let matched: Vec<&PeerView> = views
         .iter()
         .filter(|p| p.status != "removed")
-        .filter(|p| {
-            p.node_id == peer || p.name == peer || (peer.len() >= 8 && p.node_id.starts_with(&peer))
-        })
+        .filter(|p| crate::sync::peers::peer_matches(&p.node_id, &p.name, &peer))
         .collect();
     let target = match matched.as_slice() {
         [one] => one.node_id.clone(),

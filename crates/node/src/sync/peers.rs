@@ -16,6 +16,11 @@ use crate::engine::Engine;
 use crate::error::Error;
 use crate::peer::PeerSession;
 
+/// Whether a peer is meant by `query`: its node id, its name, or an id prefix of 8+ digits.
+pub fn peer_matches(node_id: &str, name: &str, query: &str) -> bool {
+    node_id == query || name == query || (query.len() >= 8 && node_id.starts_with(query))
+}
+
 /// A peer as shown by `GET /api/v1/sync/peers` and `mayros sync peers --json` (DESIGN §8).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -201,9 +206,7 @@ impl Engine {
                 let matched: Vec<_> = peers
                     .into_iter()
                     .filter(|p| p.status != PeerStatus::Removed)
-                    .filter(|p| {
-                        p.node_id == t || p.name == t || (t.len() >= 8 && p.node_id.starts_with(t))
-                    })
+                    .filter(|p| peer_matches(&p.node_id, &p.name, t))
                     .collect();
                 if matched.is_empty() {
                     return Err(SyncNowError::UnknownPeer(t.to_string()));
@@ -287,6 +290,7 @@ impl Engine {
         report
     }
 
+    #[tracing::instrument(skip_all, fields(peer = %super::pull::short(&peer.node_id)))]
     async fn request_pull(&self, peer: &PeerRecord) -> Result<PullReport, Error> {
         let endpoint = peer.endpoint.as_deref().unwrap_or_default();
         let addr = endpoint

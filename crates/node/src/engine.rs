@@ -358,10 +358,15 @@ impl Engine {
                 ))
             })
             .await;
-        let (peers, conflicts_count, auth_rejected, review_count) = facts.unwrap_or_default();
+        let mut warnings: Vec<String> = cfg.warnings.iter().map(|w| w.to_string()).collect();
+        let (peers, conflicts_count, auth_rejected, review_count) = facts.unwrap_or_else(|e| {
+            warnings.push(format!(
+                "cannot read peers and counters from the store: {e}"
+            ));
+            Default::default()
+        });
         let counters = self.sync.counters();
         let pause = self.sync.pause_state(self.clock.now_ms());
-        let mut warnings: Vec<String> = cfg.warnings.iter().map(|w| w.to_string()).collect();
         if let Some(skew) = self.sync.clock_skew() {
             warnings.push(skew);
         }

@@ -78,6 +78,47 @@ impl Since {
     }
 }
 
+/// A `since` the responder can no longer serve exactly: answer 410 `CURSOR_EXPIRED`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expired(pub String);
+
+/// Where a delta page starts on the responder's log (DESIGN §5, §2.3).
+///
+/// `oldest` is the oldest position still retained (a cursor behind it may have missed a
+/// collected deletion), `head` the newest position, and `first_at_time` the first position
+/// recorded at or after the time of a [`Since::Time`] (looked up by the caller; ignored
+/// otherwise). Returns the position to read *after*.
+pub fn start_after(
+    since: &Since,
+    epoch: &str,
+    oldest: u64,
+    head: u64,
+    first_at_time: Option<u64>,
+) -> Result<u64, Expired> {
+    match since {
+        Since::Start => Ok(0),
+        Since::Cursor(c) if c.epoch != epoch || c.position < oldest => Err(Expired(c.to_string())),
+        Since::Cursor(c) => Ok(c.position),
+        Since::Time(ms) => match first_at_time {
+            // A time before a collected deletion would miss it, like an old cursor.
+            Some(p) if p.saturating_sub(1) < oldest => {
+                Err(Expired(crate::timefmt::format_rfc3339_ms(*ms)))
+            }
+            Some(p) => Ok(p.saturating_sub(1)),
+            None => Ok(head),
+        },
+    }
+}
+
+/// The log position a requester acknowledges with its `since` (DESIGN §2.3): a cursor we
+/// issued (our epoch, not past our head) says it applied everything up to there.
+pub fn acknowledged(since: &Since, epoch: &str, head: u64) -> Option<u64> {
+    match since {
+        Since::Cursor(c) if c.epoch == epoch && c.position <= head => Some(c.position),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -107,6 +148,47 @@ mod tests {
             let err = bad.parse::<Cursor>().unwrap_err().to_string();
             assert!(err.contains(why), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn start_positions_and_expiry() {
+        let cur = |e: &str, p| {
+            Since::Cursor(Cursor {
+                epoch: e.into(),
+                position: p,
+            })
+        };
+        assert_eq!(start_after(&Since::Start, "ab", 5, 9, None), Ok(0));
+        assert_eq!(start_after(&cur("ab", 7), "ab", 5, 9, None), Ok(7));
+        assert_eq!(
+            start_after(&cur("ab", 4), "ab", 5, 9, None),
+            Err(Expired("c1.ab.4".into()))
+        );
+        assert!(
+            start_after(&cur("cd", 7), "ab", 0, 9, None).is_err(),
+            "another epoch"
+        );
+        assert_eq!(start_after(&Since::Time(1000), "ab", 0, 9, Some(3)), Ok(2));
+        assert_eq!(
+            start_after(&Since::Time(1000), "ab", 0, 9, None),
+            Ok(9),
+            "nothing newer"
+        );
+        assert!(start_after(&Since::Time(1000), "ab", 5, 9, Some(3)).is_err());
+    }
+
+    #[test]
+    fn only_our_own_cursors_acknowledge() {
+        let cur = |e: &str, p| {
+            Since::Cursor(Cursor {
+                epoch: e.into(),
+                position: p,
+            })
+        };
+        assert_eq!(acknowledged(&cur("ab", 7), "ab", 9), Some(7));
+        assert_eq!(acknowledged(&cur("ab", 10), "ab", 9), None, "past our head");
+        assert_eq!(acknowledged(&cur("cd", 7), "ab", 9), None, "another epoch");
+        assert_eq!(acknowledged(&Since::Start, "ab", 9), None);
     }
 
     #[test]

@@ -112,6 +112,15 @@ mod node_id_string {
     }
 }
 
+/// Whether a change authored by `author` is left out of a page for `requester`.
+///
+/// An incremental page (a `since` was given) leaves out what the requester wrote itself: it
+/// holds each of those or a newer tombstone, so echoing them back would only repeat them. A
+/// full comparison (no `since`) sends everything, so a requester that lost data recovers it.
+pub fn is_echo(since: Option<&str>, author: &str, requester: &str) -> bool {
+    since.is_some() && author == requester
+}
+
 impl WireTriple {
     /// Decodes and checks the triple: names valid, object well-formed, id matching content.
     pub fn to_triple(&self) -> Result<Triple, Error> {
@@ -183,6 +192,16 @@ mod tests {
         w.object = json!(1);
         w.author = "me".into();
         assert!(w.to_triple().is_err());
+    }
+
+    #[test]
+    fn only_incremental_pages_drop_echoes() {
+        assert!(is_echo(Some("c1.ab.3"), "me", "me"));
+        assert!(
+            !is_echo(None, "me", "me"),
+            "a full comparison sends everything"
+        );
+        assert!(!is_echo(Some("c1.ab.3"), "other", "me"));
     }
 
     #[test]

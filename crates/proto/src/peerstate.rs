@@ -35,6 +35,21 @@ impl PeerStatus {
     }
 }
 
+/// Whether the scheduler should pull from a peer now: active peers on each round, unreachable
+/// ones once their backoff has passed, paused and removed ones never.
+pub fn is_due(
+    status: PeerStatus,
+    next_retry_at_ms: Option<u64>,
+    round_due: bool,
+    now_ms: u64,
+) -> bool {
+    match status {
+        PeerStatus::Active => round_due,
+        PeerStatus::Unreachable => next_retry_at_ms.is_none_or(|t| t <= now_ms),
+        PeerStatus::Paused | PeerStatus::Removed => false,
+    }
+}
+
 /// First retry delay after a failure.
 pub const BACKOFF_BASE_MS: u64 = 2_000;
 /// Longest retry delay.
@@ -81,6 +96,16 @@ mod tests {
             assert_eq!(PeerStatus::from_name(s.as_str()), Some(s));
         }
         assert_eq!(PeerStatus::from_name("gone"), None);
+    }
+
+    #[test]
+    fn due_rules() {
+        assert!(is_due(PeerStatus::Active, None, true, 5));
+        assert!(!is_due(PeerStatus::Active, None, false, 5));
+        assert!(is_due(PeerStatus::Unreachable, Some(5), false, 5));
+        assert!(!is_due(PeerStatus::Unreachable, Some(6), true, 5));
+        assert!(!is_due(PeerStatus::Paused, None, true, 5));
+        assert!(!is_due(PeerStatus::Removed, None, true, 5));
     }
 
     #[test]

@@ -10,8 +10,10 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Json, Router};
-use mayros_sync_proto::cursor::Since;
-use mayros_sync_proto::delta::{DeltaRequest, DeltaResponse, NodeIdRef, WireDeletion, WireTriple};
+use mayros_sync_proto::cursor::{self, Since};
+use mayros_sync_proto::delta::{
+    is_echo, DeltaRequest, DeltaResponse, NodeIdRef, WireDeletion, WireTriple,
+};
 use mayros_sync_proto::peerauth::AuthFailure;
 use mayros_sync_proto::peerauth::{
     self, AuthHeaders, RequestFacts, H_NODE, H_NONCE, H_PROOF, H_TS,
@@ -166,31 +168,21 @@ async fn delta(
         .with_store(move |s| {
             let epoch = s.meta()?.log_epoch;
             let head = s.log_head()?;
-            // A cursor on our log is the requester's acknowledgement: it applied everything up
-            // to there (DESIGN §2.3). Recorded after authentication, for positions we issued.
-            if let Since::Cursor(c) = &since {
-                if c.epoch == epoch && c.position <= head {
-                    s.record_peer_ack(&requester, c.position)?;
-                }
+            if let Some(acked) = cursor::acknowledged(&since, &epoch, head) {
+                s.record_peer_ack(&requester, acked)?;
             }
-            let oldest = s.oldest_retained_position()?;
-            let after = match &since {
-                Since::Start => Ok(0),
-                Since::Cursor(c) if c.epoch != epoch || c.position < oldest => Err(c.to_string()),
-                Since::Cursor(c) => Ok(c.position),
-                Since::Time(ms) => match s.first_position_at_or_after(*ms)? {
-                    // A time before a collected deletion would miss it, like an old cursor.
-                    Some(p) if p.saturating_sub(1) < oldest => Err(format_rfc3339_ms(*ms)),
-                    Some(p) => Ok(p.saturating_sub(1)),
-                    None => Ok(head),
-                },
+            let first_at_time = match &since {
+                Since::Time(ms) => s.first_position_at_or_after(*ms)?,
+                _ => None,
             };
+            let oldest = s.oldest_retained_position()?;
+            let after = cursor::start_after(&since, &epoch, oldest, head, first_at_time);
             match after {
                 Ok(after) => Ok::<_, mayros_sync_store::Error>(Ok((
                     epoch,
                     s.delta_page(after, limit, &namespaces, &exclude)?,
                 ))),
-                Err(c) => Ok(Err(c)),
+                Err(cursor::Expired(c)) => Ok(Err(c)),
             }
         })
         .instrument(span)
@@ -202,11 +194,7 @@ async fn delta(
             format!("since {cursor} is from another log epoch or behind the collection horizon; start a full comparison"),
         )
     })?;
-    // An incremental page leaves out what the requester wrote itself: it holds each of those
-    // (or a newer tombstone), so echoing them back would only repeat them. A full comparison
-    // (`since` absent) sends everything, so a requester that lost data can recover it.
-    let incremental = req.since.is_some();
-    let echo = |author: &str| incremental && author == peer.0;
+    let echo = |author: &str| is_echo(req.since.as_deref(), author, &peer.0);
     let triples = page
         .triples
         .iter()

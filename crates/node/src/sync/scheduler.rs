@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mayros_sync_proto::mode::SyncMode;
-use mayros_sync_proto::peerstate::{jittered_interval_ms, PeerStatus};
+use mayros_sync_proto::peerstate::{is_due, jittered_interval_ms};
 use tokio::sync::watch;
 
 use crate::engine::Engine;
@@ -40,11 +40,7 @@ pub async fn run(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
             }
         };
         for peer in peers.into_iter().filter(|p| p.endpoint.is_some()) {
-            let due = match peer.status {
-                PeerStatus::Active => round_due,
-                PeerStatus::Unreachable => peer.next_retry_at_ms.is_none_or(|t| t <= now),
-                PeerStatus::Paused | PeerStatus::Removed => false,
-            };
+            let due = is_due(peer.status, peer.next_retry_at_ms, round_due, now);
             let busy = engine
                 .sync_state()
                 .pull_lock(&peer.node_id)

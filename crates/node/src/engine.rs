@@ -14,8 +14,16 @@ use serde::Serialize;
 
 use crate::clock::Clock;
 use crate::error::Error;
-use crate::sync::SyncState;
+use crate::sync::{lock, SyncState};
 use crate::tls::DeviceCert;
+
+/// Locks the store. Unlike the other engine locks, a poisoned store lock is an error: a panic
+/// mid-write may have left the connection inside a transaction.
+fn lock_store(store: &Mutex<Store>) -> Result<std::sync::MutexGuard<'_, Store>, Error> {
+    store
+        .lock()
+        .map_err(|_| Error::Task("store lock poisoned by an earlier panic".into()))
+}
 
 /// The validated configuration in force, where it came from, and its warnings.
 #[derive(Debug, Clone)]
@@ -252,25 +260,16 @@ impl Engine {
         F: FnOnce(&mut Store) -> Result<R, E> + Send + 'static,
     {
         let store = Arc::clone(&self.store);
-        tokio::task::spawn_blocking(move || {
-            let mut guard = store
-                .lock()
-                .map_err(|_| Error::Task("store lock poisoned by an earlier panic".into()))?;
-            f(&mut guard).map_err(Into::into)
-        })
-        .await
-        .map_err(|e| Error::Task(e.to_string()))?
+        tokio::task::spawn_blocking(move || f(&mut *lock_store(&store)?).map_err(Into::into))
+            .await
+            .map_err(|e| Error::Task(e.to_string()))?
     }
 
     fn with_store_blocking<R>(
         &self,
         f: impl FnOnce(&mut Store) -> Result<R, mayros_sync_store::Error>,
     ) -> Result<R, Error> {
-        let mut guard = self
-            .store
-            .lock()
-            .map_err(|_| Error::Task("store lock poisoned by an earlier panic".into()))?;
-        f(&mut guard).map_err(Error::Store)
+        f(&mut *lock_store(&self.store)?).map_err(Error::Store)
     }
 
     /// Checks the embedded Cortex: healthy when the store answers a count query.
@@ -298,10 +297,7 @@ impl Engine {
         let (health, _) = self.health_blocking();
         let preferred = self.config().config.sync.native_p2p_preferred;
         let decision = mode::select_mode(&health, &self.p2p_probe(), preferred);
-        let change = match self.mode.lock() {
-            Ok(mut sel) => sel.update(decision),
-            Err(poisoned) => poisoned.into_inner().update(decision),
-        };
+        let change = lock(&self.mode).update(decision);
         if let Some(c) = &change {
             tracing::info!(from = ?c.from, to = %c.to, reason = %c.reason, "sync mode changed");
         }
@@ -319,10 +315,7 @@ impl Engine {
 
     /// The current mode decision.
     pub fn mode(&self) -> ModeDecision {
-        let sel = match self.mode.lock() {
-            Ok(sel) => sel.current().cloned(),
-            Err(poisoned) => poisoned.into_inner().current().cloned(),
-        };
+        let sel = lock(&self.mode).current().cloned();
         sel.unwrap_or_else(|| ModeDecision {
             mode: mode::SyncMode::None,
             reason: "mode not decided yet".into(),

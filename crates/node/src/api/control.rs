@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::error::ApiError;
-use super::extract::{parse_json, ApiJson};
+use super::extract::{parse_optional_json, ApiJson};
 use super::ApiState;
 use crate::engine::ConfigState;
 use crate::sync::peers::{PeerView, SyncNowError, SyncNowOutcome};
@@ -172,11 +172,7 @@ pub async fn now(
     State(state): State<ApiState>,
     body: axum::body::Bytes,
 ) -> Result<Json<SyncNowOutcome>, ApiError> {
-    let body: NowBody = if body.iter().all(u8::is_ascii_whitespace) {
-        NowBody::default()
-    } else {
-        parse_json(&body)?
-    };
+    let body: NowBody = parse_optional_json(&body)?;
     Ok(Json(state.engine.sync_now(body.peer.as_deref()).await?))
 }
 
@@ -289,11 +285,7 @@ pub async fn pause(
     State(state): State<ApiState>,
     body: axum::body::Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let body: PauseBody = if body.iter().all(u8::is_ascii_whitespace) {
-        PauseBody::default()
-    } else {
-        parse_json(&body)?
-    };
+    let body: PauseBody = parse_optional_json(&body)?;
     let until = body
         .minutes
         .map(|m| state.engine.clock().now_ms() + m.saturating_mul(60_000));

@@ -68,6 +68,15 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })
 }
 
+/// Parses an optional JSON body: empty (or whitespace) means `T::default()`.
+pub fn parse_optional_json<T: DeserializeOwned + Default>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        Ok(T::default())
+    } else {
+        parse_json(bytes)
+    }
+}
+
 /// Query-string parameters, with JSON errors on bad values.
 #[derive(Debug, Clone)]
 pub struct ApiQuery<T>(pub T);

@@ -86,7 +86,8 @@ async fn last_writer_wins_on_a_concurrent_edit_in_either_sync_order() {
             json!({"subject": "mayros:agent:x", "predicate": "mayros:mood", "object": "calm"}),
         ])
         .await;
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        // The second writer's clock runs 1 s ahead, so its write is the newer one.
+        b.daemon.engine().clock().set_offset_ms(1_000);
         let newer = b
             .put_batch(vec![
                 json!({"subject": "mayros:agent:x", "predicate": "mayros:mood", "object": "busy"}),
@@ -238,7 +239,8 @@ async fn keep_both_and_local_priority_give_their_documented_outcomes() {
             json!({"subject": "mayros:agent:z", "predicate": "mayros:mood", "object": "older"}),
         ])
         .await;
-    tokio::time::sleep(Duration::from_millis(5)).await;
+    // The second writer's clock runs 1 s ahead, so its write is the newer one.
+    b.daemon.engine().clock().set_offset_ms(1_000);
     b.put_batch(vec![
         json!({"subject": "mayros:agent:z", "predicate": "mayros:mood", "object": "newer"}),
     ])
@@ -257,7 +259,8 @@ async fn keep_both_and_local_priority_give_their_documented_outcomes() {
             json!({"subject": "mayros:agent:y", "predicate": "mayros:mood", "object": "old"}),
         ])
         .await;
-    tokio::time::sleep(Duration::from_millis(5)).await;
+    // The second writer's clock runs 1 s ahead, so its write is the newer one.
+    a.daemon.engine().clock().set_offset_ms(1_000);
     a.put_batch(vec![
         json!({"subject": "mayros:agent:y", "predicate": "mayros:mood", "object": "new"}),
     ])

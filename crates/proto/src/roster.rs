@@ -101,10 +101,14 @@ impl RosterEntry {
 }
 
 /// The membership view of one device.
+///
+/// Membership is derived from the entries once per change (in [`Roster::merge`]), not on every
+/// lookup: [`Roster::is_member`] sits on the path of every authenticated peer request.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Roster {
     own: String,
     entries: BTreeSet<RosterEntry>,
+    members: BTreeMap<String, u64>,
 }
 
 impl Roster {
@@ -113,6 +117,7 @@ impl Roster {
         Roster {
             own: own_node_id.to_string(),
             entries: BTreeSet::new(),
+            members: BTreeMap::new(),
         }
     }
 
@@ -132,6 +137,9 @@ impl Roster {
                 }
                 Err(err) => errors.push(err),
             }
+        }
+        if !added.is_empty() {
+            self.members = self.derive_members();
         }
         (added, errors)
     }
@@ -169,6 +177,10 @@ impl Roster {
 
     /// Other devices in the group, with when they were first added.
     pub fn members(&self) -> BTreeMap<String, u64> {
+        self.members.clone()
+    }
+
+    fn derive_members(&self) -> BTreeMap<String, u64> {
         let removed = self.removed();
         let trusted = self.trusted_signers();
         let mut out = BTreeMap::new();
@@ -187,12 +199,12 @@ impl Roster {
 
     /// Whether `node_id` is a current member (never true for this device itself).
     pub fn is_member(&self, node_id: &str) -> bool {
-        self.members().contains_key(node_id)
+        self.members.contains_key(node_id)
     }
 
     /// Whether this device belongs to a group (its roster names another member).
     pub fn in_group(&self) -> bool {
-        !self.members().is_empty()
+        !self.members.is_empty()
     }
 }
 

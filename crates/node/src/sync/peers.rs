@@ -267,13 +267,13 @@ impl Engine {
         })
     }
 
-    /// Pulls from `peer`, then asks it to pull from us and waits for that.
+    /// Pulls from `peer`, then asks it to pull from us over the same connection and waits.
     async fn sync_both_ways(self: &Arc<Self>, peer: &PeerRecord) -> PullReport {
-        let mut report = self.pull_from(peer).await;
-        if !report.ok {
+        let (mut report, session) = self.pull_from_keeping(peer).await;
+        let Some(session) = session else {
             return report;
-        }
-        match self.request_pull(peer).await {
+        };
+        match self.request_pull(peer, session).await {
             Ok(theirs) if theirs.ok => report.sent = theirs.applied,
             Ok(theirs) => {
                 report.ok = false;
@@ -291,12 +291,11 @@ impl Engine {
     }
 
     #[tracing::instrument(skip_all, fields(peer = %super::pull::short(&peer.node_id)))]
-    async fn request_pull(&self, peer: &PeerRecord) -> Result<PullReport, Error> {
-        let endpoint = peer.endpoint.as_deref().unwrap_or_default();
-        let addr = endpoint
-            .parse()
-            .map_err(|_| Error::Peer(format!("endpoint {endpoint:?} is not ip:port")))?;
-        let mut session = PeerSession::connect(addr, &peer.node_id, &self.identity().cert).await?;
+    async fn request_pull(
+        &self,
+        peer: &PeerRecord,
+        mut session: PeerSession,
+    ) -> Result<PullReport, Error> {
         let (status, body) = self
             .signed_post(
                 &mut session,

@@ -132,6 +132,14 @@ impl Engine {
 
     /// Pulls everything new from `peer`, within `sync.syncTimeoutMs`, and records the result.
     pub async fn pull_from(self: &Arc<Self>, peer: &PeerRecord) -> PullReport {
+        self.pull_from_keeping(peer).await.0
+    }
+
+    /// [`Engine::pull_from`], also handing back the open connection after a successful pull.
+    pub(crate) async fn pull_from_keeping(
+        self: &Arc<Self>,
+        peer: &PeerRecord,
+    ) -> (PullReport, Option<PeerSession>) {
         let lock = self.sync_state().pull_lock(&peer.node_id);
         let _only_one = lock.lock().await;
         let started = Instant::now();
@@ -153,9 +161,27 @@ impl Engine {
             });
         report.duration_ms = started.elapsed().as_millis() as u64;
         report.ok = result.is_ok();
-        report.error = result.err().map(|e| e.to_string());
+        let session = match result {
+            Ok(session) => Some(session),
+            Err(e) => {
+                report.error = Some(e.to_string());
+                None
+            }
+        };
         self.record_pull(peer, &report).await;
-        report
+        (report, session)
+    }
+
+    /// Opens a pinned connection to a peer's recorded endpoint.
+    pub(crate) async fn connect_peer(&self, peer: &PeerRecord) -> Result<PeerSession, Error> {
+        let endpoint = peer
+            .endpoint
+            .as_deref()
+            .ok_or_else(|| Error::Peer("no known endpoint for this peer".into()))?;
+        let addr = endpoint
+            .parse()
+            .map_err(|_| Error::Peer(format!("endpoint {endpoint:?} is not ip:port")))?;
+        PeerSession::connect(addr, &peer.node_id, &self.identity().cert).await
     }
 
     async fn record_pull(self: &Arc<Self>, peer: &PeerRecord, report: &PullReport) {
@@ -183,15 +209,8 @@ impl Engine {
         self: &Arc<Self>,
         peer: &PeerRecord,
         report: &mut PullReport,
-    ) -> Result<(), Error> {
-        let endpoint = peer
-            .endpoint
-            .as_deref()
-            .ok_or_else(|| Error::Peer("no known endpoint for this peer".into()))?;
-        let addr = endpoint
-            .parse()
-            .map_err(|_| Error::Peer(format!("endpoint {endpoint:?} is not ip:port")))?;
-        let mut session = PeerSession::connect(addr, &peer.node_id, &self.identity().cert).await?;
+    ) -> Result<PeerSession, Error> {
+        let mut session = self.connect_peer(peer).await?;
 
         let exchange = serde_json::to_vec(&self.roster_exchange_body().await)
             .map_err(|e| Error::Peer(e.to_string()))?;
@@ -298,7 +317,7 @@ impl Engine {
             (report.bytes_out, report.bytes_in) = session.body_bytes();
             since = Some(page.next);
             if !page.has_more {
-                return Ok(());
+                return Ok(session);
             }
         }
     }

@@ -50,6 +50,11 @@ pub fn is_due(
     }
 }
 
+/// Whether a user's `query` means this peer: its node id, its name, or an id prefix of 8+ digits.
+pub fn peer_matches(node_id: &str, name: &str, query: &str) -> bool {
+    node_id == query || name == query || (query.len() >= 8 && node_id.starts_with(query))
+}
+
 /// First retry delay after a failure.
 pub const BACKOFF_BASE_MS: u64 = 2_000;
 /// Longest retry delay.
@@ -96,6 +101,19 @@ mod tests {
             assert_eq!(PeerStatus::from_name(s.as_str()), Some(s));
         }
         assert_eq!(PeerStatus::from_name("gone"), None);
+    }
+
+    #[test]
+    fn peers_are_named_by_id_name_or_long_prefix() {
+        let id = "ab".repeat(32);
+        assert!(peer_matches(&id, "alpha", &id));
+        assert!(peer_matches(&id, "alpha", "alpha"));
+        assert!(peer_matches(&id, "alpha", "abababab"));
+        assert!(
+            !peer_matches(&id, "alpha", "abab"),
+            "short prefixes are ambiguous"
+        );
+        assert!(!peer_matches(&id, "alpha", "bravo"));
     }
 
     #[test]

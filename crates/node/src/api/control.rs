@@ -318,7 +318,7 @@ pub async fn peer_status(
     let matched: Vec<&PeerView> = views
         .iter()
         .filter(|p| p.status != "removed")
-        .filter(|p| crate::sync::peers::peer_matches(&p.node_id, &p.name, &peer))
+        .filter(|p| mayros_sync_proto::peerstate::peer_matches(&p.node_id, &p.name, &peer))
         .collect();
     let target = match matched.as_slice() {
         [one] => one.node_id.clone(),

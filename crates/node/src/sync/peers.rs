@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use mayros_sync_proto::mode::SyncMode;
-use mayros_sync_proto::peerstate::PeerStatus;
+use mayros_sync_proto::peerstate::{peer_matches, PeerStatus};
 use mayros_sync_proto::timefmt::format_rfc3339_ms;
 use mayros_sync_store::PeerRecord;
 use serde::Serialize;
@@ -15,11 +15,6 @@ use super::pull::{parse_peer, PullReport, PULL_REQUEST_PATH};
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::peer::PeerSession;
-
-/// Whether a peer is meant by `query`: its node id, its name, or an id prefix of 8+ digits.
-pub fn peer_matches(node_id: &str, name: &str, query: &str) -> bool {
-    node_id == query || name == query || (query.len() >= 8 && node_id.starts_with(query))
-}
 
 /// A peer as shown by `GET /api/v1/sync/peers` and `mayros sync peers --json` (DESIGN §8).
 #[derive(Debug, Clone, Serialize)]

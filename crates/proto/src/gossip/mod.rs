@@ -1,6 +1,7 @@
 //! Native-mode gossip protocol machines (DESIGN §4). Sans-IO: messages in, messages out.
 
 pub mod exact;
+pub mod msg;
 pub mod node;
 pub mod replica;
 pub mod sim;

@@ -1,153 +1,288 @@
-//! The per-node gossip machine (DESIGN §4): push announcements of local changes, and a round
-//! per peer pair every `round_interval_ms` (jittered): summary → in sync, or exact
-//! reconciliation → both sides push what the other lacks.
+//! The per-node gossip machine of native mode (DESIGN §4): push announcements of local
+//! changes, and per peer a round every `round_interval_ms` (jittered):
 //!
-//! Call contract (as in quinn-proto): feed [`GossipNode::handle`] every message received and
-//! [`GossipNode::handle_timeout`] when the instant of [`GossipNode::poll_timeout`] is reached;
-//! after each call drain [`GossipNode::poll_transmit`]. Time is passed in; randomness comes from
-//! the seed given at construction. Rounds are initiated by the smaller node id of each pair, so
-//! a pair never runs two rounds at once.
+//! 1. **summary** — the initiator sends its [`Summary`]; equal → `InSync`, done (≤ 64 B each
+//!    way). Either side empty → the other sends everything it holds.
+//! 2. **Bloom** — the responder answers `Differ` with its summary and a salted Bloom filter of
+//!    its recent window (the elements changed since its last successful round with the
+//!    initiator); the initiator sends what that filter lacks, then its own filter; the
+//!    responder sends what the initiator's filter lacks and its summary (`Check`). Equal →
+//!    done. A side whose window is unknown (first round since start) or larger than
+//!    `max_window` sends no filter.
+//! 3. **exact** — otherwise a rateless-IBLT session ([`super::exact`]) whose cost grows with
+//!    the difference finds every differing element; each side sends what the other lacks.
+//! 4. **transfer** — changes move in [`GossipMsg::Batch`]es of at most `max_batch_changes`
+//!    changes and `max_batch_bytes` bytes; the receiver applies each batch in one transaction
+//!    and acks it; at most `window_batches` batches are unacked per peer (flow control:
+//!    nothing is dropped, the sender waits).
+//!
+//! A round that ends in sync tells both sides that the peer holds everything they held when it
+//! started: [`GossipEvent::Acked`] carries that change-log marker, which tombstone collection
+//! (§2.3) uses as the peer's acknowledgement.
+//!
+//! # Call contract (as in quinn-proto)
+//! The machine does no I/O and reads no clock. Tell it about links with
+//! [`GossipNode::peer_up`] / [`GossipNode::peer_down`], feed it every message received with
+//! [`GossipNode::handle`], local changes with [`GossipNode::local_changes`], and call
+//! [`GossipNode::handle_timeout`] once the instant of [`GossipNode::poll_timeout`] is reached.
+//! After each call drain [`GossipNode::poll_transmit`] (messages to send, in order per peer)
+//! and [`GossipNode::poll_event`]. The replica is passed into every call that needs it. Time is
+//! milliseconds on any monotonic scale; randomness comes from the seed given at construction.
+//! Per peer pair, rounds are started by the side with the smaller id among those that start
+//! rounds at all (a polled-mode node only answers), so a pair never runs two rounds at once.
 
 use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::hash::Hash;
 
 use super::exact::{ExactMsg, Initiator, InitiatorEvent, Responder, ResponderEvent};
-use super::replica::{Item, Replica};
+use super::msg::GossipMsg;
+use super::replica::{bloom_key, Element, Payload, Replica, Source};
+use crate::reconcile::bloom::BloomFilter;
 use crate::reconcile::summary::{FingerprintKey, Summary};
 
-/// A message between two gossip nodes.
+/// Tunables of the machine.
 #[derive(Debug, Clone, PartialEq)]
-pub enum GossipMsg {
-    /// Local changes, pushed as they happen.
-    Push(Vec<Item>),
-    /// Round start: the initiator's summary.
-    Summary {
-        /// Round id.
-        round: u64,
-        /// Encoded [`Summary`].
-        summary: Vec<u8>,
-    },
-    /// The summaries agree: nothing to do.
-    InSync {
-        /// Round id.
-        round: u64,
-    },
-    /// The summaries differ: the initiator starts exact reconciliation.
-    Differ {
-        /// Round id.
-        round: u64,
-    },
-    /// Exact reconciliation traffic (session id = round id).
-    Exact(ExactMsg),
-    /// Items the receiver lacks, as found by reconciliation.
-    Items {
-        /// Round id.
-        round: u64,
-        /// The items.
-        items: Vec<Item>,
-    },
+pub struct GossipConfig {
+    /// Mean interval between two rounds with one peer.
+    pub round_interval_ms: u64,
+    /// A round with no progress for this long is abandoned.
+    pub session_timeout_ms: u64,
+    /// Most changes in one batch (`sync.maxTriplesPerSync`).
+    pub max_batch_changes: usize,
+    /// Most payload bytes in one batch (1 MiB).
+    pub max_batch_bytes: usize,
+    /// Unacknowledged batches allowed in flight per peer.
+    pub window_batches: usize,
+    /// Target false-positive rate of the recent-window Bloom filters.
+    pub bloom_fpr: f64,
+    /// Largest recent window worth a Bloom filter (larger: straight to exact).
+    pub max_window: usize,
+    /// Whether this node starts rounds and pushes (native mode) or only answers (polled).
+    pub initiates: bool,
 }
 
-/// Bytes of one item on the wire (id, hlc, author, flag).
-pub const ITEM_WIRE_LEN: usize = 32 + 8 + 8 + 1;
-
-impl GossipMsg {
-    /// Application payload size of this message on the wire (framing excluded).
-    pub fn wire_len(&self) -> usize {
-        match self {
-            GossipMsg::Push(items) | GossipMsg::Items { items, .. } => {
-                9 + items.len() * ITEM_WIRE_LEN
-            }
-            GossipMsg::Summary { summary, .. } => 8 + summary.len(),
-            GossipMsg::InSync { .. } | GossipMsg::Differ { .. } => 8,
-            GossipMsg::Exact(m) => m.encode().1.len(),
+impl Default for GossipConfig {
+    fn default() -> GossipConfig {
+        GossipConfig {
+            round_interval_ms: 5_000,
+            session_timeout_ms: 30_000,
+            max_batch_changes: 5_000,
+            max_batch_bytes: 1024 * 1024,
+            window_batches: 4,
+            bloom_fpr: 0.01,
+            max_window: 20_000,
+            initiates: true,
         }
     }
 }
 
-/// Counters of one node.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// How a round ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoundOutcome {
+    /// The summaries agreed at once.
+    InSync,
+    /// The Bloom step brought the pair in sync.
+    BloomSynced,
+    /// Differences were found and their transfer queued (`found` elements on our side).
+    Reconciled {
+        /// Elements this side found it must send.
+        found: usize,
+    },
+    /// The round was abandoned.
+    Failed(String),
+}
+
+/// Something the owner should know about.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GossipEvent<P> {
+    /// A round this node started ended.
+    RoundFinished {
+        /// The peer.
+        peer: P,
+        /// How it ended.
+        outcome: RoundOutcome,
+        /// From start to end.
+        duration_ms: u64,
+    },
+    /// `peer` holds everything this node held at change-log marker `marker`.
+    Acked {
+        /// The peer.
+        peer: P,
+        /// Our marker when the in-sync state was proven.
+        marker: u64,
+    },
+    /// A batch from `peer` was applied.
+    Applied {
+        /// The peer.
+        peer: P,
+        /// Push or round.
+        source: Source,
+        /// Changes received.
+        received: usize,
+        /// Changes that altered the replica.
+        applied: usize,
+    },
+    /// The replica failed; the round involved was abandoned.
+    ReplicaError {
+        /// The peer involved.
+        peer: P,
+        /// What failed.
+        message: String,
+    },
+}
+
+/// Counters of one node (the `gossip_stats` of `p2p/status`).
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GossipStats {
     /// Rounds started by this node.
     pub rounds: u64,
-    /// Rounds that found the pair in sync.
+    /// Rounds (started or answered) that ended in sync or reconciled.
+    pub successful_rounds: u64,
+    /// Rounds that found the pair in sync at once.
     pub in_sync_rounds: u64,
-    /// Rounds abandoned (timeout or abort).
+    /// Rounds abandoned (timeout, abort, replica error).
     pub failed_rounds: u64,
-    /// Items sent (pushes and reconciliation).
-    pub items_sent: u64,
-    /// Items received that changed the replica.
-    pub items_applied: u64,
-    /// Application bytes sent.
-    pub bytes_sent: u64,
+    /// Changes sent (pushes and round transfers).
+    pub changes_sent: u64,
+    /// Changes received.
+    pub changes_received: u64,
+    /// Received changes that altered the replica.
+    pub changes_applied: u64,
+    /// Bloom filters sent.
+    pub bloom_filters_sent: u64,
+    /// Items in the last Bloom filter sent.
+    pub bloom_filter_items: u64,
+    /// Estimated false-positive rate of the last Bloom filter sent.
+    pub bloom_filter_fpr: f64,
+    /// Exact-reconciliation sessions this node took part in.
+    pub exact_sessions: u64,
+    /// Differing elements found by exact reconciliation on this side.
+    pub exact_differences: u64,
+}
+
+/// Per-peer figures for status.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PeerGossip {
+    /// Duration of the last round this node started with the peer.
+    pub last_round_ms: Option<u64>,
+    /// Changes queued for the peer and not yet sent.
+    pub queued_changes: usize,
+    /// Batches sent and not yet acknowledged.
+    pub unacked_batches: usize,
+    /// Whether the peer starts rounds (from its hello).
+    pub initiates: Option<bool>,
 }
 
 #[derive(Debug)]
-enum Outgoing {
-    AwaitSummaryReply {
-        round: u64,
-        started: u64,
+enum Queued<C> {
+    Ids {
+        ids: VecDeque<[u8; 32]>,
+        source: Source,
     },
+    Changes {
+        changes: VecDeque<C>,
+        source: Source,
+    },
+    Msg(GossipMsg<C>),
+}
+
+#[derive(Debug)]
+enum Phase {
+    AwaitReply,
+    AwaitCheck,
     Exact {
-        round: u64,
-        started: u64,
         initiator: Initiator,
+        shorts: HashMap<u64, [u8; 32]>,
     },
 }
 
 #[derive(Debug)]
-struct Incoming {
+struct OutRound {
     round: u64,
     started: u64,
-    responder: Responder,
+    deadline: u64,
+    marker: u64,
+    phase: Phase,
 }
 
-/// One node's gossip state.
 #[derive(Debug)]
-pub struct GossipNode {
-    me: u64,
-    peers: Vec<u64>,
-    replica: Replica,
+struct InRound {
+    round: u64,
+    deadline: u64,
+    marker: u64,
+    exact: Option<(Responder, HashMap<u64, [u8; 32]>)>,
+}
+
+#[derive(Debug)]
+struct PeerState<C> {
+    initiates: Option<bool>,
+    next_round_at: Option<u64>,
+    outgoing: Option<OutRound>,
+    incoming: Option<InRound>,
+    queue: VecDeque<Queued<C>>,
+    unacked: VecDeque<u64>,
+    next_seq: u64,
+    last_round_ms: Option<u64>,
+}
+
+impl<C> PeerState<C> {
+    fn new() -> PeerState<C> {
+        PeerState {
+            initiates: None,
+            next_round_at: None,
+            outgoing: None,
+            incoming: None,
+            queue: VecDeque::new(),
+            unacked: VecDeque::new(),
+            next_seq: 0,
+            last_round_ms: None,
+        }
+    }
+
+    fn idle(&self) -> bool {
+        self.queue.is_empty() && self.unacked.is_empty() && self.outgoing.is_none()
+    }
+}
+
+/// One node's gossip state; see the module documentation for the call contract.
+#[derive(Debug)]
+pub struct GossipNode<P, C> {
+    me: P,
+    cfg: GossipConfig,
     key: FingerprintKey,
-    outgoing: HashMap<u64, Outgoing>,
-    incoming: HashMap<u64, Incoming>,
-    next_round: HashMap<u64, u64>,
-    outbox: VecDeque<(u64, GossipMsg)>,
+    peers: HashMap<P, PeerState<C>>,
+    last_ok: HashMap<P, u64>,
+    transmit: VecDeque<(P, GossipMsg<C>)>,
+    events: VecDeque<GossipEvent<P>>,
     rng: u64,
     round_counter: u64,
-    round_interval_ms: u64,
-    session_timeout_ms: u64,
     stats: GossipStats,
 }
 
-impl GossipNode {
-    /// A node `me` gossiping with `peers`; `seed` drives jitter and session keys.
-    pub fn new(
-        me: u64,
-        peers: Vec<u64>,
-        key: FingerprintKey,
-        seed: u64,
-        round_interval_ms: u64,
-        now: u64,
-    ) -> GossipNode {
-        let mut node = GossipNode {
+fn total(s: &Summary) -> u64 {
+    s.live_count.saturating_add(s.tomb_count)
+}
+
+impl<P, C> GossipNode<P, C>
+where
+    P: Clone + Eq + Hash + Ord + fmt::Debug,
+    C: Payload,
+{
+    /// A node `me` with no peers yet; `seed` drives jitter, salts and session keys.
+    pub fn new(me: P, key: FingerprintKey, cfg: GossipConfig, seed: u64) -> GossipNode<P, C> {
+        GossipNode {
             me,
-            peers: Vec::new(),
-            replica: Replica::new(key.clone()),
+            cfg,
             key,
-            outgoing: HashMap::new(),
-            incoming: HashMap::new(),
-            next_round: HashMap::new(),
-            outbox: VecDeque::new(),
-            rng: seed ^ me.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            peers: HashMap::new(),
+            last_ok: HashMap::new(),
+            transmit: VecDeque::new(),
+            events: VecDeque::new(),
+            rng: seed ^ 0x6A09_E667_F3BC_C909,
             round_counter: 0,
-            round_interval_ms,
-            session_timeout_ms: round_interval_ms.max(1) * 4,
             stats: GossipStats::default(),
-        };
-        for p in peers {
-            node.add_peer(p, now);
         }
-        node
     }
 
     fn random(&mut self) -> u64 {
@@ -159,248 +294,803 @@ impl GossipNode {
     }
 
     fn jittered(&mut self) -> u64 {
-        let spread = self.round_interval_ms / 5;
-        self.round_interval_ms - spread / 2 + self.random() % (spread + 1)
+        let base = self.cfg.round_interval_ms.max(1);
+        let spread = base / 5;
+        base - spread / 2 + self.random() % (spread + 1)
     }
 
-    /// Starts gossiping with `peer` (a roster member that became reachable).
-    pub fn add_peer(&mut self, peer: u64, now: u64) {
-        if peer == self.me || self.peers.contains(&peer) {
+    /// Changes the tunables (mode switch, config change); running rounds keep going.
+    pub fn set_config(&mut self, cfg: GossipConfig, now: u64) {
+        let was = self.cfg.initiates;
+        self.cfg = cfg;
+        if was != self.cfg.initiates {
+            let initiates = self.cfg.initiates;
+            let peers: Vec<P> = self.peers.keys().cloned().collect();
+            for p in peers {
+                self.transmit
+                    .push_back((p.clone(), GossipMsg::Hello { initiates }));
+                self.schedule(&p, now);
+            }
+        }
+    }
+
+    /// The tunables in force.
+    pub fn config(&self) -> &GossipConfig {
+        &self.cfg
+    }
+
+    fn should_initiate(&self, peer: &P) -> bool {
+        if !self.cfg.initiates {
+            return false;
+        }
+        match self.peers.get(peer).and_then(|s| s.initiates) {
+            Some(true) => self.me < *peer,
+            Some(false) => true,
+            None => false,
+        }
+    }
+
+    fn schedule(&mut self, peer: &P, now: u64) {
+        let first = self.random() % (self.cfg.round_interval_ms / 10).max(1);
+        let initiate = self.should_initiate(peer);
+        if let Some(s) = self.peers.get_mut(peer) {
+            s.next_round_at = initiate.then_some(now + first);
+        }
+    }
+
+    /// A sync link to `peer` came up: say hello; rounds start soon after its hello.
+    pub fn peer_up(&mut self, peer: P, now: u64) {
+        if peer == self.me {
             return;
         }
-        self.peers.push(peer);
-        if self.me < peer {
-            let first = now + self.random() % self.round_interval_ms.max(1);
-            self.next_round.insert(peer, first);
+        self.peers.insert(peer.clone(), PeerState::new());
+        let initiates = self.cfg.initiates;
+        self.transmit
+            .push_back((peer.clone(), GossipMsg::Hello { initiates }));
+        self.schedule(&peer, now);
+    }
+
+    /// The link to `peer` is gone: its sessions and queued sends are dropped (the next round
+    /// after it returns finds whatever did not arrive).
+    pub fn peer_down(&mut self, peer: &P) {
+        self.peers.remove(peer);
+        self.transmit.retain(|(p, _)| p != peer);
+    }
+
+    /// Peers with a link up.
+    pub fn peers(&self) -> impl Iterator<Item = &P> {
+        self.peers.keys()
+    }
+
+    /// Per-peer figures.
+    pub fn peer_gossip(&self, peer: &P) -> Option<PeerGossip> {
+        let s = self.peers.get(peer)?;
+        Some(PeerGossip {
+            last_round_ms: s.last_round_ms,
+            queued_changes: queued_changes(&s.queue, None),
+            unacked_batches: s.unacked.len(),
+            initiates: s.initiates,
+        })
+    }
+
+    /// Local changes not yet sent to every peer (the `pending_announcements` metric).
+    pub fn pending_announcements(&self) -> usize {
+        self.peers
+            .values()
+            .map(|s| queued_changes(&s.queue, Some(Source::Push)))
+            .sum()
+    }
+
+    /// Announces local changes to every peer at once (push), behind what is already queued.
+    pub fn local_changes<R>(&mut self, changes: &[C], replica: &mut R)
+    where
+        R: Replica<P, Change = C>,
+    {
+        if !self.cfg.initiates || changes.is_empty() {
+            return;
+        }
+        let peers: Vec<P> = self.peers.keys().cloned().collect();
+        for p in peers {
+            if let Some(s) = self.peers.get_mut(&p) {
+                s.queue.push_back(Queued::Changes {
+                    changes: changes.iter().cloned().collect(),
+                    source: Source::Push,
+                });
+            }
+            self.pump(&p, replica);
         }
     }
 
-    /// Forgets all sessions, as after a restart (the replica is durable and kept).
-    pub fn reset_sessions(&mut self, now: u64) {
-        self.outgoing.clear();
-        self.incoming.clear();
-        self.outbox.clear();
-        let me = self.me;
-        let peers = self.peers.clone();
-        for p in peers.into_iter().filter(|p| me < *p) {
-            let t = now + self.jittered();
-            self.next_round.insert(p, t);
+    fn enqueue(&mut self, peer: &P, q: Queued<C>) {
+        if let Some(s) = self.peers.get_mut(peer) {
+            s.queue.push_back(q);
         }
     }
 
-    /// Applies a local change and pushes it to every peer at once.
-    pub fn local_change(&mut self, item: Item) {
-        if self.replica.merge(item) {
-            let peers = self.peers.clone();
-            for p in peers {
-                self.send(p, GossipMsg::Push(vec![item]));
-                self.stats.items_sent += 1;
+    fn send_ids(&mut self, peer: &P, ids: Vec<[u8; 32]>) {
+        if !ids.is_empty() {
+            self.enqueue(
+                peer,
+                Queued::Ids {
+                    ids: ids.into(),
+                    source: Source::Round,
+                },
+            );
+        }
+    }
+
+    fn send_msg(&mut self, peer: &P, msg: GossipMsg<C>) {
+        self.enqueue(peer, Queued::Msg(msg));
+    }
+
+    /// Releases queued messages and batches to `peer` while its window has room.
+    fn pump<R>(&mut self, peer: &P, replica: &mut R)
+    where
+        R: Replica<P, Change = C>,
+    {
+        let max_changes = self.cfg.max_batch_changes.max(1);
+        let max_bytes = self.cfg.max_batch_bytes.max(1);
+        let window = self.cfg.window_batches.max(1);
+        loop {
+            let Some(s) = self.peers.get_mut(peer) else {
+                return;
+            };
+            let Some(front) = s.queue.front_mut() else {
+                return;
+            };
+            match front {
+                Queued::Msg(_) => {
+                    if let Some(Queued::Msg(m)) = s.queue.pop_front() {
+                        self.transmit.push_back((peer.clone(), m));
+                    }
+                    continue;
+                }
+                _ if s.unacked.len() >= window => return,
+                Queued::Ids { ids, source } => {
+                    let source = *source;
+                    let take: Vec<[u8; 32]> = ids.drain(..ids.len().min(max_changes)).collect();
+                    if ids.is_empty() {
+                        s.queue.pop_front();
+                    }
+                    match replica.fetch(&take) {
+                        Ok(changes) if changes.is_empty() => continue,
+                        Ok(changes) => {
+                            // Put the fetched changes in front; the Changes arm sends them.
+                            s.queue.push_front(Queued::Changes {
+                                changes: changes.into(),
+                                source,
+                            });
+                        }
+                        Err(e) => {
+                            let message = format!("cannot read changes to send: {e}");
+                            self.events.push_back(GossipEvent::ReplicaError {
+                                peer: peer.clone(),
+                                message,
+                            });
+                            continue;
+                        }
+                    }
+                }
+                Queued::Changes { changes, source } => {
+                    let source = *source;
+                    let mut batch = Vec::new();
+                    let mut bytes = 0usize;
+                    while let Some(c) = changes.front() {
+                        let len = c.encoded_len();
+                        if !batch.is_empty()
+                            && (batch.len() >= max_changes || bytes + len > max_bytes)
+                        {
+                            break;
+                        }
+                        bytes += len;
+                        if let Some(c) = changes.pop_front() {
+                            batch.push(c);
+                        }
+                    }
+                    if changes.is_empty() {
+                        s.queue.pop_front();
+                    }
+                    if batch.is_empty() {
+                        continue;
+                    }
+                    let seq = s.next_seq;
+                    s.next_seq += 1;
+                    s.unacked.push_back(seq);
+                    self.stats.changes_sent += batch.len() as u64;
+                    self.transmit.push_back((
+                        peer.clone(),
+                        GossipMsg::Batch {
+                            seq,
+                            source,
+                            changes: batch,
+                        },
+                    ));
+                }
             }
         }
     }
 
-    fn send(&mut self, to: u64, msg: GossipMsg) {
-        self.stats.bytes_sent += msg.wire_len() as u64;
-        self.outbox.push_back((to, msg));
+    fn replica_error(&mut self, peer: &P, what: &str, e: impl fmt::Display) {
+        self.events.push_back(GossipEvent::ReplicaError {
+            peer: peer.clone(),
+            message: format!("{what}: {e}"),
+        });
     }
 
-    fn apply(&mut self, items: Vec<Item>) {
-        for item in items {
-            if self.replica.merge(item) {
-                self.stats.items_applied += 1;
+    fn finish_round(&mut self, peer: &P, outcome: RoundOutcome, now: u64) {
+        let Some(s) = self.peers.get_mut(peer) else {
+            return;
+        };
+        let Some(out) = s.outgoing.take() else {
+            return;
+        };
+        let duration_ms = now.saturating_sub(out.started);
+        s.last_round_ms = Some(duration_ms);
+        match &outcome {
+            RoundOutcome::Failed(_) => self.stats.failed_rounds += 1,
+            RoundOutcome::InSync => {
+                self.stats.in_sync_rounds += 1;
+                self.stats.successful_rounds += 1;
             }
+            _ => self.stats.successful_rounds += 1,
         }
+        if matches!(outcome, RoundOutcome::InSync | RoundOutcome::BloomSynced) {
+            self.acked(peer, out.marker);
+        }
+        self.events.push_back(GossipEvent::RoundFinished {
+            peer: peer.clone(),
+            outcome,
+            duration_ms,
+        });
     }
 
-    fn items_for(&self, shorts: &[u64]) -> Vec<Item> {
-        shorts
+    fn acked(&mut self, peer: &P, marker: u64) {
+        self.last_ok.insert(peer.clone(), marker);
+        self.events.push_back(GossipEvent::Acked {
+            peer: peer.clone(),
+            marker,
+        });
+    }
+
+    fn window_filter<R>(&mut self, peer: &P, replica: &mut R) -> Option<(Vec<Element>, BloomFilter)>
+    where
+        R: Replica<P, Change = C>,
+    {
+        let since = *self.last_ok.get(peer)?;
+        let window = match replica.window(since, self.cfg.max_window) {
+            Ok(w) => w?,
+            Err(e) => {
+                self.replica_error(peer, "cannot read the recent window", e);
+                return None;
+            }
+        };
+        let salt = self.random();
+        let mut filter = BloomFilter::with_fpr(window.len(), self.cfg.bloom_fpr, salt);
+        for e in &window {
+            filter.insert(&bloom_key(e.short(&self.key)));
+        }
+        self.stats.bloom_filters_sent += 1;
+        self.stats.bloom_filter_items = window.len() as u64;
+        self.stats.bloom_filter_fpr = filter.estimated_fpr();
+        Some((window, filter))
+    }
+
+    /// Ids of `window` elements that `filter` lacks.
+    fn missing_from(&self, window: &[Element], filter: &BloomFilter) -> Vec<[u8; 32]> {
+        window
             .iter()
-            .filter_map(|s| self.replica.by_short(*s))
+            .filter(|e| !filter.contains(&bloom_key(e.short(&self.key))))
+            .map(|e| e.id)
             .collect()
     }
 
-    /// Handles a message from `from`.
-    pub fn handle(&mut self, from: u64, msg: GossipMsg, now: u64) {
-        if !self.peers.contains(&from) {
-            return;
-        }
-        match msg {
-            GossipMsg::Push(items) => self.apply(items),
-            GossipMsg::Summary { round, summary } => {
-                let theirs = Summary::from_bytes(&summary);
-                if theirs.is_some_and(|s| s.in_sync_with(self.replica.summary())) {
-                    self.incoming.remove(&from);
-                    self.send(from, GossipMsg::InSync { round });
-                } else {
-                    let responder = Responder::new(self.replica.shorts());
-                    self.incoming.insert(
-                        from,
-                        Incoming {
-                            round,
-                            started: now,
-                            responder,
-                        },
-                    );
-                    self.send(from, GossipMsg::Differ { round });
-                }
+    fn all_ids<R>(&mut self, peer: &P, replica: &mut R) -> Vec<[u8; 32]>
+    where
+        R: Replica<P, Change = C>,
+    {
+        match replica.elements() {
+            Ok(els) => els.into_iter().map(|e| e.id).collect(),
+            Err(e) => {
+                self.replica_error(peer, "cannot list elements", e);
+                Vec::new()
             }
-            GossipMsg::InSync { round } => {
-                if matches!(self.outgoing.get(&from), Some(Outgoing::AwaitSummaryReply { round: r, .. }) if *r == round)
-                {
-                    self.outgoing.remove(&from);
-                    self.stats.in_sync_rounds += 1;
-                }
-            }
-            GossipMsg::Differ { round } => {
-                if matches!(self.outgoing.get(&from), Some(Outgoing::AwaitSummaryReply { round: r, .. }) if *r == round)
-                {
-                    let key = self.random();
-                    let budget = 4 * self.replica.len() as u64 + 1_024;
-                    let (initiator, first) =
-                        Initiator::start(round, key, self.replica.shorts(), budget);
-                    self.outgoing.insert(
-                        from,
-                        Outgoing::Exact {
-                            round,
-                            started: now,
-                            initiator,
-                        },
-                    );
-                    self.send(from, GossipMsg::Exact(first));
-                }
-            }
-            GossipMsg::Exact(m) => self.handle_exact(from, m),
-            GossipMsg::Items { items, .. } => self.apply(items),
         }
     }
 
-    fn handle_exact(&mut self, from: u64, m: ExactMsg) {
-        if matches!(m, ExactMsg::Symbols { .. }) {
-            let Some(inc) = self.incoming.get_mut(&from) else {
+    fn shorts<R>(&mut self, peer: &P, replica: &mut R) -> Option<HashMap<u64, [u8; 32]>>
+    where
+        R: Replica<P, Change = C>,
+    {
+        match replica.elements() {
+            Ok(els) => Some(els.iter().map(|e| (e.short(&self.key), e.id)).collect()),
+            Err(e) => {
+                self.replica_error(peer, "cannot list elements", e);
+                None
+            }
+        }
+    }
+
+    fn start_exact<R>(&mut self, peer: &P, now: u64, replica: &mut R)
+    where
+        R: Replica<P, Change = C>,
+    {
+        let Some(shorts) = self.shorts(peer, replica) else {
+            self.finish_round(peer, RoundOutcome::Failed("replica error".into()), now);
+            return;
+        };
+        let hash_key = self.random();
+        let budget = 4 * shorts.len() as u64 + 1_024;
+        let Some(out) = self.peers.get_mut(peer).and_then(|s| s.outgoing.as_mut()) else {
+            return;
+        };
+        let (initiator, first) =
+            Initiator::start(out.round, hash_key, shorts.keys().copied(), budget);
+        out.phase = Phase::Exact { initiator, shorts };
+        out.deadline = now + self.cfg.session_timeout_ms;
+        self.stats.exact_sessions += 1;
+        self.send_msg(peer, GossipMsg::Exact(first));
+    }
+
+    /// Handles a message from `peer`.
+    pub fn handle<R>(&mut self, peer: &P, msg: GossipMsg<C>, now: u64, replica: &mut R)
+    where
+        R: Replica<P, Change = C>,
+    {
+        if !self.peers.contains_key(peer) {
+            return;
+        }
+        match msg {
+            GossipMsg::Hello { initiates } => {
+                if let Some(s) = self.peers.get_mut(peer) {
+                    s.initiates = Some(initiates);
+                }
+                self.schedule(peer, now);
+            }
+            GossipMsg::Batch {
+                seq,
+                source,
+                changes,
+            } => {
+                let received = changes.len();
+                self.stats.changes_received += received as u64;
+                match replica.apply(peer, changes, source) {
+                    Ok(applied) => {
+                        self.stats.changes_applied += applied as u64;
+                        self.events.push_back(GossipEvent::Applied {
+                            peer: peer.clone(),
+                            source,
+                            received,
+                            applied,
+                        });
+                    }
+                    Err(e) => self.replica_error(peer, "cannot apply a batch", e),
+                }
+                // Ack even a failed batch: the sender's window must move on, and the next
+                // round finds whatever did not stick.
+                self.transmit
+                    .push_back((peer.clone(), GossipMsg::Ack { seq }));
+            }
+            GossipMsg::Ack { seq } => {
+                if let Some(s) = self.peers.get_mut(peer) {
+                    s.unacked.retain(|q| *q != seq);
+                }
+            }
+            GossipMsg::Summary { round, summary } => {
+                self.on_summary(peer, round, &summary, now, replica)
+            }
+            GossipMsg::InSync { round } => {
+                if self.out_phase(peer, round, |p| matches!(p, Phase::AwaitReply)) {
+                    self.finish_round(peer, RoundOutcome::InSync, now);
+                }
+            }
+            GossipMsg::Differ {
+                round,
+                summary,
+                bloom,
+            } => {
+                if self.out_phase(peer, round, |p| matches!(p, Phase::AwaitReply)) {
+                    self.on_differ(peer, round, &summary, bloom, now, replica);
+                }
+            }
+            GossipMsg::Bloom { round, bloom } => {
+                let ours = self
+                    .peers
+                    .get(peer)
+                    .and_then(|s| s.incoming.as_ref())
+                    .is_some_and(|i| i.round == round);
+                if !ours {
+                    return;
+                }
+                if let Some(filter) = bloom {
+                    if let Some((window, _)) = self.window_only(peer, replica) {
+                        let lacking = self.missing_from(&window, &filter);
+                        self.send_ids(peer, lacking);
+                    }
+                }
+                match replica.summary() {
+                    Ok(summary) => {
+                        if let Some(i) = self.peers.get_mut(peer).and_then(|s| s.incoming.as_mut())
+                        {
+                            i.deadline = now + self.cfg.session_timeout_ms;
+                        }
+                        self.send_msg(peer, GossipMsg::Check { round, summary });
+                    }
+                    Err(e) => self.replica_error(peer, "cannot compute the summary", e),
+                }
+            }
+            GossipMsg::Check { round, summary } => {
+                if self.out_phase(peer, round, |p| matches!(p, Phase::AwaitCheck)) {
+                    match replica.summary() {
+                        Ok(mine) if mine.in_sync_with(&summary) => {
+                            self.send_msg(peer, GossipMsg::RoundEnd { round });
+                            self.finish_round(peer, RoundOutcome::BloomSynced, now);
+                        }
+                        Ok(_) => self.start_exact(peer, now, replica),
+                        Err(e) => {
+                            self.replica_error(peer, "cannot compute the summary", e);
+                            self.finish_round(
+                                peer,
+                                RoundOutcome::Failed("replica error".into()),
+                                now,
+                            );
+                        }
+                    }
+                }
+            }
+            GossipMsg::RoundEnd { round } => {
+                let marker = self
+                    .peers
+                    .get_mut(peer)
+                    .and_then(|s| match s.incoming.take() {
+                        Some(i) if i.round == round => Some(i.marker),
+                        other => {
+                            s.incoming = other;
+                            None
+                        }
+                    });
+                if let Some(m) = marker {
+                    self.stats.successful_rounds += 1;
+                    self.acked(peer, m);
+                }
+            }
+            GossipMsg::SendAll { round } => {
+                let ours = self
+                    .peers
+                    .get_mut(peer)
+                    .and_then(|s| s.incoming.take())
+                    .is_some_and(|i| i.round == round);
+                if ours {
+                    let ids = self.all_ids(peer, replica);
+                    self.send_ids(peer, ids);
+                }
+            }
+            GossipMsg::Exact(m) => self.on_exact(peer, m, now, replica),
+        }
+        self.pump(peer, replica);
+    }
+
+    fn window_only<R>(&mut self, peer: &P, replica: &mut R) -> Option<(Vec<Element>, ())>
+    where
+        R: Replica<P, Change = C>,
+    {
+        let since = *self.last_ok.get(peer)?;
+        match replica.window(since, self.cfg.max_window) {
+            Ok(w) => w.map(|w| (w, ())),
+            Err(e) => {
+                self.replica_error(peer, "cannot read the recent window", e);
+                None
+            }
+        }
+    }
+
+    fn out_phase(&self, peer: &P, round: u64, want: impl Fn(&Phase) -> bool) -> bool {
+        self.peers
+            .get(peer)
+            .and_then(|s| s.outgoing.as_ref())
+            .is_some_and(|o| o.round == round && want(&o.phase))
+    }
+
+    fn on_summary<R>(&mut self, peer: &P, round: u64, theirs: &Summary, now: u64, replica: &mut R)
+    where
+        R: Replica<P, Change = C>,
+    {
+        let (mine, marker) = match (replica.summary(), replica.marker()) {
+            (Ok(s), Ok(m)) => (s, m),
+            (Err(e), _) | (_, Err(e)) => {
+                self.replica_error(peer, "cannot compute the summary", e);
+                return;
+            }
+        };
+        if mine.in_sync_with(theirs) {
+            if let Some(s) = self.peers.get_mut(peer) {
+                s.incoming = None;
+            }
+            self.send_msg(peer, GossipMsg::InSync { round });
+            self.stats.successful_rounds += 1;
+            self.acked(peer, marker);
+            return;
+        }
+        let bloom = if total(theirs) == 0 || total(&mine) == 0 {
+            None
+        } else {
+            self.window_filter(peer, replica).map(|(_, f)| f)
+        };
+        if let Some(s) = self.peers.get_mut(peer) {
+            s.incoming = Some(InRound {
+                round,
+                deadline: now + self.cfg.session_timeout_ms,
+                marker,
+                exact: None,
+            });
+        }
+        self.send_msg(
+            peer,
+            GossipMsg::Differ {
+                round,
+                summary: mine,
+                bloom,
+            },
+        );
+    }
+
+    fn on_differ<R>(
+        &mut self,
+        peer: &P,
+        round: u64,
+        theirs: &Summary,
+        bloom: Option<BloomFilter>,
+        now: u64,
+        replica: &mut R,
+    ) where
+        R: Replica<P, Change = C>,
+    {
+        let mine = match replica.summary() {
+            Ok(s) => s,
+            Err(e) => {
+                self.replica_error(peer, "cannot compute the summary", e);
+                self.finish_round(peer, RoundOutcome::Failed("replica error".into()), now);
+                return;
+            }
+        };
+        if total(theirs) == 0 {
+            let ids = self.all_ids(peer, replica);
+            let found = ids.len();
+            self.send_ids(peer, ids);
+            self.finish_round(peer, RoundOutcome::Reconciled { found }, now);
+            return;
+        }
+        if total(&mine) == 0 {
+            self.send_msg(peer, GossipMsg::SendAll { round });
+            self.finish_round(peer, RoundOutcome::Reconciled { found: 0 }, now);
+            return;
+        }
+        let Some(filter) = bloom else {
+            self.start_exact(peer, now, replica);
+            return;
+        };
+        let own = self.window_filter(peer, replica);
+        let own_filter = own.map(|(window, f)| {
+            let lacking = self.missing_from(&window, &filter);
+            self.send_ids(peer, lacking);
+            f
+        });
+        if let Some(out) = self.peers.get_mut(peer).and_then(|s| s.outgoing.as_mut()) {
+            out.phase = Phase::AwaitCheck;
+            out.deadline = now + self.cfg.session_timeout_ms;
+        }
+        self.send_msg(
+            peer,
+            GossipMsg::Bloom {
+                round,
+                bloom: own_filter,
+            },
+        );
+    }
+
+    fn on_exact<R>(&mut self, peer: &P, m: ExactMsg, now: u64, replica: &mut R)
+    where
+        R: Replica<P, Change = C>,
+    {
+        if let ExactMsg::Symbols { session, .. } = &m {
+            let session = *session;
+            let needs_responder = match self.peers.get(peer).and_then(|s| s.incoming.as_ref()) {
+                Some(i) if i.round == session => i.exact.is_none(),
+                _ => return,
+            };
+            if needs_responder {
+                let Some(shorts) = self.shorts(peer, replica) else {
+                    return;
+                };
+                let responder = Responder::new(shorts.keys().copied());
+                self.stats.exact_sessions += 1;
+                if let Some(i) = self.peers.get_mut(peer).and_then(|s| s.incoming.as_mut()) {
+                    i.exact = Some((responder, shorts));
+                }
+            }
+            let timeout = self.cfg.session_timeout_ms;
+            let Some(inc) = self.peers.get_mut(peer).and_then(|s| s.incoming.as_mut()) else {
                 return;
             };
-            let round = inc.round;
-            match inc.responder.handle(m) {
-                ResponderEvent::Send(reply) => self.send(from, GossipMsg::Exact(reply)),
+            inc.deadline = now + timeout;
+            let Some((responder, shorts)) = inc.exact.as_mut() else {
+                return;
+            };
+            match responder.handle(m) {
+                ResponderEvent::Send(reply) => self.send_msg(peer, GossipMsg::Exact(reply)),
                 ResponderEvent::Finished {
                     done,
                     initiator_lacks,
                 } => {
-                    self.incoming.remove(&from);
-                    let items = self.items_for(&initiator_lacks);
-                    self.stats.items_sent += items.len() as u64;
-                    self.send(from, GossipMsg::Exact(done));
-                    if !items.is_empty() {
-                        self.send(from, GossipMsg::Items { round, items });
+                    let ids: Vec<[u8; 32]> = initiator_lacks
+                        .iter()
+                        .filter_map(|s| shorts.get(s).copied())
+                        .collect();
+                    if let Some(s) = self.peers.get_mut(peer) {
+                        s.incoming = None;
                     }
+                    self.stats.exact_differences += ids.len() as u64;
+                    // Done first: the initiator's transfer need not wait behind ours.
+                    self.send_msg(peer, GossipMsg::Exact(done));
+                    self.send_ids(peer, ids);
                 }
                 ResponderEvent::Aborted(abort) => {
-                    self.incoming.remove(&from);
-                    self.send(from, GossipMsg::Exact(abort));
+                    if let Some(s) = self.peers.get_mut(peer) {
+                        s.incoming = None;
+                    }
+                    self.send_msg(peer, GossipMsg::Exact(abort));
                 }
                 ResponderEvent::Ignored => {}
             }
             return;
         }
-        if let ExactMsg::Abort { .. } = m {
-            self.incoming.remove(&from);
-        }
-        let Some(Outgoing::Exact {
-            round, initiator, ..
-        }) = self.outgoing.get_mut(&from)
-        else {
-            return;
-        };
-        let round = *round;
-        match initiator.handle(m) {
-            InitiatorEvent::Send(next) => self.send(from, GossipMsg::Exact(next)),
-            InitiatorEvent::Finished { responder_wants } => {
-                self.outgoing.remove(&from);
-                let items = self.items_for(&responder_wants);
-                self.stats.items_sent += items.len() as u64;
-                if !items.is_empty() {
-                    self.send(from, GossipMsg::Items { round, items });
+        if let ExactMsg::Abort { session } = &m {
+            if let Some(s) = self.peers.get_mut(peer) {
+                if s.incoming.as_ref().is_some_and(|i| i.round == *session) {
+                    s.incoming = None;
                 }
             }
+        }
+        let timeout = self.cfg.session_timeout_ms;
+        let Some(out) = self.peers.get_mut(peer).and_then(|s| s.outgoing.as_mut()) else {
+            return;
+        };
+        let Phase::Exact { initiator, shorts } = &mut out.phase else {
+            return;
+        };
+        out.deadline = now + timeout;
+        match initiator.handle(m) {
+            InitiatorEvent::Send(next) => self.send_msg(peer, GossipMsg::Exact(next)),
+            InitiatorEvent::Finished { responder_wants } => {
+                let ids: Vec<[u8; 32]> = responder_wants
+                    .iter()
+                    .filter_map(|s| shorts.get(s).copied())
+                    .collect();
+                let found = ids.len();
+                self.stats.exact_differences += found as u64;
+                self.send_ids(peer, ids);
+                self.finish_round(peer, RoundOutcome::Reconciled { found }, now);
+            }
             InitiatorEvent::GaveUp(abort) => {
-                self.outgoing.remove(&from);
-                self.stats.failed_rounds += 1;
-                self.send(from, GossipMsg::Exact(abort));
+                self.send_msg(peer, GossipMsg::Exact(abort));
+                self.finish_round(
+                    peer,
+                    RoundOutcome::Failed("exact reconciliation spent its symbol budget".into()),
+                    now,
+                );
             }
-            InitiatorEvent::Aborted => {
-                self.outgoing.remove(&from);
-                self.stats.failed_rounds += 1;
-            }
+            InitiatorEvent::Aborted => self.finish_round(
+                peer,
+                RoundOutcome::Failed("the peer aborted exact reconciliation".into()),
+                now,
+            ),
             InitiatorEvent::Ignored => {}
         }
     }
 
-    /// Starts due rounds and abandons sessions that stalled (lost messages, partitions).
-    pub fn handle_timeout(&mut self, now: u64) {
-        let timeout = self.session_timeout_ms;
-        let stalled: Vec<u64> =
-            self.outgoing
-                .iter()
-                .filter(|(_, o)| match o {
-                    Outgoing::AwaitSummaryReply { started, .. }
-                    | Outgoing::Exact { started, .. } => now >= started + timeout,
-                })
-                .map(|(p, _)| *p)
-                .collect();
-        for p in stalled {
-            self.outgoing.remove(&p);
-            self.stats.failed_rounds += 1;
-        }
-        self.incoming.retain(|_, i| now < i.started + timeout);
-        let due: Vec<u64> = self
-            .next_round
-            .iter()
-            .filter(|(_, t)| **t <= now)
-            .map(|(p, _)| *p)
-            .collect();
-        for peer in due {
-            let next = now + self.jittered();
-            self.next_round.insert(peer, next);
-            if self.outgoing.contains_key(&peer) {
+    /// Starts due rounds and abandons rounds that made no progress (lost links, partitions).
+    pub fn handle_timeout<R>(&mut self, now: u64, replica: &mut R)
+    where
+        R: Replica<P, Change = C>,
+    {
+        let peers: Vec<P> = self.peers.keys().cloned().collect();
+        for peer in peers {
+            let (stalled, due) = match self.peers.get_mut(&peer) {
+                Some(s) => {
+                    if s.incoming.as_ref().is_some_and(|i| now >= i.deadline) {
+                        s.incoming = None;
+                    }
+                    (
+                        s.outgoing.as_ref().is_some_and(|o| now >= o.deadline),
+                        s.next_round_at.is_some_and(|t| t <= now),
+                    )
+                }
+                None => continue,
+            };
+            if stalled {
+                self.finish_round(&peer, RoundOutcome::Failed("no answer in time".into()), now);
+            }
+            if !due {
                 continue;
             }
-            self.round_counter += 1;
-            let round = (self.me << 32) | (self.round_counter & 0xFFFF_FFFF);
-            self.stats.rounds += 1;
-            self.outgoing.insert(
-                peer,
-                Outgoing::AwaitSummaryReply {
-                    round,
-                    started: now,
-                },
-            );
-            let summary = self.replica.summary().to_bytes();
-            self.send(peer, GossipMsg::Summary { round, summary });
+            let next = now + self.jittered();
+            let idle = match self.peers.get_mut(&peer) {
+                Some(s) => {
+                    s.next_round_at = Some(next);
+                    s.idle()
+                }
+                None => continue,
+            };
+            if idle && self.should_initiate(&peer) {
+                self.start_round(&peer, now, replica);
+            }
+        }
+    }
+
+    fn start_round<R>(&mut self, peer: &P, now: u64, replica: &mut R)
+    where
+        R: Replica<P, Change = C>,
+    {
+        let (summary, marker) = match (replica.summary(), replica.marker()) {
+            (Ok(s), Ok(m)) => (s, m),
+            (Err(e), _) | (_, Err(e)) => {
+                self.replica_error(peer, "cannot compute the summary", e);
+                return;
+            }
+        };
+        self.round_counter += 1;
+        let round = self.round_counter;
+        self.stats.rounds += 1;
+        if let Some(s) = self.peers.get_mut(peer) {
+            s.outgoing = Some(OutRound {
+                round,
+                started: now,
+                deadline: now + self.cfg.session_timeout_ms,
+                marker,
+                phase: Phase::AwaitReply,
+            });
+        }
+        self.send_msg(peer, GossipMsg::Summary { round, summary });
+        self.pump(peer, replica);
+    }
+
+    /// Starts a round with every idle peer now (`sync now` in native mode would not; tests and
+    /// a peer that just came back use it).
+    pub fn round_now<R>(&mut self, now: u64, replica: &mut R)
+    where
+        R: Replica<P, Change = C>,
+    {
+        let peers: Vec<P> = self.peers.keys().cloned().collect();
+        for p in peers {
+            let idle = self.peers.get(&p).is_some_and(PeerState::idle);
+            if idle && self.should_initiate(&p) {
+                self.start_round(&p, now, replica);
+            }
         }
     }
 
     /// The next instant at which [`GossipNode::handle_timeout`] has work.
     pub fn poll_timeout(&self) -> Option<u64> {
-        let rounds = self.next_round.values().copied().min();
-        let sessions =
-            self.outgoing
-                .values()
-                .map(|o| match o {
-                    Outgoing::AwaitSummaryReply { started, .. }
-                    | Outgoing::Exact { started, .. } => started + self.session_timeout_ms,
-                })
-                .min();
-        rounds.into_iter().chain(sessions).min()
+        self.peers
+            .values()
+            .flat_map(|s| {
+                [
+                    s.next_round_at,
+                    s.outgoing.as_ref().map(|o| o.deadline),
+                    s.incoming.as_ref().map(|i| i.deadline),
+                ]
+            })
+            .flatten()
+            .min()
     }
 
     /// The next message to send.
-    pub fn poll_transmit(&mut self) -> Option<(u64, GossipMsg)> {
-        self.outbox.pop_front()
+    pub fn poll_transmit(&mut self) -> Option<(P, GossipMsg<C>)> {
+        self.transmit.pop_front()
     }
 
-    /// The replica.
-    pub fn replica(&self) -> &Replica {
-        &self.replica
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<GossipEvent<P>> {
+        self.events.pop_front()
     }
 
     /// The counters.
@@ -409,12 +1099,31 @@ impl GossipNode {
     }
 
     /// This node's id.
-    pub fn id(&self) -> u64 {
-        self.me
+    pub fn id(&self) -> &P {
+        &self.me
     }
 
     /// The group fingerprint key.
     pub fn key(&self) -> &FingerprintKey {
         &self.key
     }
+
+    /// Replaces the group fingerprint key (seed rotation); recent windows restart.
+    pub fn set_key(&mut self, key: FingerprintKey) {
+        self.key = key;
+        self.last_ok.clear();
+    }
+}
+
+fn queued_changes<C>(queue: &VecDeque<Queued<C>>, only: Option<Source>) -> usize {
+    queue
+        .iter()
+        .map(|q| match q {
+            Queued::Ids { ids, source } if only.is_none_or(|o| o == *source) => ids.len(),
+            Queued::Changes { changes, source } if only.is_none_or(|o| o == *source) => {
+                changes.len()
+            }
+            _ => 0,
+        })
+        .sum()
 }

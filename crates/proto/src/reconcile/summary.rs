@@ -63,6 +63,18 @@ impl FingerprintKey {
         FingerprintKey(blake3::derive_key(KEY_CONTEXT, seed))
     }
 
+    /// The 8-byte short id of an item's reconciliation element (id and live/tombstone state),
+    /// as the rateless IBLT and the Bloom step compare them.
+    pub fn element_short(&self, id: &[u8; 32], live: bool) -> u64 {
+        let mut h = blake3::Hasher::new_keyed(&self.0);
+        h.update(b"element/1");
+        h.update(id);
+        h.update(&[u8::from(live)]);
+        let out = h.finalize();
+        let b = out.as_bytes();
+        u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+    }
+
     /// The element hash `E(id)` as four little-endian 64-bit limbs.
     fn element(&self, id: &[u8; 32]) -> [u64; 4] {
         limbs(blake3::keyed_hash(&self.0, id).as_bytes())

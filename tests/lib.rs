@@ -11,6 +11,7 @@ pub async fn start_engine(data_dir: &Path, name: &str) -> Daemon {
     let mut opts = DaemonOptions::new(data_dir.to_path_buf());
     opts.api = SocketAddr::from(([127, 0, 0, 1], 0));
     opts.peer_api = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+    opts.quic = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
     opts.name = Some(name.to_string());
     Daemon::start(opts).await.unwrap()
 }
@@ -41,6 +42,12 @@ impl Node {
         std::fs::write(dir.path().join("config.json"), config.to_string()).unwrap();
         let daemon = start_engine(dir.path(), name).await;
         Node::wrap(daemon, dir)
+    }
+
+    /// Starts an engine in polled mode: `config` with `sync.nativeP2pPreferred` set to false.
+    pub async fn start_polled(name: &str, mut config: serde_json::Value) -> Node {
+        config["sync"]["nativeP2pPreferred"] = serde_json::Value::Bool(false);
+        Node::start(name, config).await
     }
 
     /// Restarts an engine on an existing data dir.
@@ -180,5 +187,45 @@ impl Node {
             assert_eq!(r["ok"], true, "{out}");
         }
         out
+    }
+}
+
+/// Polls `check` every 25 ms until it returns true or `deadline` passes; returns whether it did.
+pub async fn wait_until<F, Fut>(deadline: std::time::Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let end = tokio::time::Instant::now() + deadline;
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= end {
+            return false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}
+
+impl Node {
+    /// `GET /api/v1/p2p/status` (no token: it is Cortex REST).
+    pub async fn p2p_status(&self) -> (u16, serde_json::Value) {
+        let resp = self
+            .http
+            .get(format!("{}/api/v1/p2p/status", self.base))
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Number of sync links up, from `p2p/status`.
+    pub async fn connected_peers(&self) -> usize {
+        let (_, s) = self.p2p_status().await;
+        s["connected_peers"]
+            .as_array()
+            .map_or(0, |a| a.iter().filter(|p| p["connected"] == true).count())
     }
 }

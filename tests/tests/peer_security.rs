@@ -54,8 +54,8 @@ fn signed(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unauthenticated_requests_get_401_and_no_data() {
-    let a = Node::start("alpha", json!({})).await;
-    let b = Node::start("bravo", json!({})).await;
+    let a = Node::start_polled("alpha", json!({})).await;
+    let b = Node::start_polled("bravo", json!({})).await;
     a.invite(&b).await;
     a.put_batch(vec![
         json!({"subject": "mayros:secret:x", "predicate": "p", "object": "hidden"}),

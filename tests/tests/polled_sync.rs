@@ -19,9 +19,9 @@ fn small_batches() -> serde_json::Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_engines_converge_with_small_batches_writes_and_deletes() {
-    let a = Node::start("alpha", small_batches()).await;
-    let b = Node::start("bravo", small_batches()).await;
-    let c = Node::start("charlie", small_batches()).await;
+    let a = Node::start_polled("alpha", small_batches()).await;
+    let b = Node::start_polled("bravo", small_batches()).await;
+    let c = Node::start_polled("charlie", small_batches()).await;
     a.invite(&b).await;
     a.invite(&c).await;
 
@@ -79,8 +79,8 @@ async fn three_engines_converge_with_small_batches_writes_and_deletes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn last_writer_wins_on_a_concurrent_edit_in_either_sync_order() {
     for b_first in [false, true] {
-        let a = Node::start("alpha", json!({})).await;
-        let b = Node::start("bravo", json!({})).await;
+        let a = Node::start_polled("alpha", json!({})).await;
+        let b = Node::start_polled("bravo", json!({})).await;
         a.invite(&b).await;
         a.put_batch(vec![
             json!({"subject": "mayros:agent:x", "predicate": "mayros:mood", "object": "calm"}),
@@ -114,9 +114,9 @@ async fn last_writer_wins_on_a_concurrent_edit_in_either_sync_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invite_works_once_and_forged_codes_are_refused() {
-    let a = Node::start("alpha", json!({})).await;
-    let b = Node::start("bravo", json!({})).await;
-    let c = Node::start("charlie", json!({})).await;
+    let a = Node::start_polled("alpha", json!({})).await;
+    let b = Node::start_polled("bravo", json!({})).await;
+    let c = Node::start_polled("charlie", json!({})).await;
     let inv = a.invite(&b).await;
     let (s, out) = c
         .control("/api/v1/sync/pair/code", json!({"code": inv["code"]}))
@@ -158,8 +158,8 @@ async fn an_invite_works_once_and_forged_codes_are_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_peer_is_recorded_then_recovers() {
-    let a = Node::start("alpha", json!({})).await;
-    let b = Node::start("bravo", json!({})).await;
+    let a = Node::start_polled("alpha", json!({})).await;
+    let b = Node::start_polled("bravo", json!({})).await;
     a.invite(&b).await;
     let ids = a.put_batch(triples("a", 500)).await;
     let a_dir = a.dir;
@@ -187,8 +187,8 @@ async fn a_killed_peer_is_recorded_then_recovers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_skewed_clock_loses_and_repeats_nothing() {
-    let a = Node::start("alpha", json!({})).await;
-    let b = Node::start("bravo", json!({})).await;
+    let a = Node::start_polled("alpha", json!({})).await;
+    let b = Node::start_polled("bravo", json!({})).await;
     a.invite(&b).await;
     b.daemon.engine().clock().set_offset_ms(3 * 3600 * 1000);
     let from_b = b.put_batch(triples("b", 200)).await;
@@ -208,8 +208,8 @@ async fn a_skewed_clock_loses_and_repeats_nothing() {
 async fn keep_both_and_local_priority_give_their_documented_outcomes() {
     // keep-both: both values stay everywhere and the conflict is recorded.
     let cfg = json!({"sync": {"conflictStrategy": "keep-both"}});
-    let a = Node::start("alpha", cfg.clone()).await;
-    let b = Node::start("bravo", cfg).await;
+    let a = Node::start_polled("alpha", cfg.clone()).await;
+    let b = Node::start_polled("bravo", cfg).await;
     a.invite(&b).await;
     let calm = a
         .put_batch(vec![
@@ -231,8 +231,8 @@ async fn keep_both_and_local_priority_give_their_documented_outcomes() {
 
     // remote-priority: the device that pulls takes the incoming value, even when it is older.
     let cfg = json!({"sync": {"conflictStrategy": "remote-priority"}});
-    let a = Node::start("alpha", cfg.clone()).await;
-    let b = Node::start("bravo", cfg).await;
+    let a = Node::start_polled("alpha", cfg.clone()).await;
+    let b = Node::start_polled("bravo", cfg).await;
     a.invite(&b).await;
     let older = a
         .put_batch(vec![
@@ -251,8 +251,8 @@ async fn keep_both_and_local_priority_give_their_documented_outcomes() {
 
     // local-priority: the device that pulls keeps its own value, even when it is older.
     let cfg = json!({"sync": {"conflictStrategy": "local-priority"}});
-    let a = Node::start("alpha", cfg.clone()).await;
-    let b = Node::start("bravo", cfg).await;
+    let a = Node::start_polled("alpha", cfg.clone()).await;
+    let b = Node::start_polled("bravo", cfg).await;
     a.invite(&b).await;
     let old = b
         .put_batch(vec![
@@ -288,8 +288,8 @@ async fn keep_both_and_local_priority_give_their_documented_outcomes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_peer_times_out_within_the_configured_budget() {
-    let a = Node::start("alpha", json!({"sync": {"syncTimeoutMs": 5000}})).await;
-    let b = Node::start("bravo", json!({})).await;
+    let a = Node::start_polled("alpha", json!({"sync": {"syncTimeoutMs": 5000}})).await;
+    let b = Node::start_polled("bravo", json!({})).await;
     a.invite(&b).await;
     // A listener that accepts and never answers, standing in for a hung peer.
     let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -320,8 +320,8 @@ async fn a_silent_peer_times_out_within_the_configured_budget() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_peer_stopped_mid_sync_leaves_only_whole_pages_then_catches_up() {
-    let a = Node::start("alpha", json!({"sync": {"maxTriplesPerSync": 100}})).await;
-    let b = Node::start("bravo", json!({"sync": {"maxTriplesPerSync": 100}})).await;
+    let a = Node::start_polled("alpha", json!({"sync": {"maxTriplesPerSync": 100}})).await;
+    let b = Node::start_polled("bravo", json!({"sync": {"maxTriplesPerSync": 100}})).await;
     a.invite(&b).await;
     let written = a.put_batch(triples("a", 20_000)).await.len();
 
@@ -380,8 +380,8 @@ async fn a_peer_stopped_mid_sync_leaves_only_whole_pages_then_catches_up() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paused_peer_is_skipped_until_resumed() {
-    let a = Node::start("alpha", json!({})).await;
-    let b = Node::start("bravo", json!({})).await;
+    let a = Node::start_polled("alpha", json!({})).await;
+    let b = Node::start_polled("bravo", json!({})).await;
     a.invite(&b).await;
     let ids = a.put_batch(triples("a", 10)).await;
     let (s, view) = b.control("/api/v1/sync/peers/alpha/pause", json!({})).await;

@@ -82,8 +82,8 @@ async fn review_count(node: &Node) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tombstone_is_collected_after_24_hours_once_every_member_acknowledged_it() {
-    let a = Node::start("alpha", json!({})).await;
-    let b = Node::start("bravo", json!({})).await;
+    let a = Node::start_polled("alpha", json!({})).await;
+    let b = Node::start_polled("bravo", json!({})).await;
     a.invite(&b).await;
     pause(&a).await;
     pause(&b).await;
@@ -125,9 +125,9 @@ async fn a_tombstone_is_collected_after_24_hours_once_every_member_acknowledged_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_offline_across_tombstone_collection_does_not_resurrect() {
     let cfg = json!({"sync": {"tombstoneMaxRetentionDays": 1}});
-    let a = Node::start("alpha", cfg.clone()).await;
-    let b = Node::start("bravo", cfg.clone()).await;
-    let c = Node::start("charlie", cfg).await;
+    let a = Node::start_polled("alpha", cfg.clone()).await;
+    let b = Node::start_polled("bravo", cfg.clone()).await;
+    let c = Node::start_polled("charlie", cfg).await;
     a.invite(&b).await;
     a.invite(&c).await;
     for n in [&a, &b, &c] {

@@ -37,7 +37,8 @@ pub struct DaemonOptions {
     pub api: SocketAddr,
     /// Peer HTTPS API address (`None`: not served, so this device can pull but not be pulled from).
     pub peer_api: Option<SocketAddr>,
-    /// QUIC address (served once native sync exists).
+    /// QUIC address of native sync (`None`: no QUIC endpoint, so `p2p/status` answers 404
+    /// and the mode is never native).
     pub quic: Option<SocketAddr>,
     /// Device name; defaults to the host name.
     pub name: Option<String>,
@@ -54,7 +55,7 @@ impl DaemonOptions {
             config: None,
             api: SocketAddr::from(([127, 0, 0, 1], 19090)),
             peer_api: Some(SocketAddr::from(([0, 0, 0, 0], 19092))),
-            quic: None,
+            quic: Some(SocketAddr::from(([0, 0, 0, 0], 19091))),
             name: None,
             clock: Clock::system(),
         }
@@ -194,6 +195,17 @@ impl Daemon {
         if let Some(addr) = peer_addr {
             engine.sync_state().set_peer_api(addr);
         }
+        let quic_addr = match opts.quic {
+            Some(addr) => {
+                let endpoint = crate::quic::QuicEndpoint::bind(addr, &identity.cert)?;
+                let native = crate::native::Native::start(Arc::clone(&engine), endpoint)?;
+                let bound = native.addr();
+                engine.set_native(native);
+                engine.reevaluate_mode().await;
+                Some(bound)
+            }
+            None => None,
+        };
         let decision = engine.mode();
         tracing::info!(mode = %decision.mode, reason = %decision.reason, "initial sync mode");
 
@@ -237,7 +249,7 @@ impl Daemon {
         let info = DaemonInfo {
             api: api_addr,
             peer_api: peer_addr,
-            quic: None,
+            quic: quic_addr,
             node_id: identity.node_id.clone(),
             name,
             pid: std::process::id(),
@@ -284,6 +296,9 @@ impl Daemon {
     /// Stops the API gracefully, ends background tasks and removes `daemon.json`.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
+        if let Some(native) = self.engine.native() {
+            native.shutdown();
+        }
         for t in self.tasks {
             let _ = t.await;
         }

@@ -1,7 +1,7 @@
 //! The engine: one shared state for the store, identity, config and the current mode.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Instant;
 
 use mayros_sync_proto::config::{self, Config, ConfigWarning};
@@ -101,6 +101,7 @@ pub struct Engine {
     clock: Clock,
     started: Instant,
     sync: SyncState,
+    native: OnceLock<crate::native::Native>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -205,6 +206,7 @@ impl Engine {
             clock,
             started: Instant::now(),
             sync,
+            native: OnceLock::new(),
         };
         let engine = Arc::new(engine);
         engine.reevaluate_mode_blocking();
@@ -250,6 +252,31 @@ impl Engine {
             Ok(mut c) => *c = state,
             Err(poisoned) => *poisoned.into_inner() = state,
         }
+        self.native_changed();
+    }
+
+    /// Attaches the running native layer (once, at start).
+    pub fn set_native(&self, native: crate::native::Native) {
+        let _ = self.native.set(native);
+    }
+
+    /// The native layer, while the QUIC endpoint runs.
+    pub fn native(&self) -> Option<&crate::native::Native> {
+        self.native.get()
+    }
+
+    /// Tells the native layer that mode, config, pause or the roster changed.
+    pub fn native_changed(&self) {
+        if let Some(n) = self.native.get() {
+            n.reconfigure();
+        }
+    }
+
+    /// Tells the native layer that this device wrote to its store (push at once).
+    pub fn notify_local_write(&self) {
+        if let Some(n) = self.native.get() {
+            n.local_write();
+        }
     }
 
     /// Runs `f` on the store in a blocking task, so the async runtime never waits on SQLite.
@@ -265,7 +292,9 @@ impl Engine {
             .map_err(|e| Error::Task(e.to_string()))?
     }
 
-    fn with_store_blocking<R>(
+    /// Runs `f` on the store on the calling thread (for threads that may block, never the
+    /// async runtime).
+    pub fn store_blocking<R>(
         &self,
         f: impl FnOnce(&mut Store) -> Result<R, mayros_sync_store::Error>,
     ) -> Result<R, Error> {
@@ -274,7 +303,7 @@ impl Engine {
 
     /// Checks the embedded Cortex: healthy when the store answers a count query.
     pub fn health_blocking(&self) -> (HealthProbe, Option<u64>) {
-        match self.with_store_blocking(|s| s.triple_count()) {
+        match self.store_blocking(|s| s.triple_count()) {
             Ok(n) => (HealthProbe::Healthy, Some(n)),
             Err(e) => (
                 HealthProbe::Unhealthy {
@@ -285,10 +314,17 @@ impl Engine {
         }
     }
 
-    /// The P2P probe of DESIGN §3.1 for the embedded Cortex: the QUIC endpoint is not built yet.
+    /// The P2P probe of DESIGN §3.1 for the embedded Cortex: enabled while the QUIC endpoint
+    /// runs.
     pub fn p2p_probe(&self) -> P2pProbe {
-        P2pProbe::Disabled {
-            reason: "p2p/status answered 404: P2P not enabled (QUIC endpoint not running)".into(),
+        match self.native.get() {
+            Some(_) => P2pProbe::Enabled {
+                node_id: self.identity.node_id.clone(),
+            },
+            None => P2pProbe::Disabled {
+                reason: "p2p/status answered 404: P2P not enabled (QUIC endpoint not running)"
+                    .into(),
+            },
         }
     }
 
@@ -300,6 +336,7 @@ impl Engine {
         let change = lock(&self.mode).update(decision);
         if let Some(c) = &change {
             tracing::info!(from = ?c.from, to = %c.to, reason = %c.reason, "sync mode changed");
+            self.native_changed();
         }
         change
     }
@@ -404,7 +441,10 @@ impl Engine {
                 .iter()
                 .map(crate::sync::peers::PeerView::from)
                 .collect(),
-            gossip: None,
+            gossip: self
+                .native
+                .get()
+                .and_then(|n| serde_json::to_value(n.status()).ok()),
             sync: SyncCounters {
                 total_successful_syncs: counters.successful,
                 total_failed_syncs: counters.failed,

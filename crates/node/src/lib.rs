@@ -10,6 +10,7 @@ pub mod clock;
 pub mod daemon;
 pub mod engine;
 pub mod error;
+pub mod native;
 pub mod paths;
 pub mod peer;
 pub mod quic;

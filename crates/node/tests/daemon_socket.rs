@@ -10,6 +10,7 @@ fn options(dir: &std::path::Path) -> DaemonOptions {
     let mut opts = DaemonOptions::new(dir.to_path_buf());
     opts.api = SocketAddr::from(([127, 0, 0, 1], 0));
     opts.peer_api = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+    opts.quic = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
     opts.name = Some("socket-test".into());
     opts
 }
@@ -25,9 +26,10 @@ async fn write_read_restart_over_a_real_socket() {
     assert_eq!(
         line,
         format!(
-            "ready api=127.0.0.1:{} peer_api=127.0.0.1:{} quic=- node_id={}",
+            "ready api=127.0.0.1:{} peer_api=127.0.0.1:{} quic=127.0.0.1:{} node_id={}",
             info.api.port(),
             info.peer_api.unwrap().port(),
+            info.quic.unwrap().port(),
             info.node_id
         )
     );

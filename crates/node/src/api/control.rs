@@ -126,12 +126,39 @@ pub async fn pair(
         .record_member_endpoint(&body.target, addr)
         .await?
     {
-        Some(view) => Ok(Json(json!({
-            "nodeId": view.node_id,
-            "endpoint": view.endpoint,
-            "quicAddr": view.quic_addr,
-            "mode": state.engine.mode().mode.as_str(),
-        }))),
+        Some(mut view) => {
+            let mode = state.engine.mode().mode;
+            let mut warning = None;
+            if mode == mayros_sync_proto::mode::SyncMode::Native {
+                // Native mode records the QUIC address too: ask the member for it.
+                let id = body.target.clone();
+                let record = state.engine.with_store(move |s| s.peer(&id)).await?;
+                if let Some(record) = record {
+                    if let Err(e) = state.engine.exchange_roster(&record).await {
+                        warning = Some(format!(
+                            "recorded the endpoint, but could not ask the peer for its QUIC address: {e}"
+                        ));
+                    }
+                }
+                if let Some(v) = state
+                    .engine
+                    .peer_views()
+                    .await?
+                    .into_iter()
+                    .find(|p| p.node_id == body.target)
+                {
+                    view = v;
+                }
+                state.engine.native_changed();
+            }
+            Ok(Json(json!({
+                "nodeId": view.node_id,
+                "endpoint": view.endpoint,
+                "quicAddr": view.quic_addr,
+                "mode": mode.as_str(),
+                "warning": warning,
+            })))
+        }
         None => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "NOT_A_MEMBER",
@@ -290,12 +317,14 @@ pub async fn pause(
         .minutes
         .map(|m| state.engine.clock().now_ms() + m.saturating_mul(60_000));
     state.engine.sync_state().pause(until);
+    state.engine.native_changed();
     Ok(Json(json!({ "pausedUntil": until.map(format_rfc3339_ms) })))
 }
 
 /// `POST /api/v1/sync/resume`.
 pub async fn resume(State(state): State<ApiState>) -> Json<serde_json::Value> {
     state.engine.sync_state().resume();
+    state.engine.native_changed();
     Json(json!({ "pausedUntil": null }))
 }
 
@@ -341,6 +370,7 @@ pub async fn peer_status(
         .engine
         .with_store(move |s| s.set_peer_status(&id, status))
         .await?;
+    state.engine.native_changed();
     tracing::info!(peer = %&target[..12], status = status.as_str(), "peer status changed by the user");
     let views = state.engine.peer_views().await?;
     views

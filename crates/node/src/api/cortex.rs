@@ -145,6 +145,9 @@ pub async fn create_triple(
         .engine
         .with_store(move |s| s.insert(&item, &ctx))
         .await?;
+    if created {
+        state.engine.notify_local_write();
+    }
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -177,6 +180,9 @@ pub async fn create_batch(
         .engine
         .with_store(move |s| s.insert_batch(&items, &ctx))
         .await?;
+    if !outcome.inserted.is_empty() {
+        state.engine.notify_local_write();
+    }
     Ok(Json(json!({
         "inserted": outcome.inserted.iter().map(triple_dto).collect::<Vec<_>>(),
         "total": total,
@@ -208,7 +214,10 @@ pub async fn delete_triple(
         .with_store(move |s| s.delete(&id, &ctx))
         .await?
     {
-        Some(_) => Ok(StatusCode::NO_CONTENT),
+        Some(_) => {
+            state.engine.notify_local_write();
+            Ok(StatusCode::NO_CONTENT)
+        }
         None => Err(ApiError::not_found(format!("no triple with id {id}"))),
     }
 }
@@ -328,7 +337,108 @@ pub async fn stats(State(state): State<ApiState>) -> Result<Json<serde_json::Val
     })))
 }
 
-/// `GET /api/v1/p2p/status`: 404 while the QUIC endpoint does not run.
-pub async fn p2p_status() -> ApiError {
+/// `GET /api/v1/p2p/status` (DESIGN §6.1): the gossip figures while the QUIC endpoint runs,
+/// 404 `P2P_DISABLED` otherwise.
+pub async fn p2p_status(
+    State(state): State<ApiState>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    match state.engine.native() {
+        Some(native) => Ok(Json(
+            native
+                .status()
+                .p2p_status_json(&state.engine.identity().node_id),
+        )),
+        None => Err(p2p_disabled()),
+    }
+}
+
+fn p2p_disabled() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "P2P_DISABLED", "P2P not enabled")
+}
+
+/// `GET /api/v1/p2p/peers`: roster peers with their QUIC address and link state.
+pub async fn p2p_peers(State(state): State<ApiState>) -> Result<Json<serde_json::Value>, ApiError> {
+    let native = state.engine.native().ok_or_else(p2p_disabled)?;
+    Ok(Json(json!({ "peers": native.status().peers })))
+}
+
+/// Body of `POST /api/v1/p2p/peers`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddPeerBody {
+    /// `ip:port` of the peer's QUIC endpoint (an IP literal, as the stock Cortex takes).
+    pub addr: String,
+    /// The member's node id, when known; without it the address is tried for every roster
+    /// member that has none yet.
+    #[serde(default, rename = "nodeId", alias = "node_id")]
+    pub node_id: Option<String>,
+}
+
+/// `POST /api/v1/p2p/peers` `{"addr":"ip:port"}`: an address hint for roster members.
+pub async fn add_p2p_peer(
+    State(state): State<ApiState>,
+    ApiJson(body): ApiJson<AddPeerBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let native = state.engine.native().ok_or_else(p2p_disabled)?.clone();
+    let addr: std::net::SocketAddr = body.addr.parse().map_err(|_| {
+        ApiError::bad_request(
+            "INVALID_ADDR",
+            format!(
+                "addr {:?} is not ip:port (an IP literal and a port, e.g. 192.0.2.7:19091)",
+                body.addr
+            ),
+        )
+    })?;
+    let members: Vec<String> = {
+        let group = state.engine.sync_state().group();
+        group.roster.members().into_keys().collect()
+    };
+    let own = state.engine.identity().node_id.clone();
+    let targets: Vec<String> = match &body.node_id {
+        Some(id) => {
+            if !members.contains(id) || *id == own {
+                return Err(ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "UNKNOWN_PEER",
+                    format!("{id} is not a member of this sync group; pair with it first"),
+                ));
+            }
+            vec![id.clone()]
+        }
+        None => {
+            let peers = state.engine.with_store(|s| s.peers()).await?;
+            members
+                .into_iter()
+                .filter(|m| *m != own)
+                .filter(|m| {
+                    !peers
+                        .iter()
+                        .any(|p| p.node_id == *m && p.quic_addr.is_some())
+                })
+                .collect()
+        }
+    };
+    if targets.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "UNKNOWN_PEER",
+            "no roster member without a known address; name one with nodeId",
+        ));
+    }
+    for t in &targets {
+        native.dial(t, addr);
+    }
+    Ok(Json(
+        json!({ "status": "dialing", "addr": addr.to_string(), "nodeIds": targets }),
+    ))
+}
+
+/// `DELETE /api/v1/p2p/peers/{node_id}`: stops dialing a peer and closes its link.
+pub async fn remove_p2p_peer(
+    State(state): State<ApiState>,
+    Path(node_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let native = state.engine.native().ok_or_else(p2p_disabled)?;
+    native.forget(&node_id);
+    Ok(StatusCode::NO_CONTENT)
 }

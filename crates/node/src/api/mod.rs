@@ -64,7 +64,15 @@ pub fn router(state: ApiState) -> Router {
             get(cortex::get_triple).delete(cortex::delete_triple),
         )
         .route("/api/v1/query", post(cortex::query))
-        .route("/api/v1/p2p/status", get(cortex::p2p_status));
+        .route("/api/v1/p2p/status", get(cortex::p2p_status))
+        .route(
+            "/api/v1/p2p/peers",
+            get(cortex::p2p_peers).post(cortex::add_p2p_peer),
+        )
+        .route(
+            "/api/v1/p2p/peers/{node_id}",
+            axum::routing::delete(cortex::remove_p2p_peer),
+        );
 
     let control = Router::new()
         .route("/api/v1/sync/status", get(control::status))

@@ -4,9 +4,11 @@
 
 pub mod endpoint;
 pub mod handshake;
+pub mod links;
 
 pub use endpoint::{peer_node_id, QuicEndpoint};
 pub use handshake::{accept_sync, dial_sync, HandshakeError};
+pub use links::{LinkError, LinkEvent, Links, Membership};
 
 /// ALPN of sync connections.
 pub const SYNC_ALPN: &[u8] = b"mayros-sync/1";

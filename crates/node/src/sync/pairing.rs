@@ -37,6 +37,9 @@ pub struct JoinRequest {
     pub endpoint: Option<String>,
     /// Hex join proof over the TLS exporter.
     pub proof: String,
+    /// The joiner's QUIC port (native mode), on the same host as `endpoint`.
+    #[serde(default)]
+    pub quic_port: Option<u16>,
 }
 
 /// What the inviter answers.
@@ -51,6 +54,9 @@ pub struct JoinResponse {
     pub seed: String,
     /// The inviter's roster.
     pub roster: Vec<RosterEntry>,
+    /// The inviter's QUIC port (native mode), on the host the joiner reached.
+    #[serde(default)]
+    pub quic_port: Option<u16>,
 }
 
 /// A freshly issued invite.
@@ -159,6 +165,7 @@ impl Engine {
             name: self.identity().name.clone(),
             endpoint: self.sync_state().peer_api().map(|a| a.to_string()),
             proof: hex::encode(proof),
+            quic_port: self.native().map(|n| n.addr().port()),
         };
         let body = serde_json::to_vec(&req).map_err(|e| PairError::Invalid(e.to_string()))?;
         let (status, bytes) = session
@@ -186,6 +193,7 @@ impl Engine {
         let me = Arc::clone(self);
         let endpoint = ep.to_string();
         let name = resp.name.clone();
+        let resp_quic_port = resp.quic_port;
         let entries = resp.roster;
         self.with_store(move |s| {
             let mut group = me.sync_state().group();
@@ -203,6 +211,9 @@ impl Engine {
                 .unwrap_or_else(|| PeerRecord::new(&inviter, now));
             record.name = name;
             record.endpoint = Some(endpoint);
+            if let Some(q) = super::peers::quic_addr_near(&ep, resp_quic_port) {
+                record.quic_addr = Some(q);
+            }
             if record.status == PeerStatus::Removed {
                 record.status = PeerStatus::Active;
             }
@@ -211,6 +222,7 @@ impl Engine {
         })
         .await
         .map_err(|e| PairError::Internal(e.to_string()))??;
+        self.native_changed();
         tracing::info!(peer = %resp.name, "paired by invite");
         Ok(Joined {
             node_id: resp.node_id,
@@ -303,6 +315,14 @@ pub async fn join_route(
             let mut record = s.peer(&req.node_id)?.unwrap_or_else(|| PeerRecord::new(&req.node_id, now));
             record.name = req.name.clone();
             record.endpoint = req.endpoint.clone();
+            if let Some(q) = req
+                .endpoint
+                .as_deref()
+                .and_then(|e| e.parse::<SocketAddr>().ok())
+                .and_then(|e| super::peers::quic_addr_near(&e, req.quic_port))
+            {
+                record.quic_addr = Some(q);
+            }
             record.status = PeerStatus::Active;
             s.upsert_peer(&record)?;
             Ok(Ok((seed, group.roster.entries().cloned().collect::<Vec<_>>(), req.name)))
@@ -313,10 +333,12 @@ pub async fn join_route(
         refuse(reason)
     })?;
     tracing::info!(peer = %name, "a device joined with an invite code");
+    engine.native_changed();
     Ok(Json(JoinResponse {
         node_id: engine.identity().node_id.clone(),
         name: engine.identity().name.clone(),
         seed: hex::encode(seed.0),
         roster,
+        quic_port: engine.native().map(|n| n.addr().port()),
     }))
 }

@@ -263,6 +263,9 @@ pub struct RosterExchange {
     pub name: String,
     /// The sender's peer API endpoint (host:port), when it serves one.
     pub endpoint: Option<String>,
+    /// The sender's QUIC port (native mode), on the same host as `endpoint`.
+    #[serde(default)]
+    pub quic_port: Option<u16>,
 }
 
 /// `POST /api/v1/sync/roster`: merge the caller's roster, learn its endpoint, answer with ours.

@@ -97,6 +97,16 @@ pub enum SyncNowError {
     Internal(String),
 }
 
+/// The QUIC address of a peer on the host of its peer API endpoint, when that host is a
+/// concrete address and the peer told its QUIC port.
+pub(crate) fn quic_addr_near(endpoint: &SocketAddr, quic_port: Option<u16>) -> Option<String> {
+    let port = quic_port?;
+    if endpoint.ip().is_unspecified() {
+        return None;
+    }
+    Some(SocketAddr::new(endpoint.ip(), port).to_string())
+}
+
 impl Engine {
     /// Every known peer, including removed ones.
     pub async fn peer_views(&self) -> Result<Vec<PeerView>, Error> {
@@ -116,6 +126,7 @@ impl Engine {
                 .collect(),
             name: self.identity().name.clone(),
             endpoint: self.sync_state().peer_api().map(|a| a.to_string()),
+            quic_port: self.native().map(|n| n.addr().port()),
         }
     }
 
@@ -133,16 +144,25 @@ impl Engine {
             group.merge(body.entries, s)?;
             let members = group.roster.members();
             drop(group);
-            if let Some(mut record) = s.peer(&from)? {
+            let endpoint = body
+                .endpoint
+                .as_deref()
+                .and_then(|e| e.parse::<SocketAddr>().ok());
+            let quic = endpoint.and_then(|e| quic_addr_near(&e, body.quic_port));
+            let record = match s.peer(&from)? {
+                Some(r) => Some(r),
+                None if members.contains_key(&from) => Some(PeerRecord::new(&from, now)),
+                None => None,
+            };
+            if let Some(mut record) = record {
                 record.name = body.name;
-                if let Some(ep) = body.endpoint.filter(|e| e.parse::<SocketAddr>().is_ok()) {
-                    record.endpoint = Some(ep);
+                if let Some(ep) = endpoint {
+                    record.endpoint = Some(ep.to_string());
                 }
-                s.upsert_peer(&record)?;
-            } else if members.contains_key(&from) {
-                let mut record = PeerRecord::new(&from, now);
-                record.name = body.name;
-                record.endpoint = body.endpoint.filter(|e| e.parse::<SocketAddr>().is_ok());
+                // An address an authenticated QUIC link came from wins over a derived one.
+                if record.quic_addr.is_none() {
+                    record.quic_addr = quic;
+                }
                 s.upsert_peer(&record)?;
             }
             for id in members.keys() {
@@ -215,14 +235,29 @@ impl Engine {
                 .collect(),
         };
         match mode.mode {
-            SyncMode::Native => return Ok(SyncNowOutcome {
-                mode: mode.mode.as_str().into(),
-                deferred: true,
-                message:
-                    "native mode: gossip propagates changes as they happen; no REST sync started"
-                        .into(),
-                results: Vec::new(),
-            }),
+            SyncMode::Native => {
+                let stats = self.native().map(|n| n.status());
+                let figures = stats.map_or_else(String::new, |s| {
+                    format!(
+                        " (round {}, {} known ids, {} of {} peers connected, bloom FPR {:.4}, {} successful / {} failed syncs)",
+                        s.round,
+                        s.known_ids,
+                        s.peers.iter().filter(|p| p.connected).count(),
+                        s.peers.len(),
+                        s.bloom_filter_fpr,
+                        s.successful_syncs,
+                        s.failed_syncs
+                    )
+                });
+                return Ok(SyncNowOutcome {
+                    mode: mode.mode.as_str().into(),
+                    deferred: true,
+                    message: format!(
+                        "native mode: gossip propagates changes as they happen; no REST sync started{figures}"
+                    ),
+                    results: Vec::new(),
+                });
+            }
             SyncMode::None => {
                 return Ok(SyncNowOutcome {
                     mode: mode.mode.as_str().into(),

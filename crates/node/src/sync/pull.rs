@@ -205,20 +205,36 @@ impl Engine {
         }
     }
 
+    /// Swaps rosters with `peer` over an open session (learning its name, endpoints and QUIC
+    /// port).
+    async fn exchange_roster_on(
+        self: &Arc<Self>,
+        session: &mut PeerSession,
+        peer: &PeerRecord,
+    ) -> Result<(), Error> {
+        let exchange = serde_json::to_vec(&self.roster_exchange_body().await)
+            .map_err(|e| Error::Peer(e.to_string()))?;
+        let (status, body) = self
+            .signed_post(session, &peer.node_id, ROSTER_PATH, exchange)
+            .await?;
+        let theirs: RosterExchange = parse_peer(status, &body, "roster exchange")?;
+        self.merge_roster_from(&peer.node_id, theirs).await
+    }
+
+    /// Connects to `peer`'s REST endpoint and swaps rosters (`sync pair <nodeId> <endpoint>`
+    /// in native mode learns the QUIC address this way).
+    pub async fn exchange_roster(self: &Arc<Self>, peer: &PeerRecord) -> Result<(), Error> {
+        let mut session = self.connect_peer(peer).await?;
+        self.exchange_roster_on(&mut session, peer).await
+    }
+
     async fn pull_pages(
         self: &Arc<Self>,
         peer: &PeerRecord,
         report: &mut PullReport,
     ) -> Result<PeerSession, Error> {
         let mut session = self.connect_peer(peer).await?;
-
-        let exchange = serde_json::to_vec(&self.roster_exchange_body().await)
-            .map_err(|e| Error::Peer(e.to_string()))?;
-        let (status, body) = self
-            .signed_post(&mut session, &peer.node_id, ROSTER_PATH, exchange)
-            .await?;
-        let theirs: RosterExchange = parse_peer(status, &body, "roster exchange")?;
-        self.merge_roster_from(&peer.node_id, theirs).await?;
+        self.exchange_roster_on(&mut session, peer).await?;
 
         let cfg = self.config().config;
         // A stale peer missed deletions we collected since: compare everything it holds, and

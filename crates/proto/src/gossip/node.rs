@@ -137,6 +137,8 @@ pub enum GossipEvent<P> {
 pub struct GossipStats {
     /// Rounds started by this node.
     pub rounds: u64,
+    /// Rounds started by a peer and answered here.
+    pub rounds_answered: u64,
     /// Rounds (started or answered) that ended in sync or reconciled.
     pub successful_rounds: u64,
     /// Rounds that found the pair in sync at once.
@@ -794,6 +796,7 @@ where
     where
         R: Replica<P, Change = C>,
     {
+        self.stats.rounds_answered += 1;
         let (mine, marker) = match (replica.summary(), replica.marker()) {
             (Ok(s), Ok(m)) => (s, m),
             (Err(e), _) | (_, Err(e)) => {

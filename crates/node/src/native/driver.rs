@@ -1,0 +1,474 @@
+//! The gossip driver thread: feeds the sans-IO machine with link events, local writes and
+//! timers, hands its messages to the link layer, and records what it reports (acks for
+//! tombstone collection, per-peer sync results, figures for status).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use mayros_sync_proto::gossip::change::TripleChange;
+use mayros_sync_proto::gossip::msg::GossipMsg;
+use mayros_sync_proto::gossip::node::{GossipConfig, GossipEvent, GossipNode, RoundOutcome};
+use mayros_sync_proto::mode::SyncMode;
+use mayros_sync_proto::peerstate::PeerStatus;
+use mayros_sync_proto::reconcile::summary::FingerprintKey;
+use mayros_sync_proto::seedproof::GroupSeed;
+use mayros_sync_proto::TripleId;
+use mayros_sync_store::PeerRecord;
+
+use super::replica::StoreReplica;
+use super::status::{NativePeer, NativeStatus};
+use super::Input;
+use crate::engine::Engine;
+use crate::error::Error;
+use crate::quic::links::{LinkEvent, Links};
+
+/// Mean interval between two rounds with one peer ("every few seconds", DESIGN §4).
+pub const ROUND_INTERVAL_MS: u64 = 3_000;
+/// Housekeeping period: push fallback, journal refresh, dial list, status.
+const TICK: Duration = Duration::from_millis(500);
+/// Largest batch of payload bytes (DESIGN §4: at most 1 MiB).
+const MAX_BATCH_BYTES: usize = 1024 * 1024;
+/// A peer's "last sync" is re-recorded in the store at most this often while in sync.
+const RECORD_IN_SYNC_EVERY_MS: u64 = 60_000;
+/// Log entries read per push step.
+const PUSH_PAGE: usize = 5_000;
+
+fn key_for(seed: Option<&GroupSeed>, own: &str) -> FingerprintKey {
+    match seed {
+        Some(s) => FingerprintKey::from_group_seed(&s.0),
+        None => FingerprintKey::from_group_seed(own.as_bytes()),
+    }
+}
+
+/// The driver's state; [`Driver::run`] consumes it on its thread.
+pub struct Driver {
+    engine: Arc<Engine>,
+    links: Links,
+    status: Arc<Mutex<NativeStatus>>,
+    node: GossipNode<String, TripleChange>,
+    replica: StoreReplica,
+    seed: Option<GroupSeed>,
+    epoch: Instant,
+    pushed_upto: u64,
+    wanted: HashMap<String, SocketAddr>,
+    acked: HashMap<String, u64>,
+    recorded: HashMap<String, u64>,
+    last_error: Option<String>,
+    ticks: u64,
+    last_refresh: Instant,
+}
+
+impl Driver {
+    /// Builds the machine and the replica (a full scan of the store for the summary).
+    pub fn new(
+        engine: Arc<Engine>,
+        links: Links,
+        status: Arc<Mutex<NativeStatus>>,
+    ) -> Result<Driver, Error> {
+        let own = engine.identity().node_id.clone();
+        let seed = engine.sync_state().group().seed.clone();
+        let key = key_for(seed.as_ref(), &own);
+        let replica = StoreReplica::new(Arc::clone(&engine), key.clone())?;
+        let cfg = gossip_config(&engine);
+        let node = GossipNode::new(own, key, cfg, rand::random());
+        let pushed_upto = engine.store_blocking(|s| s.log_head())?;
+        Ok(Driver {
+            engine,
+            links,
+            status,
+            node,
+            replica,
+            seed,
+            epoch: Instant::now(),
+            pushed_upto,
+            wanted: HashMap::new(),
+            acked: HashMap::new(),
+            recorded: HashMap::new(),
+            last_error: None,
+            ticks: 0,
+            last_refresh: Instant::now(),
+        })
+    }
+
+    fn now(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Runs until [`Input::Shutdown`] or until every sender is gone.
+    pub fn run(mut self, rx: Receiver<Input>) {
+        let _span = tracing::info_span!("gossip", node = %crate::sync::pull::short(self.node.id()))
+            .entered();
+        self.reconfigure();
+        let mut next_tick = Instant::now();
+        loop {
+            let now = self.now();
+            let until_timer = self
+                .node
+                .poll_timeout()
+                .map_or(TICK, |t| Duration::from_millis(t.saturating_sub(now)));
+            let until_tick = next_tick.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(until_timer.min(until_tick)) {
+                Ok(Input::Shutdown) | Err(RecvTimeoutError::Disconnected) => break,
+                Ok(Input::Link(ev)) => self.on_link(ev),
+                Ok(Input::LocalWrite) => self.push_local(),
+                Ok(Input::Reconfigure) => self.reconfigure(),
+                Ok(Input::RoundNow) => {
+                    let now = self.now();
+                    self.node.round_now(now, &mut self.replica);
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+            let now = self.now();
+            if self.node.poll_timeout().is_some_and(|t| t <= now) {
+                self.node.handle_timeout(now, &mut self.replica);
+            }
+            if Instant::now() >= next_tick {
+                next_tick = Instant::now() + TICK;
+                self.tick();
+            }
+            self.flush();
+        }
+        tracing::info!("gossip driver stopped");
+    }
+
+    fn tick(&mut self) {
+        self.push_local();
+        if let Err(e) = self.replica.refresh() {
+            self.error(format!("cannot read the element journal: {e}"));
+        }
+        self.ticks += 1;
+        let seed = self.engine.sync_state().group().seed.clone();
+        // Every 5 s, or at once when the group changed: roster, addresses, pause expiry.
+        if seed != self.seed || self.ticks.is_multiple_of(10) {
+            self.reconfigure();
+        }
+    }
+
+    fn error(&mut self, message: String) {
+        tracing::warn!("{message}");
+        self.last_error = Some(message);
+    }
+
+    fn reconfigure(&mut self) {
+        let now = self.now();
+        self.node.set_config(gossip_config(&self.engine), now);
+        let seed = self.engine.sync_state().group().seed.clone();
+        let key = key_for(seed.as_ref(), self.node.id());
+        let exclude = self
+            .engine
+            .config()
+            .config
+            .sync
+            .exclude_subject_prefixes
+            .clone();
+        match self.replica.reconfigure(key.clone(), exclude) {
+            Ok(true) => self.node.set_key(key),
+            Ok(false) => {}
+            Err(e) => self.error(format!("cannot rebuild the gossip summary: {e}")),
+        }
+        self.seed = seed;
+        self.want_members();
+    }
+
+    /// Keeps links to every roster member with a known QUIC address, except paused or
+    /// removed ones.
+    fn want_members(&mut self) {
+        let members: Vec<String> = {
+            let group = self.engine.sync_state().group();
+            if group.seed.is_none() {
+                Vec::new()
+            } else {
+                group.roster.members().into_keys().collect()
+            }
+        };
+        let own = self.node.id().clone();
+        let peers = match self.engine.store_blocking(|s| s.peers()) {
+            Ok(p) => p,
+            Err(e) => {
+                self.error(format!("cannot read peers: {e}"));
+                return;
+            }
+        };
+        let mut want: HashMap<String, SocketAddr> = HashMap::new();
+        for p in peers {
+            if p.node_id == own || !members.contains(&p.node_id) {
+                continue;
+            }
+            if matches!(p.status, PeerStatus::Paused | PeerStatus::Removed) {
+                continue;
+            }
+            if let Some(addr) = p.quic_addr.as_deref().and_then(|a| a.parse().ok()) {
+                want.insert(p.node_id, addr);
+            }
+        }
+        for (peer, addr) in &want {
+            if self.wanted.get(peer) != Some(addr) {
+                tracing::info!(peer = %crate::sync::pull::short(peer), %addr, "keeping a sync link");
+                self.links.want(peer, *addr);
+            }
+        }
+        let gone: Vec<String> = self
+            .wanted
+            .keys()
+            .filter(|p| !want.contains_key(*p))
+            .cloned()
+            .collect();
+        for peer in gone {
+            self.links.unwant(&peer);
+            self.node.peer_down(&peer);
+        }
+        self.wanted = want;
+    }
+
+    fn on_link(&mut self, ev: LinkEvent) {
+        let now = self.now();
+        match ev {
+            LinkEvent::Up { peer, addr, dialed } => {
+                let _s =
+                    tracing::info_span!("peer", peer = %crate::sync::pull::short(&peer)).entered();
+                tracing::info!(%addr, dialed, "sync link up");
+                self.remember_addr(&peer, addr);
+                self.node.peer_up(peer, now);
+            }
+            LinkEvent::Down { peer, reason } => {
+                let _s =
+                    tracing::info_span!("peer", peer = %crate::sync::pull::short(&peer)).entered();
+                tracing::info!(%reason, "sync link down");
+                self.node.peer_down(&peer);
+            }
+            LinkEvent::Frame { peer, kind, body } => {
+                let _s =
+                    tracing::debug_span!("peer", peer = %crate::sync::pull::short(&peer)).entered();
+                match GossipMsg::<TripleChange>::decode(kind, &body) {
+                    Ok(Some(msg)) => self.node.handle(&peer, msg, now, &mut self.replica),
+                    Ok(None) => tracing::debug!(kind, "ignoring an unknown message kind"),
+                    Err(e) => self.error(format!(
+                        "peer {}: {e}; message dropped",
+                        crate::sync::pull::short(&peer)
+                    )),
+                }
+            }
+            LinkEvent::Refused {
+                addr,
+                node_id,
+                reason,
+            } => {
+                tracing::info!(%addr, node = node_id.as_deref().unwrap_or("?"), %reason, "sync connection refused");
+            }
+        }
+    }
+
+    /// Records the address an authenticated link came from (DESIGN §4: "an authenticated
+    /// inbound connection updates the stored address of that member").
+    fn remember_addr(&mut self, peer: &str, addr: SocketAddr) {
+        let peer = peer.to_string();
+        let now_ms = self.engine.clock().now_ms();
+        let text = addr.to_string();
+        let result = self.engine.store_blocking(move |s| {
+            let mut rec = s
+                .peer(&peer)?
+                .unwrap_or_else(|| PeerRecord::new(&peer, now_ms));
+            if rec.quic_addr.as_deref() != Some(text.as_str()) {
+                rec.quic_addr = Some(text);
+                s.upsert_peer(&rec)?;
+            }
+            Ok::<_, mayros_sync_store::Error>(())
+        });
+        if let Err(e) = result {
+            self.error(format!("cannot record a peer address: {e}"));
+        }
+    }
+
+    /// Pushes the changes this device made since the last push.
+    fn push_local(&mut self) {
+        loop {
+            let after = self.pushed_upto;
+            let entries = match self
+                .engine
+                .store_blocking(move |s| s.changes_since(after, PUSH_PAGE))
+            {
+                Ok(e) => e,
+                Err(e) => {
+                    self.error(format!("cannot read the change log: {e}"));
+                    return;
+                }
+            };
+            let Some(last) = entries.last() else { return };
+            self.pushed_upto = last.position;
+            let full = entries.len() == PUSH_PAGE;
+            if self.node.config().initiates && self.node.peers().next().is_some() {
+                let own = self.node.id().clone();
+                let mut ids: Vec<TripleId> = entries
+                    .iter()
+                    .filter(|e| e.author == own)
+                    .map(|e| e.id)
+                    .collect();
+                ids.dedup();
+                if !ids.is_empty() {
+                    match self.replica.changes_of(ids) {
+                        Ok(changes) => self.node.local_changes(&changes, &mut self.replica),
+                        Err(e) => self.error(format!("cannot read local changes to push: {e}")),
+                    }
+                }
+            }
+            if !full {
+                return;
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        while let Some((peer, msg)) = self.node.poll_transmit() {
+            let (kind, body) = msg.encode();
+            if let Err(e) = self.links.send(&peer, kind, &body) {
+                tracing::debug!(peer = %crate::sync::pull::short(&peer), error = %e, "message not sent");
+            }
+        }
+        while let Some(ev) = self.node.poll_event() {
+            self.on_event(ev);
+        }
+        self.publish();
+    }
+
+    fn on_event(&mut self, ev: GossipEvent<String>) {
+        let now_ms = self.engine.clock().now_ms();
+        match ev {
+            GossipEvent::Acked { peer, marker } => {
+                if self.acked.get(&peer).is_some_and(|m| *m >= marker) {
+                    return;
+                }
+                self.acked.insert(peer.clone(), marker);
+                if let Err(e) = self
+                    .engine
+                    .store_blocking(move |s| s.record_peer_ack(&peer, marker))
+                {
+                    self.error(format!("cannot record a peer acknowledgement: {e}"));
+                }
+            }
+            GossipEvent::RoundFinished {
+                peer,
+                outcome,
+                duration_ms,
+            } => {
+                let _s =
+                    tracing::debug_span!("peer", peer = %crate::sync::pull::short(&peer)).entered();
+                tracing::debug!(?outcome, duration_ms, "round finished");
+                match outcome {
+                    RoundOutcome::Failed(reason) => {
+                        self.engine.sync_state().record(false, now_ms);
+                        let retry = now_ms + ROUND_INTERVAL_MS;
+                        let r = self.engine.store_blocking(move |s| {
+                            s.record_sync_failure(&peer, now_ms, &reason, retry)
+                        });
+                        if let Err(e) = r {
+                            self.error(format!("cannot record a failed round: {e}"));
+                        }
+                    }
+                    outcome => {
+                        let in_sync = outcome == RoundOutcome::InSync;
+                        let last = self.recorded.get(&peer).copied().unwrap_or(0);
+                        if in_sync && now_ms.saturating_sub(last) < RECORD_IN_SYNC_EVERY_MS {
+                            return;
+                        }
+                        self.recorded.insert(peer.clone(), now_ms);
+                        self.engine.sync_state().record(true, now_ms);
+                        let r = self
+                            .engine
+                            .store_blocking(move |s| s.record_sync_success(&peer, now_ms, 0, None));
+                        if let Err(e) = r {
+                            self.error(format!("cannot record a round: {e}"));
+                        }
+                    }
+                }
+            }
+            GossipEvent::Applied {
+                peer,
+                received,
+                applied,
+                ..
+            } => {
+                tracing::debug!(peer = %crate::sync::pull::short(&peer), received, applied, "batch applied");
+            }
+            GossipEvent::ReplicaError { peer, message } => {
+                self.error(format!(
+                    "peer {}: {message}",
+                    crate::sync::pull::short(&peer)
+                ));
+            }
+        }
+    }
+
+    fn publish(&mut self) {
+        // Keep the element counts fresh for status, without a store round-trip per message.
+        if self.last_refresh.elapsed() >= Duration::from_millis(100) {
+            self.last_refresh = Instant::now();
+            if let Err(e) = self.replica.refresh() {
+                self.error(format!("cannot read the element journal: {e}"));
+            }
+        }
+        let stats = self.node.stats().clone();
+        let summary = self.replica.current_summary();
+        let peers: Vec<NativePeer> = self
+            .wanted
+            .iter()
+            .map(|(id, addr)| (id.clone(), Some(addr.to_string())))
+            .chain(
+                self.node
+                    .peers()
+                    .filter(|p| !self.wanted.contains_key(*p))
+                    .map(|p| (p.clone(), None)),
+            )
+            .map(|(node_id, addr)| {
+                let g = self.node.peer_gossip(&node_id);
+                NativePeer {
+                    connected: g.is_some(),
+                    last_round_ms: g.as_ref().and_then(|g| g.last_round_ms),
+                    queued_changes: g.map_or(0, |g| g.queued_changes),
+                    node_id,
+                    addr,
+                }
+            })
+            .collect();
+        let mut s = match self.status.lock() {
+            Ok(s) => s,
+            Err(p) => p.into_inner(),
+        };
+        s.initiates = self.node.config().initiates;
+        s.round = stats.rounds + stats.rounds_answered;
+        s.pending_announcements = self.node.pending_announcements() as u64;
+        s.known_ids = summary.live_count + summary.tomb_count;
+        s.local_ids = summary.live_count;
+        s.bloom_filter_items = stats.bloom_filter_items;
+        s.bloom_filter_fpr = stats.bloom_filter_fpr;
+        s.successful_syncs = stats.successful_rounds;
+        s.failed_syncs = stats.failed_rounds;
+        s.changes_sent = stats.changes_sent;
+        s.changes_received = stats.changes_received;
+        s.changes_applied = stats.changes_applied;
+        s.exact_differences = stats.exact_differences;
+        s.peers = peers;
+        s.last_error = self.last_error.clone();
+    }
+}
+
+/// The machine's tunables from the engine's mode, config and pause state.
+fn gossip_config(engine: &Engine) -> GossipConfig {
+    let sync = engine.config().config.sync;
+    let paused = engine
+        .sync_state()
+        .pause_state(engine.clock().now_ms())
+        .is_some();
+    GossipConfig {
+        round_interval_ms: ROUND_INTERVAL_MS,
+        session_timeout_ms: sync.sync_timeout_ms,
+        max_batch_changes: usize::try_from(sync.max_triples_per_sync).unwrap_or(usize::MAX),
+        max_batch_bytes: MAX_BATCH_BYTES,
+        window_batches: 4,
+        bloom_fpr: mayros_sync_proto::reconcile::bloom::DEFAULT_FPR,
+        max_window: 20_000,
+        initiates: engine.mode().mode == SyncMode::Native && !paused,
+    }
+}

@@ -1,0 +1,242 @@
+//! Native mode between real engines on 127.0.0.1: QUIC links, push announcements and gossip
+//! rounds, with no `sync now` anywhere.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use mayros_sync_tests::{wait_until, Node};
+use serde_json::json;
+
+fn t(s: &str, p: &str, o: i64) -> serde_json::Value {
+    json!({"subject": s, "predicate": p, "object": o})
+}
+
+/// Three native engines paired into one group (full mesh), links up.
+async fn mesh() -> (Node, Node, Node) {
+    let a = Node::start("alpha", json!({})).await;
+    let b = Node::start("bravo", json!({})).await;
+    let c = Node::start("charlie", json!({})).await;
+    a.invite(&b).await;
+    a.invite(&c).await;
+    b.invite(&c).await;
+    for n in [&a, &b, &c] {
+        assert!(
+            wait_until(Duration::from_secs(20), || async {
+                n.connected_peers().await == 2
+            })
+            .await,
+            "links up: {}",
+            n.p2p_status().await.1
+        );
+    }
+    (a, b, c)
+}
+
+async fn converged(nodes: &[&Node]) -> bool {
+    let first = nodes[0].ids().await;
+    for n in &nodes[1..] {
+        if n.ids().await != first {
+            return false;
+        }
+    }
+    true
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_native_engines_converge_after_writes_and_deletes_on_all_of_them() {
+    let (a, b, c) = mesh().await;
+    let status = a.get("/api/v1/sync/status").await;
+    assert_eq!(status["mode"], "native", "{status}");
+
+    // A write on A is readable on B without any sync now.
+    let id = a.put_batch(vec![t("mayros:first", "ex:p", 1)]).await;
+    assert!(
+        wait_until(Duration::from_secs(5), || async { b.has(&id[0]).await }).await,
+        "pushed to B"
+    );
+
+    let mut all = Vec::new();
+    for (i, n) in [&a, &b, &c].iter().enumerate() {
+        let triples = (0..200)
+            .map(|k| t(&format!("mayros:n{i}"), "ex:k", k))
+            .collect();
+        all.push(n.put_batch(triples).await);
+    }
+    // Each deletes some of its own and some of another's writes.
+    for (i, n) in [&a, &b, &c].iter().enumerate() {
+        assert_eq!(n.delete(&all[i][0]).await, 204);
+        let other = &all[(i + 1) % 3][1];
+        assert!(
+            wait_until(Duration::from_secs(10), || async { n.has(other).await }).await,
+            "{other} reached node {i}"
+        );
+        assert_eq!(n.delete(other).await, 204);
+    }
+    assert!(
+        wait_until(Duration::from_secs(30), || async {
+            converged(&[&a, &b, &c]).await
+        })
+        .await,
+        "converged"
+    );
+    let ids = a.ids().await;
+    assert_eq!(ids.len(), 1 + 3 * 200 - 6);
+    for gone in [
+        &all[0][0], &all[0][1], &all[1][0], &all[1][1], &all[2][0], &all[2][1],
+    ] {
+        assert!(!ids.contains(gone), "{gone} stays deleted");
+    }
+
+    // p2p/status reports real figures.
+    let (code, p2p) = a.p2p_status().await;
+    assert_eq!(code, 200);
+    assert_eq!(p2p["enabled"], true);
+    assert_eq!(p2p["node_id"], a.node_id());
+    assert_eq!(p2p["peer_count"], 2);
+    let live = ids.len() as u64;
+    for n in [&a, &b, &c] {
+        assert!(
+            wait_until(Duration::from_secs(15), || async {
+                let (_, s) = n.p2p_status().await;
+                s["gossip_stats"]["round"].as_u64().unwrap_or(0) > 0
+                    && s["sync_stats"]["total_successful_syncs"]
+                        .as_u64()
+                        .unwrap_or(0)
+                        > 0
+                    && s["sync_stats"]["local_ids"] == live
+                    && s["gossip_stats"]["known_ids"] == live + 6
+            })
+            .await,
+            "rounds run and counts match: {}",
+            n.p2p_status().await.1
+        );
+    }
+    // The round counter advances.
+    let (_, before) = a.p2p_status().await;
+    let r0 = before["gossip_stats"]["round"].as_u64().unwrap();
+    assert!(
+        wait_until(Duration::from_secs(15), || async {
+            a.p2p_status().await.1["gossip_stats"]["round"]
+                .as_u64()
+                .unwrap_or(0)
+                > r0
+        })
+        .await
+    );
+
+    // sync now defers to gossip in native mode.
+    let (s, now) = b.control("/api/v1/sync/now", json!({})).await;
+    assert_eq!(s, 200);
+    assert_eq!(now["deferred"], true, "{now}");
+    assert!(now["results"].as_array().unwrap().is_empty());
+    let (s, hook) = b.control("/api/v1/sync/hooks/agent-end", json!({})).await;
+    assert_eq!(s, 200);
+    assert_eq!(hook["ran"], false, "{hook}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_node_catches_up() {
+    let (a, b, c) = mesh().await;
+    let first = a
+        .put_batch((0..50).map(|k| t("mayros:r", "ex:k", k)).collect())
+        .await;
+    assert!(
+        wait_until(Duration::from_secs(10), || async {
+            converged(&[&a, &b, &c]).await
+        })
+        .await
+    );
+
+    let c_dir = c.dir;
+    c.daemon.shutdown().await;
+    let later = a
+        .put_batch((50..120).map(|k| t("mayros:r", "ex:k", k)).collect())
+        .await;
+    assert_eq!(b.delete(&first[0]).await, 204);
+    let c = Node::restart(c_dir, "charlie").await;
+    assert!(
+        wait_until(Duration::from_secs(30), || async {
+            converged(&[&a, &b, &c]).await
+        })
+        .await,
+        "restarted node caught up: {}",
+        c.p2p_status().await.1
+    );
+    assert!(c.has(&later[69]).await);
+    assert!(
+        !c.has(&first[0]).await,
+        "the delete made while it was down reached it"
+    );
+}
+
+/// A QUIC client outside the engine: `cert` dials `target` with `seed`.
+async fn rogue_dial(
+    cert: &mayros_sync_node::tls::DeviceCert,
+    seed: [u8; 32],
+    target: &Node,
+) -> mayros_sync_node::quic::links::LinkEvent {
+    use mayros_sync_node::quic::links::{Links, Membership};
+    use mayros_sync_node::quic::QuicEndpoint;
+    use mayros_sync_proto::seedproof::GroupSeed;
+
+    struct Believes(String, [u8; 32]);
+    impl Membership for Believes {
+        fn is_member(&self, node_id: &str) -> bool {
+            node_id == self.0
+        }
+        fn seed(&self) -> Option<GroupSeed> {
+            Some(GroupSeed(self.1))
+        }
+    }
+    let endpoint = QuicEndpoint::bind("127.0.0.1:0".parse().unwrap(), cert).unwrap();
+    let (links, mut events) = Links::start(
+        endpoint,
+        cert.node_id().to_string(),
+        std::sync::Arc::new(Believes(target.node_id(), seed)),
+    );
+    links.want(&target.node_id(), target.daemon.info().quic.unwrap());
+    let ev = tokio::time::timeout(Duration::from_secs(15), events.recv())
+        .await
+        .expect("the dial ends one way or another")
+        .unwrap();
+    links.shutdown();
+    ev
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unpaired_or_wrong_seed_quic_client_gets_nothing() {
+    use mayros_sync_node::quic::links::LinkEvent;
+    use mayros_sync_store::{DeviceIdentity, FileSecretStore};
+
+    let a = Node::start("alpha", json!({})).await;
+    let b = Node::start("bravo", json!({})).await;
+    a.invite(&b).await;
+    let secret = a.put_batch(vec![t("mayros:secret", "ex:p", 42)]).await;
+    assert!(
+        wait_until(Duration::from_secs(10), || async {
+            b.has(&secret[0]).await
+        })
+        .await
+    );
+
+    // An unpaired device (fresh key) is refused before any proof.
+    let stranger =
+        mayros_sync_node::tls::DeviceCert::new(&ed25519_dalek::SigningKey::from_bytes(&[0x5a; 32]))
+            .unwrap();
+    match rogue_dial(&stranger, [1; 32], &a).await {
+        LinkEvent::Refused { node_id, .. } => assert_eq!(node_id, Some(a.node_id())),
+        other => panic!("an unpaired client got {other:?}"),
+    }
+
+    // A member's own key with the wrong seed is refused too (the seed proof fails).
+    let b_device =
+        DeviceIdentity::load_or_create(&FileSecretStore::new(b.dir.path()).unwrap()).unwrap();
+    let b_cert = mayros_sync_node::tls::DeviceCert::new(b_device.signing_key()).unwrap();
+    match rogue_dial(&b_cert, [2; 32], &a).await {
+        LinkEvent::Refused { .. } | LinkEvent::Down { .. } => {}
+        other => panic!("a wrong-seed client got {other:?}"),
+    }
+    // Only the real B is linked to A, and A's data did not change.
+    assert_eq!(a.connected_peers().await, 1);
+    assert_eq!(a.ids().await, vec![secret[0].clone()]);
+}

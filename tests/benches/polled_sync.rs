@@ -25,8 +25,8 @@ async fn run() {
     let mut secs = Vec::new();
     let mut per_triple = Vec::new();
     for run in 0..RUNS {
-        let a = Node::start("alpha", json!({})).await;
-        let b = Node::start("bravo", json!({})).await;
+        let a = Node::start_polled("alpha", json!({})).await;
+        let b = Node::start_polled("bravo", json!({})).await;
         a.invite(&b).await;
         for chunk in 0..(N / 10_000) {
             let triples: Vec<_> = (0..10_000)

@@ -228,15 +228,25 @@ async fn an_unpaired_or_wrong_seed_quic_client_gets_nothing() {
         other => panic!("an unpaired client got {other:?}"),
     }
 
-    // A member's own key with the wrong seed is refused too (the seed proof fails).
+    // A member's own key with the wrong seed is refused too (the seed proof fails). The real B
+    // goes away first: while its link is up, a second link claiming B is a duplicate.
     let b_device =
         DeviceIdentity::load_or_create(&FileSecretStore::new(b.dir.path()).unwrap()).unwrap();
     let b_cert = mayros_sync_node::tls::DeviceCert::new(b_device.signing_key()).unwrap();
+    let b_dir = b.dir;
+    b.daemon.shutdown().await;
+    assert!(
+        wait_until(Duration::from_secs(10), || async {
+            a.connected_peers().await == 0
+        })
+        .await
+    );
     match rogue_dial(&b_cert, [2; 32], &a).await {
         LinkEvent::Refused { .. } | LinkEvent::Down { .. } => {}
         other => panic!("a wrong-seed client got {other:?}"),
     }
-    // Only the real B is linked to A, and A's data did not change.
-    assert_eq!(a.connected_peers().await, 1);
+    // Nobody is linked to A, and A's data did not change.
+    assert_eq!(a.connected_peers().await, 0);
     assert_eq!(a.ids().await, vec![secret[0].clone()]);
+    drop(b_dir);
 }

@@ -270,7 +270,7 @@ pub fn status_summary_at(s: &Value, now: OffsetDateTime) -> String {
         let _ = writeln!(out, "paused     {pause}");
     }
     if let Some(gossip) = s.get("gossip").filter(|g| !g.is_null()) {
-        let _ = writeln!(out, "gossip     {}", sync::stats_line(gossip));
+        let _ = writeln!(out, "gossip     {}", sync::gossip_lines(gossip));
     }
     let _ = writeln!(
         out,
@@ -460,7 +460,7 @@ mod tests {
              last sync 2026-11-24 18:09:00Z (1m ago) ok, 4 syncs, 9 triples, 0 failures\n",
             "syncs      4 ok, 0 failed, last 2026-11-24 18:09:00Z (1m ago)\n",
             "paused     until 2026-11-24 18:20:00Z (in 10m)\n",
-            "gossip     round=3\n",
+            "gossip     QUIC -, answering only, round 3, 0 known ids",
             "2 rejected peer requests",
         ] {
             assert!(text.contains(needle), "{needle:?} missing from\n{text}");

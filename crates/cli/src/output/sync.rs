@@ -513,6 +513,61 @@ pub fn pause_state(body: &Value, paused: bool, now: OffsetDateTime) -> String {
     }
 }
 
+/// The gossip lines of `mayros sync status` (native layer figures, DESIGN §3.2): the QUIC
+/// address, round, known ids, Bloom filter and round counters, then one line per P2P peer.
+pub fn gossip_lines(g: &Value) -> String {
+    let mut out = format!(
+        "QUIC {}, {}, round {}, {} known ids, bloom {} items FPR {:.4}, {} pending, {} ok / {} failed rounds, {} in / {} out",
+        opt_str(g, "addr").unwrap_or("-"),
+        if g.get("initiates").and_then(Value::as_bool) == Some(true) {
+            "gossiping"
+        } else {
+            "answering only"
+        },
+        num(g, "round"),
+        num(g, "knownIds"),
+        num(g, "bloomFilterItems"),
+        g.get("bloomFilterFpr").and_then(Value::as_f64).unwrap_or(0.0),
+        num(g, "pendingAnnouncements"),
+        num(g, "successfulSyncs"),
+        num(g, "failedSyncs"),
+        bytes(num(g, "bytesIn")),
+        bytes(num(g, "bytesOut")),
+    );
+    for p in array(g, "peers") {
+        let _ = write!(
+            out,
+            "\n  {} {} {}",
+            short_id(opt_str(p, "nodeId").unwrap_or("?")),
+            opt_str(p, "addr").unwrap_or("-"),
+            if p.get("connected").and_then(Value::as_bool) == Some(true) {
+                "connected"
+            } else {
+                "not connected"
+            },
+        );
+        if let Some(ms) = p.get("lastRoundMs").and_then(Value::as_u64) {
+            let _ = write!(out, ", last round {ms} ms");
+        }
+        let queued = num(p, "queuedChanges");
+        if queued > 0 {
+            let _ = write!(out, ", {queued} changes queued");
+        }
+    }
+    if let Some(e) = opt_str(g, "lastError") {
+        let _ = write!(out, "\n  last error: {e}");
+    }
+    out
+}
+
+fn bytes(n: u64) -> String {
+    match n {
+        0..=9_999 => format!("{n} B"),
+        10_000..=9_999_999 => format!("{:.1} kB", n as f64 / 1e3),
+        _ => format!("{:.1} MB", n as f64 / 1e6),
+    }
+}
+
 /// The peer lines and extra counters of `mayros sync status`.
 pub fn status_peers(s: &Value, now: OffsetDateTime) -> String {
     let mut out = String::new();
@@ -717,6 +772,26 @@ mod tests {
         assert_eq!(
             sync_now(&json!({"mode": "none", "deferred": false, "results": []})),
             "none mode: no peer to sync with"
+        );
+    }
+
+    #[test]
+    fn gossip_lines_show_the_figures_and_each_p2p_peer() {
+        let g = json!({
+            "addr": "127.0.0.1:19091", "initiates": true, "round": 42, "knownIds": 601,
+            "bloomFilterItems": 500, "bloomFilterFpr": 0.0101, "pendingAnnouncements": 3,
+            "successfulSyncs": 40, "failedSyncs": 1, "bytesIn": 12_345, "bytesOut": 999,
+            "peers": [
+                {"nodeId": "ab".repeat(32), "addr": "127.0.0.1:5000", "connected": true, "lastRoundMs": 12, "queuedChanges": 0},
+                {"nodeId": "cd".repeat(32), "addr": null, "connected": false, "lastRoundMs": null, "queuedChanges": 7}
+            ],
+            "lastError": null
+        });
+        assert_eq!(
+            gossip_lines(&g),
+            "QUIC 127.0.0.1:19091, gossiping, round 42, 601 known ids, bloom 500 items FPR 0.0101, 3 pending, 40 ok / 1 failed rounds, 12.3 kB in / 999 B out\n  \
+             abababababab 127.0.0.1:5000 connected, last round 12 ms\n  \
+             cdcdcdcdcdcd - not connected, 7 changes queued"
         );
     }
 

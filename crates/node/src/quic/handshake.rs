@@ -44,34 +44,29 @@ async fn send_proof(send: &mut SendStream, proof: &[u8; 32]) -> Result<(), Hands
         .map_err(|e| HandshakeError::Stream(e.to_string()))
 }
 
+/// Reads exactly one seed-proof frame (header, then body) and nothing beyond it, so a frame
+/// the peer sends right after its proof stays in the stream for the link's reader.
 async fn read_proof(recv: &mut RecvStream) -> Result<Vec<u8>, HandshakeError> {
+    let closed = |e: quinn::ReadExactError| HandshakeError::Stream(e.to_string());
+    let mut header = [0u8; 4];
+    recv.read_exact(&mut header).await.map_err(closed)?;
+    let len = u32::from_be_bytes(header) as usize;
+    if len > 1024 {
+        return Err(HandshakeError::Stream("seed proof frame too long".into()));
+    }
+    let mut payload = vec![0u8; len];
+    recv.read_exact(&mut payload).await.map_err(closed)?;
     let mut dec = FrameDecoder::new();
-    let mut buf = [0u8; 256];
-    loop {
-        if let Some(frame) = dec
-            .next_frame()
-            .map_err(|e| HandshakeError::Stream(e.to_string()))?
-        {
-            if frame.kind != KIND_SEED_PROOF {
-                return Err(HandshakeError::Stream(format!(
-                    "expected a seed proof, got kind {}",
-                    frame.kind
-                )));
-            }
-            return Ok(frame.body);
-        }
-        if dec.buffered() > 1024 {
-            return Err(HandshakeError::Stream("seed proof frame too long".into()));
-        }
-        match recv.read(&mut buf).await {
-            Ok(Some(n)) => dec.push(&buf[..n]),
-            Ok(None) => {
-                return Err(HandshakeError::Stream(
-                    "stream closed before the proof".into(),
-                ))
-            }
-            Err(e) => return Err(HandshakeError::Stream(e.to_string())),
-        }
+    dec.push(&header);
+    dec.push(&payload);
+    match dec.next_frame() {
+        Ok(Some(frame)) if frame.kind == KIND_SEED_PROOF => Ok(frame.body),
+        Ok(Some(frame)) => Err(HandshakeError::Stream(format!(
+            "expected a seed proof, got kind {}",
+            frame.kind
+        ))),
+        Ok(None) => Err(HandshakeError::Stream("incomplete seed proof".into())),
+        Err(e) => Err(HandshakeError::Stream(e.to_string())),
     }
 }
 

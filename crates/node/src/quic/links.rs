@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use mayros_sync_proto::frame::{encode_frame, FrameDecoder, FrameError};
-use mayros_sync_proto::seedproof::{GroupSeed, EXPORTER_LABEL};
+use mayros_sync_proto::seedproof::GroupSeed;
 use quinn::{Connection, ConnectionError, RecvStream, SendStream};
 use rand::Rng;
 use tokio::sync::{mpsc, watch, Notify};
@@ -807,7 +807,7 @@ impl Shared {
             .connect(addr, peer, SYNC_ALPN)
             .await
             .map_err(|e| refused(e.to_string()))?;
-        let proof = dial_proof(&conn, &seed, &self.own);
+        let proof = super::handshake::dial_sync(&conn, &seed, &self.own);
         let streams = match tokio::time::timeout(HANDSHAKE_TIMEOUT, proof).await {
             Ok(Ok(streams)) => streams,
             Ok(Err(e)) => {
@@ -836,56 +836,6 @@ enum Refusal {
     Refused(Option<String>, String),
     /// A duplicate of the link that wins the tie-break (not reported).
     Duplicate(String),
-}
-
-/// Dialer side of the seed proof (DESIGN §7.3), like `handshake::dial_sync` but reading the
-/// acceptor's proof frame exactly, so frames the acceptor sends right after it stay on the stream.
-async fn dial_proof(
-    conn: &Connection,
-    seed: &GroupSeed,
-    own_node_id: &str,
-) -> Result<(SendStream, RecvStream), HandshakeError> {
-    let stream_err = |e: &dyn std::fmt::Display| HandshakeError::Stream(e.to_string());
-    let peer = peer_node_id(conn).ok_or(HandshakeError::NoCertificate)?;
-    let mut exporter = [0u8; 32];
-    conn.export_keying_material(&mut exporter, EXPORTER_LABEL, b"")
-        .map_err(|_| HandshakeError::Stream("no TLS exporter".into()))?;
-    let (mut send, mut recv) = conn.open_bi().await.map_err(|e| stream_err(&e))?;
-    let proof = seed.quic_proof(&exporter, own_node_id);
-    let frame = encode_frame(KIND_SEED_PROOF, &proof).map_err(|e| stream_err(&e))?;
-    send.write_all(&frame).await.map_err(|e| stream_err(&e))?;
-    let theirs = read_one_frame(&mut recv, KIND_SEED_PROOF).await?;
-    if !seed.verify_quic(&exporter, &peer, &theirs) {
-        let err = HandshakeError::BadProof;
-        conn.close(CLOSE_REFUSED.into(), err.to_string().as_bytes());
-        return Err(err);
-    }
-    Ok((send, recv))
-}
-
-/// Reads exactly one small frame of `kind` (no byte beyond it) and returns its body.
-async fn read_one_frame(recv: &mut RecvStream, kind: u64) -> Result<Vec<u8>, HandshakeError> {
-    let closed = |e: quinn::ReadExactError| HandshakeError::Stream(e.to_string());
-    let mut header = [0u8; 4];
-    recv.read_exact(&mut header).await.map_err(closed)?;
-    let len = u32::from_be_bytes(header) as usize;
-    if len > 1024 {
-        return Err(HandshakeError::Stream("seed proof frame too long".into()));
-    }
-    let mut payload = vec![0u8; len];
-    recv.read_exact(&mut payload).await.map_err(closed)?;
-    let mut dec = FrameDecoder::new();
-    dec.push(&header);
-    dec.push(&payload);
-    match dec.next_frame() {
-        Ok(Some(frame)) if frame.kind == kind => Ok(frame.body),
-        Ok(Some(frame)) => Err(HandshakeError::Stream(format!(
-            "expected a seed proof, got kind {}",
-            frame.kind
-        ))),
-        Ok(None) => Err(HandshakeError::Stream("incomplete seed proof".into())),
-        Err(e) => Err(HandshakeError::Stream(e.to_string())),
-    }
 }
 
 /// What a link's reader and writer know about their link.

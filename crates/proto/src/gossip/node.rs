@@ -855,6 +855,12 @@ where
                 return;
             }
         };
+        if mine.in_sync_with(theirs) {
+            // Changes that arrived while the reply was on its way (a transfer queued ahead of
+            // it) closed the gap: nothing left to reconcile.
+            self.finish_round(peer, RoundOutcome::InSync, now);
+            return;
+        }
         if total(theirs) == 0 {
             let ids = self.all_ids(peer, replica);
             let found = ids.len();

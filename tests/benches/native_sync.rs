@@ -6,7 +6,8 @@
 //! - idle CPU and RSS of this process while the two engines idle in sync.
 //!
 //! Run: `cargo bench -p mayros-sync-tests --bench native_sync` (N = 500 000, 3 catch-up runs;
-//! set `MAYROS_BENCH_N` / `MAYROS_BENCH_RUNS` to change them).
+//! set `MAYROS_BENCH_N` / `MAYROS_BENCH_RUNS` to change them, `MAYROS_BENCH_ONLY=latency|catchup`
+//! to run one part).
 #![allow(clippy::unwrap_used)]
 
 use std::time::{Duration, Instant};
@@ -78,7 +79,17 @@ async fn run() {
     let n = env_or("MAYROS_BENCH_N", 500_000);
     let runs = env_or("MAYROS_BENCH_RUNS", 3);
 
-    // Latency: two paired engines, one triple per write.
+    let only = std::env::var("MAYROS_BENCH_ONLY").unwrap_or_default();
+    if only.is_empty() || only == "latency" {
+        latency().await;
+    }
+    if only.is_empty() || only == "catchup" {
+        catch_up(n, runs).await;
+    }
+}
+
+async fn latency() {
+    // Two paired engines, one triple per write.
     let a = Node::start("alpha", json!({})).await;
     let b = Node::start("bravo", json!({})).await;
     a.invite(&b).await;
@@ -122,8 +133,9 @@ async fn run() {
     );
     a.daemon.shutdown().await;
     b.daemon.shutdown().await;
+}
 
-    // Cold catch-up.
+async fn catch_up(n: usize, runs: usize) {
     let mut secs = Vec::new();
     for run in 0..runs {
         let a = Node::start("alpha", json!({})).await;
@@ -139,6 +151,7 @@ async fn run() {
         .await;
         let elapsed = start.elapsed().as_secs_f64();
         assert!(done, "catch-up did not finish");
+        assert_eq!(count(&b).await, n as u64, "the store agrees with the summary");
         println!("run {run}: loaded {n} on A in {load_s:.1} s; B caught up in {elapsed:.2} s");
         secs.push(elapsed);
 

@@ -250,3 +250,32 @@ async fn an_unpaired_or_wrong_seed_quic_client_gets_nothing() {
     assert_eq!(a.ids().await, vec![secret[0].clone()]);
     drop(b_dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devices_paired_through_a_third_one_link_directly() {
+    let a = Node::start("alpha", json!({})).await;
+    let b = Node::start("bravo", json!({})).await;
+    let c = Node::start("charlie", json!({})).await;
+    // B and C each pair with A only; A tells each where the other is.
+    a.invite(&b).await;
+    a.invite(&c).await;
+    for n in [&a, &b, &c] {
+        assert!(
+            wait_until(Duration::from_secs(20), || async {
+                n.connected_peers().await == 2
+            })
+            .await,
+            "full mesh: {}\npeers: {}\nerror: {}",
+            n.p2p_status().await.1,
+            n.get("/api/v1/sync/peers").await,
+            n.get("/api/v1/sync/status").await["gossip"]["lastError"]
+        );
+    }
+    // A write on B now reaches C directly, even with A gone.
+    a.daemon.shutdown().await;
+    let id = b.put_batch(vec![t("mayros:direct", "ex:p", 7)]).await;
+    assert!(
+        wait_until(Duration::from_secs(10), || async { c.has(&id[0]).await }).await,
+        "pushed B → C"
+    );
+}

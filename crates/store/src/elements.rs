@@ -14,8 +14,9 @@ use mayros_sync_proto::TripleId;
 
 use crate::changelog::ChangeOp;
 use crate::error::Error;
+use crate::tombstones::RawTombstone;
 use crate::tombstones::Tombstone;
-use crate::triples::{get_with, id_from_sql, u64_to_sql, StoredTriple};
+use crate::triples::{get_with, id_from_sql, u64_to_sql, RawRow, StoredTriple, COLUMNS};
 use crate::Store;
 
 const ENABLE_JOURNAL: &str = "
@@ -185,5 +186,59 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// Every synced live triple, then every synced tombstone, in storage order, in pages: the
+    /// sequential read behind "send everything" to an empty peer. `cursor` starts at 0;
+    /// returns the page and the next cursor (`None` at the end).
+    pub fn scan_current(
+        &self,
+        cursor: u64,
+        limit: usize,
+        exclude_prefixes: &[String],
+    ) -> Result<(Vec<CurrentChange>, Option<u64>), Error> {
+        const TOMBSTONES: u64 = 1 << 63;
+        let limit_sql = i64::try_from(limit.max(1)).unwrap_or(i64::MAX);
+        let after = u64_to_sql(cursor & !TOMBSTONES);
+        let mut out = Vec::new();
+        let mut last = None;
+        let mut seen = 0usize;
+        if cursor & TOMBSTONES == 0 {
+            let mut stmt = self.conn.prepare_cached(&format!(
+                "SELECT {COLUMNS}, rowid FROM triples WHERE rowid > ?1 ORDER BY rowid LIMIT ?2"
+            ))?;
+            let mut rows = stmt.query((after, limit_sql))?;
+            while let Some(r) = rows.next()? {
+                seen += 1;
+                last = Some(r.get::<_, i64>(9)?);
+                let t = RawRow::read_at(r, 0)?.decode()?;
+                if !is_excluded(&t.triple.subject, exclude_prefixes) {
+                    out.push(CurrentChange::Live(t));
+                }
+            }
+            return Ok(match last {
+                Some(rowid) if seen >= limit.max(1) => (out, Some(crate::triples::count(rowid)?)),
+                _ => (out, Some(TOMBSTONES)),
+            });
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, hlc, \"by\", deleted_at_ms, namespace, subject, rowid FROM tombstones
+             WHERE rowid > ?1 ORDER BY rowid LIMIT ?2",
+        )?;
+        let mut rows = stmt.query((after, limit_sql))?;
+        while let Some(r) = rows.next()? {
+            seen += 1;
+            last = Some(r.get::<_, i64>(6)?);
+            let t = RawTombstone::read_at(r, 0)?.decode()?;
+            if !excluded(t.subject.as_deref(), exclude_prefixes) {
+                out.push(CurrentChange::Deleted(t));
+            }
+        }
+        Ok(match last {
+            Some(rowid) if seen >= limit.max(1) => {
+                (out, Some(TOMBSTONES | crate::triples::count(rowid)?))
+            }
+            _ => (out, None),
+        })
     }
 }

@@ -178,3 +178,44 @@ fn current_changes_and_elements_skip_excluded_subjects() {
     assert_eq!(cur.len(), 1);
     assert!(matches!(&cur[0], CurrentChange::Deleted(t) if t.id == kept.id()));
 }
+
+#[test]
+fn scanning_pages_through_every_live_triple_then_every_tombstone() {
+    let mut store = Store::open_in_memory().unwrap();
+    let ts: Vec<Triple> = (0..25).map(|i| triple("ex:scan", i)).collect();
+    let batch: Vec<NewTriple> = ts.iter().cloned().map(NewTriple::new).collect();
+    store.insert_batch(&batch, &ctx(T0)).unwrap();
+    store
+        .insert_batch(
+            &[NewTriple::new(triple("mayros:sync:hidden", 1))],
+            &ctx(T0),
+        )
+        .unwrap();
+    for t in &ts[..4] {
+        store.delete(&t.id(), &ctx(T0 + 1)).unwrap();
+    }
+    let excl = vec!["mayros:sync:".to_string()];
+    let (mut live, mut dead) = (Vec::new(), Vec::new());
+    let mut cursor = Some(0);
+    let mut pages = 0;
+    while let Some(c) = cursor {
+        let (page, next) = store.scan_current(c, 7, &excl).unwrap();
+        assert!(page.len() <= 7);
+        for ch in page {
+            match ch {
+                CurrentChange::Live(t) => live.push(t.id),
+                CurrentChange::Deleted(t) => dead.push(t.id),
+            }
+        }
+        cursor = next;
+        pages += 1;
+        assert!(pages < 20, "the scan ends");
+    }
+    let mut want_live: Vec<TripleId> = ts[4..].iter().map(Triple::id).collect();
+    let mut want_dead: Vec<TripleId> = ts[..4].iter().map(Triple::id).collect();
+    for v in [&mut live, &mut dead, &mut want_live, &mut want_dead] {
+        v.sort();
+    }
+    assert_eq!(live, want_live, "every live triple once, the excluded one skipped");
+    assert_eq!(dead, want_dead, "then every tombstone once");
+}

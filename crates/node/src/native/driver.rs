@@ -9,11 +9,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mayros_sync_proto::gossip::change::TripleChange;
-use mayros_sync_proto::gossip::msg::GossipMsg;
+use mayros_sync_proto::gossip::msg::{
+    decode_addresses, encode_addresses, kind as msg_kind, GossipMsg,
+};
 use mayros_sync_proto::gossip::node::{GossipConfig, GossipEvent, GossipNode, RoundOutcome};
 use mayros_sync_proto::mode::SyncMode;
 use mayros_sync_proto::peerstate::PeerStatus;
 use mayros_sync_proto::reconcile::summary::FingerprintKey;
+use mayros_sync_proto::roster::RosterEntry;
 use mayros_sync_proto::seedproof::GroupSeed;
 use mayros_sync_proto::TripleId;
 use mayros_sync_store::PeerRecord;
@@ -231,6 +234,7 @@ impl Driver {
                     tracing::info_span!("peer", peer = %crate::sync::pull::short(&peer)).entered();
                 tracing::info!(%addr, dialed, "sync link up");
                 self.remember_addr(&peer, addr);
+                self.share_addresses(&peer, addr);
                 self.node.peer_up(peer, now);
             }
             LinkEvent::Down { peer, reason } => {
@@ -238,6 +242,25 @@ impl Driver {
                     tracing::info_span!("peer", peer = %crate::sync::pull::short(&peer)).entered();
                 tracing::info!(%reason, "sync link down");
                 self.node.peer_down(&peer);
+            }
+            LinkEvent::Frame { peer, kind, body } if kind == msg_kind::ROSTER => {
+                match serde_json::from_slice::<Vec<RosterEntry>>(&body) {
+                    Ok(entries) => self.on_roster(&peer, entries),
+                    Err(e) => self.error(format!(
+                        "peer {}: malformed roster ({e}); ignored",
+                        crate::sync::pull::short(&peer)
+                    )),
+                }
+            }
+            LinkEvent::Frame { peer, kind, body } if kind == msg_kind::ADDRESSES => {
+                match decode_addresses(&body) {
+                    Some(entries) => self.on_addresses(&peer, entries),
+                    None => self.error(format!(
+                        "peer {}: malformed address book ({} bytes); ignored",
+                        crate::sync::pull::short(&peer),
+                        body.len()
+                    )),
+                }
             }
             LinkEvent::Frame { peer, kind, body } => {
                 let _s =
@@ -258,6 +281,115 @@ impl Driver {
             } => {
                 tracing::info!(%addr, node = node_id.as_deref().unwrap_or("?"), %reason, "sync connection refused");
             }
+        }
+    }
+
+    /// Tells a peer whose link just came up where the other members are, and the other
+    /// connected members where it is, so devices paired through a third one link directly.
+    fn share_addresses(&mut self, peer: &str, addr: SocketAddr) {
+        // The roster first: a member learns who the others are before where they are.
+        let roster = self.roster_body();
+        let connected = self.links.connected();
+        for (id, _) in &connected {
+            let _ = self.links.send(id, msg_kind::ROSTER, &roster);
+        }
+        let mut book: HashMap<String, String> = self
+            .wanted
+            .iter()
+            .map(|(id, a)| (id.clone(), a.to_string()))
+            .collect();
+        for (id, a) in &connected {
+            book.insert(id.clone(), a.to_string());
+        }
+        book.remove(peer);
+        if !book.is_empty() {
+            let entries: Vec<(String, String)> = book.into_iter().collect();
+            let _ = self
+                .links
+                .send(peer, msg_kind::ADDRESSES, &encode_addresses(&entries));
+        }
+        let news = encode_addresses(&[(peer.to_string(), addr.to_string())]);
+        for (other, _) in connected.iter().filter(|(id, _)| id != peer) {
+            let _ = self.links.send(other, msg_kind::ADDRESSES, &news);
+        }
+    }
+
+    fn roster_body(&self) -> Vec<u8> {
+        let entries: Vec<RosterEntry> = self
+            .engine
+            .sync_state()
+            .group()
+            .roster
+            .entries()
+            .cloned()
+            .collect();
+        serde_json::to_vec(&entries).unwrap_or_default()
+    }
+
+    /// Merges a member's roster (signatures checked by the roster); new entries are passed on
+    /// to every other connected member, so the whole group learns them.
+    fn on_roster(&mut self, from: &str, entries: Vec<RosterEntry>) {
+        let engine = Arc::clone(&self.engine);
+        let added = self.engine.store_blocking(move |s| {
+            engine
+                .sync_state()
+                .group()
+                .merge(entries, s)
+                .map_err(|e| mayros_sync_store::Error::Corrupt(e.to_string()))
+        });
+        match added {
+            Ok(0) => {
+                eprintln!("DBG roster added 0");
+            }
+            Ok(n) => {
+                tracing::info!(from = %crate::sync::pull::short(from), added = n, "roster entries learned over gossip");
+                let roster = self.roster_body();
+                for (id, _) in self.links.connected() {
+                    if id != from {
+                        let _ = self.links.send(&id, msg_kind::ROSTER, &roster);
+                    }
+                }
+                self.reconfigure();
+            }
+            Err(e) => self.error(format!("cannot merge a roster: {e}")),
+        }
+    }
+
+    /// Records addresses a member told us for members we have no address for.
+    fn on_addresses(&mut self, from: &str, entries: Vec<(String, String)>) {
+        let own = self.node.id().clone();
+        let members = self.engine.sync_state().group().roster.members();
+        let now_ms = self.engine.clock().now_ms();
+        let useful: Vec<(String, SocketAddr)> = entries
+            .into_iter()
+            .filter(|(id, _)| *id != own && id != from && members.contains_key(id))
+            .filter_map(|(id, a)| {
+                let addr: SocketAddr = a.parse().ok()?;
+                (!addr.ip().is_unspecified() && addr.port() != 0).then_some((id, addr))
+            })
+            .collect();
+        if useful.is_empty() {
+            return;
+        }
+        let learned = self.engine.store_blocking(move |s| {
+            let mut learned = 0;
+            for (id, addr) in useful {
+                let mut rec = s.peer(&id)?.unwrap_or_else(|| PeerRecord::new(&id, now_ms));
+                if rec.quic_addr.is_none() {
+                    rec.quic_addr = Some(addr.to_string());
+                    s.upsert_peer(&rec)?;
+                    learned += 1;
+                }
+            }
+            Ok::<_, mayros_sync_store::Error>(learned)
+        });
+        match learned {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::info!(from = %crate::sync::pull::short(from), learned = n, "learned member addresses");
+                self.want_members();
+            }
+            Err(e) => self.error(format!("cannot record member addresses: {e}")),
         }
     }
 

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use mayros_sync_proto::gossip::change::TripleChange;
-use mayros_sync_proto::gossip::replica::{Element, Replica, Source, ALL_NAMESPACES};
+use mayros_sync_proto::gossip::replica::{Element, Replica, ScanPage, Source, ALL_NAMESPACES};
 use mayros_sync_proto::namespace::is_excluded;
 use mayros_sync_proto::reconcile::summary::{FingerprintKey, Summary};
 use mayros_sync_proto::TripleId;
@@ -181,6 +181,14 @@ impl Replica<String> for StoreReplica {
 
     fn fetch(&mut self, ids: &[[u8; 32]]) -> Result<Vec<TripleChange>, Error> {
         self.changes_of(ids.iter().map(|b| TripleId::from_bytes(*b)).collect())
+    }
+
+    fn scan(&mut self, cursor: u64, limit: usize) -> Result<ScanPage<TripleChange>, Error> {
+        let exclude = self.exclude.clone();
+        let (page, next) = self
+            .engine
+            .store_blocking(move |s| s.scan_current(cursor, limit, &exclude))?;
+        Ok((page.into_iter().map(to_change).collect(), next))
     }
 
     fn apply(

@@ -37,6 +37,58 @@ pub mod kind {
     pub const SEND_ALL: u64 = 18;
     /// [`super::GossipMsg::RoundEnd`].
     pub const ROUND_END: u64 = 19;
+    /// Address book of roster members (see [`super::encode_addresses`]); handled by the
+    /// engine, not by the round machine.
+    pub const ADDRESSES: u64 = 20;
+    /// The sender's signed roster entries, JSON (rare and small); handled by the engine.
+    pub const ROSTER: u64 = 21;
+}
+
+/// Most entries in one address-book message.
+pub const MAX_ADDRESSES: usize = 1_024;
+
+/// Encodes an address book: `(node id as 64 lowercase hex, "ip:port")` pairs; entries whose
+/// node id is not 64 hex digits are skipped.
+pub fn encode_addresses(entries: &[(String, String)]) -> Vec<u8> {
+    let valid: Vec<(Vec<u8>, &str)> = entries
+        .iter()
+        .take(MAX_ADDRESSES)
+        .filter_map(|(id, addr)| {
+            let raw = hex::decode(id).ok().filter(|r| r.len() == 32)?;
+            Some((raw, addr.as_str()))
+        })
+        .collect();
+    let mut out = Vec::new();
+    put_varint(&mut out, valid.len() as u64);
+    for (raw, addr) in valid {
+        out.extend_from_slice(&raw);
+        crate::encode::put_str(&mut out, addr);
+    }
+    out
+}
+
+/// Parses [`encode_addresses`]; `None` when malformed, too long, or an address is over 64 bytes.
+pub fn decode_addresses(body: &[u8]) -> Option<Vec<(String, String)>> {
+    let mut r = Reader { buf: body, pos: 0 };
+    let n = usize::try_from(r.varint()?).ok()?;
+    if n > MAX_ADDRESSES {
+        return None;
+    }
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let end = r.pos.checked_add(32)?;
+        let id = hex::encode(body.get(r.pos..end)?);
+        r.pos = end;
+        let len = usize::try_from(r.varint()?).ok()?;
+        if len > 64 {
+            return None;
+        }
+        let end = r.pos.checked_add(len)?;
+        let addr = std::str::from_utf8(body.get(r.pos..end)?).ok()?.to_string();
+        r.pos = end;
+        out.push((id, addr));
+    }
+    r.done().then_some(out)
 }
 
 /// One message between two gossip nodes.
@@ -362,6 +414,8 @@ pub fn kind_name(k: u64) -> &'static str {
         kind::CHECK => "check",
         kind::SEND_ALL => "send-all",
         kind::ROUND_END => "round-end",
+        kind::ADDRESSES => "addresses",
+        kind::ROSTER => "roster",
         exact::kind::SYMBOLS => "exact-symbols",
         exact::kind::MORE => "exact-more",
         exact::kind::DONE => "exact-done",
@@ -436,6 +490,29 @@ mod tests {
             GossipMsg::RoundEnd { round: 9 },
             GossipMsg::Exact(ExactMsg::Abort { session: 10 }),
         ]
+    }
+
+    #[test]
+    fn address_books_round_trip_and_refuse_garbage() {
+        let book = vec![
+            ("ab".repeat(32), "127.0.0.1:19091".to_string()),
+            ("not hex".to_string(), "127.0.0.1:1".to_string()),
+            ("cd".repeat(32), "[::1]:5".to_string()),
+        ];
+        let body = encode_addresses(&book);
+        let back = decode_addresses(&body).unwrap();
+        assert_eq!(back, vec![book[0].clone(), book[2].clone()]);
+        for cut in 0..body.len() {
+            assert_eq!(decode_addresses(&body[..cut]), None, "prefix {cut}");
+        }
+        let mut long = body.clone();
+        long.push(0);
+        assert_eq!(decode_addresses(&long), None);
+        assert_eq!(
+            decode_addresses(&[0xFB, 0xFF, 0xFF]),
+            None,
+            "count over the cap"
+        );
     }
 
     #[test]

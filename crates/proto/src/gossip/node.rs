@@ -186,6 +186,9 @@ enum Queued<C> {
         changes: VecDeque<C>,
         source: Source,
     },
+    Scan {
+        cursor: u64,
+    },
     Msg(GossipMsg<C>),
 }
 
@@ -473,6 +476,33 @@ where
                         }
                     }
                 }
+                Queued::Scan { cursor } => {
+                    let at = *cursor;
+                    match replica.scan(at, max_changes) {
+                        Ok((changes, next)) => {
+                            match next {
+                                Some(n) => *cursor = n,
+                                None => {
+                                    s.queue.pop_front();
+                                }
+                            }
+                            if !changes.is_empty() {
+                                s.queue.push_front(Queued::Changes {
+                                    changes: changes.into(),
+                                    source: Source::Round,
+                                });
+                            }
+                        }
+                        Err(e) => {
+                            s.queue.pop_front();
+                            let message = format!("cannot read changes to send: {e}");
+                            self.events.push_back(GossipEvent::ReplicaError {
+                                peer: peer.clone(),
+                                message,
+                            });
+                        }
+                    }
+                }
                 Queued::Changes { changes, source } => {
                     let source = *source;
                     let mut batch = Vec::new();
@@ -584,19 +614,6 @@ where
             .filter(|e| !filter.contains(&bloom_key(e.short(&self.key))))
             .map(|e| e.id)
             .collect()
-    }
-
-    fn all_ids<R>(&mut self, peer: &P, replica: &mut R) -> Vec<[u8; 32]>
-    where
-        R: Replica<P, Change = C>,
-    {
-        match replica.elements() {
-            Ok(els) => els.into_iter().map(|e| e.id).collect(),
-            Err(e) => {
-                self.replica_error(peer, "cannot list elements", e);
-                Vec::new()
-            }
-        }
     }
 
     fn shorts<R>(&mut self, peer: &P, replica: &mut R) -> Option<HashMap<u64, [u8; 32]>>
@@ -762,8 +779,7 @@ where
                     .and_then(|s| s.incoming.take())
                     .is_some_and(|i| i.round == round);
                 if ours {
-                    let ids = self.all_ids(peer, replica);
-                    self.send_ids(peer, ids);
+                    self.enqueue(peer, Queued::Scan { cursor: 0 });
                 }
             }
             GossipMsg::Exact(m) => self.on_exact(peer, m, now, replica),
@@ -862,9 +878,8 @@ where
             return;
         }
         if total(theirs) == 0 {
-            let ids = self.all_ids(peer, replica);
-            let found = ids.len();
-            self.send_ids(peer, ids);
+            let found = usize::try_from(total(&mine)).unwrap_or(usize::MAX);
+            self.enqueue(peer, Queued::Scan { cursor: 0 });
             self.finish_round(peer, RoundOutcome::Reconciled { found }, now);
             return;
         }
@@ -1132,6 +1147,7 @@ fn queued_changes<C>(queue: &VecDeque<Queued<C>>, only: Option<Source>) -> usize
             Queued::Changes { changes, source } if only.is_none_or(|o| o == *source) => {
                 changes.len()
             }
+            Queued::Scan { .. } if only.is_none_or(|o| o == Source::Round) => 1,
             _ => 0,
         })
         .sum()

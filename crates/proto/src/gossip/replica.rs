@@ -80,6 +80,9 @@ pub trait Payload: Clone + fmt::Debug {
     fn encoded_len(&self) -> usize;
 }
 
+/// One page of [`Replica::scan`]: the changes and the cursor of the next page (`None`: done).
+pub type ScanPage<C> = (Vec<C>, Option<u64>);
+
 /// The replicated state a node reconciles, implemented by the engine over its store.
 ///
 /// Every method may fail (the engine's store is a database); the machine then abandons the
@@ -100,6 +103,9 @@ pub trait Replica<P> {
     fn elements(&mut self) -> Result<Vec<Element>, Self::Error>;
     /// The current changes for these ids (ids no longer held are skipped).
     fn fetch(&mut self, ids: &[[u8; 32]]) -> Result<Vec<Self::Change>, Self::Error>;
+    /// Every current change, a page at a time in storage order (sending everything to an
+    /// empty peer); `cursor` starts at 0; returns the page and the next cursor, `None` at the end.
+    fn scan(&mut self, cursor: u64, limit: usize) -> Result<ScanPage<Self::Change>, Self::Error>;
     /// Applies a batch received from `from`; returns how many changes altered the replica.
     fn apply(
         &mut self,
@@ -365,6 +371,23 @@ impl<P> Replica<P> for MemReplica {
                 })
             })
             .collect())
+    }
+
+    fn scan(&mut self, cursor: u64, limit: usize) -> Result<ScanPage<Item>, Self::Error> {
+        let mut ids: Vec<&[u8; 32]> = self.items.keys().collect();
+        ids.sort();
+        let start = usize::try_from(cursor).unwrap_or(usize::MAX).min(ids.len());
+        let end = start.saturating_add(limit.max(1)).min(ids.len());
+        let page = ids[start..end]
+            .iter()
+            .filter_map(|id| {
+                self.items.get(*id).map(|v| Item {
+                    id: **id,
+                    version: *v,
+                })
+            })
+            .collect();
+        Ok((page, (end < ids.len()).then_some(end as u64)))
     }
 
     fn apply(

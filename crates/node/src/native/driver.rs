@@ -338,9 +338,7 @@ impl Driver {
                 .map_err(|e| mayros_sync_store::Error::Corrupt(e.to_string()))
         });
         match added {
-            Ok(0) => {
-                eprintln!("DBG roster added 0");
-            }
+            Ok(0) => {}
             Ok(n) => {
                 tracing::info!(from = %crate::sync::pull::short(from), added = n, "roster entries learned over gossip");
                 let roster = self.roster_body();

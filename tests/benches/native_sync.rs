@@ -186,6 +186,9 @@ async fn catch_up(n: usize, runs: usize) {
         }
         a.daemon.shutdown().await;
         b.daemon.shutdown().await;
+        if run + 1 == runs {
+            idle_daemon(b.dir.path(), n);
+        }
     }
     secs.sort_by(f64::total_cmp);
     println!(
@@ -195,4 +198,55 @@ async fn catch_up(n: usize, runs: usize) {
         secs[0],
         secs[runs - 1]
     );
+}
+
+/// Idle cost of one real `mayros daemon` process on a data dir holding `n` triples: CPU over
+/// 60 s after start-up settled, and RSS. Needs the release binary (`cargo build --release -p
+/// mayros-cli`, or `MAYROS_BIN`).
+fn idle_daemon(data_dir: &std::path::Path, n: usize) {
+    let bin = std::env::var("MAYROS_BIN").map(std::path::PathBuf::from).unwrap_or_else(|_| {
+        let exe = std::env::current_exe().unwrap();
+        // target/release/deps/<bench> → target/release/mayros
+        exe.parent().unwrap().parent().unwrap().join("mayros")
+    });
+    if !bin.exists() {
+        println!("idle daemon: skipped, no binary at {} (cargo build --release -p mayros-cli)", bin.display());
+        return;
+    }
+    let mut child = std::process::Command::new(&bin)
+        .args(["daemon", "--data-dir"])
+        .arg(data_dir)
+        .args(["--api", "127.0.0.1:0", "--peer-api", "127.0.0.1:0", "--quic", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert!(line.starts_with("ready "), "{line}");
+    let stat = |pid: u32| -> (f64, u64) {
+        let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let f: Vec<&str> = s.rsplit(')').next().unwrap().split_whitespace().collect();
+        (
+            (f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap()) / 100.0,
+            f[21].parse::<u64>().unwrap() * 4096,
+        )
+    };
+    std::thread::sleep(Duration::from_secs(5));
+    let (c0, _) = stat(child.id());
+    let t0 = Instant::now();
+    std::thread::sleep(Duration::from_secs(60));
+    let (c1, rss) = stat(child.id());
+    let cpu = (c1 - c0) / t0.elapsed().as_secs_f64();
+    println!(
+        "idle daemon process with {n} triples (no peer reachable): {:.2} % of one core over 60 s, RSS {:.0} MB",
+        100.0 * cpu,
+        rss as f64 / 1e6
+    );
+    let _ = child.kill();
+    let _ = child.wait();
 }

@@ -219,6 +219,42 @@ async fn an_unpaired_or_wrong_seed_quic_client_gets_nothing() {
         .await
     );
 
+    // POST /api/v1/p2p/peers: address hints for roster members only, bad input named.
+    let post = |body: serde_json::Value| {
+        let http = a.http.clone();
+        let url = format!("{}/api/v1/p2p/peers", a.base);
+        async move {
+            let r = http.post(url).json(&body).send().await.unwrap();
+            let code = r.status().as_u16();
+            (code, r.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let (code, body) = post(json!({"addr": "not an address"})).await;
+    assert_eq!((code, body["code"].as_str()), (400, Some("INVALID_ADDR")), "{body}");
+    let (code, body) = post(json!({"addr": "127.0.0.1:9", "nodeId": "ff".repeat(32)})).await;
+    assert_eq!((code, body["code"].as_str()), (404, Some("UNKNOWN_PEER")), "{body}");
+    let b_quic = b.daemon.info().quic.unwrap().to_string();
+    let (code, body) = post(json!({"addr": b_quic, "nodeId": b.node_id()})).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["status"], "dialing");
+    let listed: serde_json::Value = a
+        .http
+        .get(format!("{}/api/v1/p2p/peers", a.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        listed["peers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["nodeId"] == b.node_id() && p["connected"] == true),
+        "{listed}"
+    );
+
     // An unpaired device (fresh key) is refused before any proof.
     let stranger =
         mayros_sync_node::tls::DeviceCert::new(&ed25519_dalek::SigningKey::from_bytes(&[0x5a; 32]))

@@ -145,13 +145,38 @@ async fn catch_up(n: usize, runs: usize) {
         let b = Node::start("bravo", json!({})).await;
         let start = Instant::now();
         a.invite(&b).await;
-        let done = wait_until(Duration::from_secs(300), || async {
-            count(&b).await >= n as u64
-        })
-        .await;
+        // Watch B's live-id count in p2p/status (from the engine's summary, no store query, so
+        // polling does not compete with the applies being measured).
+        let trace = std::env::var("MAYROS_BENCH_TRACE").is_ok();
+        let mut last_print = Instant::now();
+        let deadline = Instant::now() + Duration::from_secs(300);
+        let mut done = false;
+        while Instant::now() < deadline {
+            let (_, sb) = b.p2p_status().await;
+            let have = sb["sync_stats"]["local_ids"].as_u64().unwrap_or(0);
+            if trace && last_print.elapsed() >= Duration::from_secs(1) {
+                last_print = Instant::now();
+                let (_, sa) = a.p2p_status().await;
+                println!(
+                    "  {:5.1} s: B holds {have}, A sent {}, B received {}",
+                    start.elapsed().as_secs_f64(),
+                    sa["gossip_stats"]["changes_sent"],
+                    sb["gossip_stats"]["changes_received"]
+                );
+            }
+            if have >= n as u64 {
+                done = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
         let elapsed = start.elapsed().as_secs_f64();
         assert!(done, "catch-up did not finish");
-        assert_eq!(count(&b).await, n as u64, "the store agrees with the summary");
+        assert_eq!(
+            count(&b).await,
+            n as u64,
+            "the store agrees with the summary"
+        );
         println!("run {run}: loaded {n} on A in {load_s:.1} s; B caught up in {elapsed:.2} s");
         secs.push(elapsed);
 
@@ -204,19 +229,31 @@ async fn catch_up(n: usize, runs: usize) {
 /// 60 s after start-up settled, and RSS. Needs the release binary (`cargo build --release -p
 /// mayros-cli`, or `MAYROS_BIN`).
 fn idle_daemon(data_dir: &std::path::Path, n: usize) {
-    let bin = std::env::var("MAYROS_BIN").map(std::path::PathBuf::from).unwrap_or_else(|_| {
-        let exe = std::env::current_exe().unwrap();
-        // target/release/deps/<bench> → target/release/mayros
-        exe.parent().unwrap().parent().unwrap().join("mayros")
-    });
+    let bin = std::env::var("MAYROS_BIN")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| {
+            let exe = std::env::current_exe().unwrap();
+            // target/release/deps/<bench> → target/release/mayros
+            exe.parent().unwrap().parent().unwrap().join("mayros")
+        });
     if !bin.exists() {
-        println!("idle daemon: skipped, no binary at {} (cargo build --release -p mayros-cli)", bin.display());
+        println!(
+            "idle daemon: skipped, no binary at {} (cargo build --release -p mayros-cli)",
+            bin.display()
+        );
         return;
     }
     let mut child = std::process::Command::new(&bin)
         .args(["daemon", "--data-dir"])
         .arg(data_dir)
-        .args(["--api", "127.0.0.1:0", "--peer-api", "127.0.0.1:0", "--quic", "127.0.0.1:0"])
+        .args([
+            "--api",
+            "127.0.0.1:0",
+            "--peer-api",
+            "127.0.0.1:0",
+            "--quic",
+            "127.0.0.1:0",
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()

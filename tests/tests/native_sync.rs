@@ -230,9 +230,17 @@ async fn an_unpaired_or_wrong_seed_quic_client_gets_nothing() {
         }
     };
     let (code, body) = post(json!({"addr": "not an address"})).await;
-    assert_eq!((code, body["code"].as_str()), (400, Some("INVALID_ADDR")), "{body}");
+    assert_eq!(
+        (code, body["code"].as_str()),
+        (400, Some("INVALID_ADDR")),
+        "{body}"
+    );
     let (code, body) = post(json!({"addr": "127.0.0.1:9", "nodeId": "ff".repeat(32)})).await;
-    assert_eq!((code, body["code"].as_str()), (404, Some("UNKNOWN_PEER")), "{body}");
+    assert_eq!(
+        (code, body["code"].as_str()),
+        (404, Some("UNKNOWN_PEER")),
+        "{body}"
+    );
     let b_quic = b.daemon.info().quic.unwrap().to_string();
     let (code, body) = post(json!({"addr": b_quic, "nodeId": b.node_id()})).await;
     assert_eq!(code, 200, "{body}");

@@ -234,9 +234,18 @@ pub fn status_summary_at(s: &Value, now: OffsetDateTime) -> String {
         Some(false) => "UNHEALTHY",
         None => "health unknown",
     };
+    let external = cortex.get("backend").and_then(Value::as_str) == Some("external");
     let mut line = format!("cortex     {}", str_field(cortex, "backend"));
     if let Some(url) = cortex.get("url").and_then(Value::as_str) {
         let _ = write!(line, " {url}");
+    }
+    if external {
+        match cortex.get("version").and_then(Value::as_str) {
+            Some(v) => {
+                let _ = write!(line, " (version {v})");
+            }
+            None => line.push_str(" (version unknown)"),
+        }
     }
     let _ = write!(line, ", {health}");
     match cortex.get("message").and_then(Value::as_str) {
@@ -246,6 +255,9 @@ pub fn status_summary_at(s: &Value, now: OffsetDateTime) -> String {
         _ => {}
     }
     let _ = writeln!(out, "{line}");
+    if external {
+        out.push_str(&external_cortex_lines(cortex, now));
+    }
     let _ = writeln!(out, "triples    {}", num(s, "tripleCount"));
     let _ = writeln!(out, "secrets    {}", str_field(s, "secretStore"));
     let peers = s.get("peers").and_then(Value::as_array).map_or(0, Vec::len);
@@ -287,6 +299,69 @@ pub fn status_summary_at(s: &Value, now: OffsetDateTime) -> String {
         .flatten()
     {
         let _ = write!(out, "\nwarning    {}", w.as_str().unwrap_or("?"));
+    }
+    out
+}
+
+/// The rate-limit, P2P and mirror lines of an external Cortex in `mayros sync status`.
+fn external_cortex_lines(c: &Value, now: OffsetDateTime) -> String {
+    let num = |v: &Value, key: &str| v.get(key).and_then(Value::as_u64).unwrap_or(0);
+    let mut out = String::new();
+    let limited = c.get("rateLimited").and_then(Value::as_bool) == Some(true);
+    let count = num(c, "rateLimitedCount");
+    let remaining = c
+        .get("rateLimitRemaining")
+        .and_then(Value::as_u64)
+        .map_or_else(String::new, |r| format!(", {r} left in its window"));
+    if limited {
+        let _ = writeln!(
+            out,
+            "           rate-limited by Cortex: {} answered 429, waiting for its Retry-After{remaining}",
+            sync::count(count, "request")
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "           rate limit ok: {} sent, {} answered 429{remaining}",
+            sync::count(num(c, "requests"), "request"),
+            count
+        );
+    }
+    if let Some(p2p) = c.get("p2p").filter(|p| p.is_object()) {
+        let n = |ptr: &str| p2p.pointer(ptr).and_then(Value::as_u64).unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "           its p2p: round {}, {} known ids, bloom FPR {:.4}, {} ok / {} failed syncs, {} peers",
+            n("/gossip_stats/round"),
+            n("/gossip_stats/known_ids"),
+            p2p.pointer("/gossip_stats/bloom_filter_fpr")
+                .and_then(Value::as_f64)
+                .unwrap_or(0.0),
+            n("/sync_stats/total_successful_syncs"),
+            n("/sync_stats/total_failed_syncs"),
+            n("/peer_count"),
+        );
+    } else if let Some(reason) = c.get("p2pReason").and_then(Value::as_str) {
+        let _ = writeln!(out, "           its p2p: not available ({reason})");
+    }
+    if let Some(m) = c.get("mirror").filter(|m| m.is_object()) {
+        let last = m
+            .get("lastCycleAt")
+            .and_then(Value::as_str)
+            .map_or_else(|| "never".to_string(), |ts| sync::when(ts, now));
+        let _ = write!(
+            out,
+            "           mirror: last scan {last}, {} listed, {} imported, {} deleted, {} written back, {} deletions written back",
+            num(m, "listed"),
+            num(m, "imported"),
+            num(m, "deleted"),
+            num(m, "pushed"),
+            num(m, "pushedDeletes"),
+        );
+        if let Some(e) = m.get("lastError").and_then(Value::as_str) {
+            let _ = write!(out, "; last error: {e}");
+        }
+        out.push('\n');
     }
     out
 }
@@ -465,6 +540,51 @@ mod tests {
         ] {
             assert!(text.contains(needle), "{needle:?} missing from\n{text}");
         }
+    }
+
+    #[test]
+    fn status_summary_names_an_external_cortex_and_its_rate_limit() {
+        let now = time::macros::datetime!(2026-11-24 18:10:00 UTC);
+        let s = json!({
+            "mode": "polled", "modeReason": "P2P probe failed: p2p/status answered 404 (P2P not enabled)",
+            "cortex": {"backend": "external", "url": "http://127.0.0.1:19090", "healthy": true,
+                       "message": "800 triples", "version": "0.4.2", "rateLimited": true,
+                       "rateLimitedCount": 3, "rateLimitRemaining": 0, "requests": 120,
+                       "p2p": null, "p2pReason": "p2p/status answered 404 (P2P not enabled)",
+                       "mirror": {"lastCycleAt": "2026-11-24T18:09:50Z", "listed": 800, "imported": 5,
+                                  "deleted": 1, "pushed": 7, "pushedDeletes": 2, "lastError": null}},
+        });
+        let text = status_summary_at(&s, now);
+        for needle in [
+            "cortex     external http://127.0.0.1:19090 (version 0.4.2), healthy (800 triples)\n",
+            "           rate-limited by Cortex: 3 requests answered 429, waiting for its Retry-After, 0 left in its window\n",
+            "           its p2p: not available (p2p/status answered 404 (P2P not enabled))\n",
+            "           mirror: last scan 2026-11-24 18:09:50Z (10s ago), 800 listed, 5 imported, 1 deleted, 7 written back, 2 deletions written back\n",
+        ] {
+            assert!(text.contains(needle), "{needle:?} missing from\n{text}");
+        }
+        let mut calm = s.clone();
+        calm["cortex"]["rateLimited"] = json!(false);
+        calm["cortex"]["version"] = Value::Null;
+        calm["cortex"]["p2p"] = json!({"enabled": true, "node_id": "x", "peer_count": 2,
+            "gossip_stats": {"round": 9, "known_ids": 40, "bloom_filter_fpr": 0.5},
+            "sync_stats": {"total_successful_syncs": 4, "total_failed_syncs": 1}});
+        let text = status_summary_at(&calm, now);
+        for needle in [
+            "(version unknown)",
+            "rate limit ok: 120 requests sent, 3 answered 429, 0 left in its window",
+            "its p2p: round 9, 40 known ids, bloom FPR 0.5000, 4 ok / 1 failed syncs, 2 peers",
+        ] {
+            assert!(text.contains(needle), "{needle:?} missing from\n{text}");
+        }
+        // The embedded backend shows none of it.
+        let embedded =
+            json!({"cortex": {"backend": "embedded", "healthy": true, "version": "0.1.0"}});
+        let text = status_summary_at(&embedded, now);
+        assert!(
+            !text.contains("version") && !text.contains("rate"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -44,6 +44,9 @@ pub struct DaemonOptions {
     pub name: Option<String>,
     /// Wall clock (tests inject an offset).
     pub clock: Clock,
+    /// Tunables of an external Cortex backend (pacing, timeouts); the defaults fit the stock
+    /// sidecar.
+    pub cortex: crate::cortex::CortexOptions,
 }
 
 impl DaemonOptions {
@@ -58,6 +61,7 @@ impl DaemonOptions {
             quic: Some(SocketAddr::from(([0, 0, 0, 0], 19091))),
             name: None,
             clock: Clock::system(),
+            cortex: crate::cortex::CortexOptions::default(),
         }
     }
 }
@@ -195,17 +199,19 @@ impl Daemon {
         if let Some(addr) = peer_addr {
             engine.sync_state().set_peer_api(addr);
         }
+        engine.set_cortex_options(opts.cortex.clone());
         let quic_addr = match opts.quic {
             Some(addr) => {
                 let endpoint = crate::quic::QuicEndpoint::bind(addr, &identity.cert)?;
                 let native = crate::native::Native::start(Arc::clone(&engine), endpoint)?;
                 let bound = native.addr();
                 engine.set_native(native);
-                engine.reevaluate_mode().await;
                 Some(bound)
             }
             None => None,
         };
+        // The first decision with every probe (an external Cortex is asked now, with timeouts).
+        engine.reevaluate_mode().await;
         let decision = engine.mode();
         tracing::info!(mode = %decision.mode, reason = %decision.reason, "initial sync mode");
 
@@ -231,6 +237,10 @@ impl Daemon {
                 shutdown_rx.clone(),
             )),
             tokio::spawn(crate::sync::retention::run(
+                Arc::clone(&engine),
+                shutdown_rx.clone(),
+            )),
+            tokio::spawn(crate::cortex::mirror::run(
                 Arc::clone(&engine),
                 shutdown_rx.clone(),
             )),

@@ -13,6 +13,7 @@ use mayros_sync_store::{DeviceIdentity, SecretStore, SecretStoreKind, Store};
 use serde::Serialize;
 
 use crate::clock::Clock;
+use crate::cortex::{Cortex, CortexOptions, MirrorView};
 use crate::error::Error;
 use crate::sync::{lock, SyncState};
 use crate::tls::DeviceCert;
@@ -102,6 +103,8 @@ pub struct Engine {
     started: Instant,
     sync: SyncState,
     native: OnceLock<crate::native::Native>,
+    cortex: RwLock<Arc<Cortex>>,
+    cortex_options: RwLock<CortexOptions>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -171,8 +174,26 @@ pub struct CortexStatus {
     pub url: Option<String>,
     /// Whether the last health check passed.
     pub healthy: bool,
-    /// Why it is unhealthy, when it is.
+    /// The health detail (e.g. "12 triples"), or why it is unhealthy.
     pub message: String,
+    /// The Cortex's version (ours for the embedded one; the sidecar's `server.version` from
+    /// `/api/v1/stats` once it reported one).
+    pub version: Option<String>,
+    /// Whether the external Cortex answered 429 in the last two minutes ("rate-limited by
+    /// Cortex").
+    pub rate_limited: bool,
+    /// 429 answers from the external Cortex since the backend was selected.
+    pub rate_limited_count: u64,
+    /// The last `x-ratelimit-remaining` the external Cortex sent.
+    pub rate_limit_remaining: Option<u64>,
+    /// Requests sent to the external Cortex since the backend was selected.
+    pub requests: u64,
+    /// The external Cortex's `p2p/status` while its P2P is enabled.
+    pub p2p: Option<serde_json::Value>,
+    /// Why the external Cortex's P2P is not available (404, a timeout, …).
+    pub p2p_reason: Option<String>,
+    /// The mirror of the external Cortex (null for the embedded one).
+    pub mirror: Option<MirrorView>,
 }
 
 /// Success and failure counters of sync attempts.
@@ -197,6 +218,8 @@ impl Engine {
         clock: Clock,
     ) -> Result<Arc<Engine>, Error> {
         let sync = SyncState::load(&store, secrets.as_ref(), &identity.node_id)?;
+        let cortex_options = CortexOptions::default();
+        let cortex = Cortex::from_config(&config.config.cortex, &cortex_options)?;
         let engine = Engine {
             store: Arc::new(Mutex::new(store)),
             identity,
@@ -207,6 +230,8 @@ impl Engine {
             started: Instant::now(),
             sync,
             native: OnceLock::new(),
+            cortex: RwLock::new(Arc::new(cortex)),
+            cortex_options: RwLock::new(cortex_options),
         };
         let engine = Arc::new(engine);
         engine.reevaluate_mode_blocking();
@@ -246,13 +271,66 @@ impl Engine {
         }
     }
 
-    /// Replaces the config in force (already validated).
+    /// Replaces the config in force (already validated); a change of `cortex.*` selects the
+    /// backend again.
     pub fn set_config(&self, state: ConfigState) {
+        let cortex = state.config.cortex.clone();
         match self.config.write() {
             Ok(mut c) => *c = state,
             Err(poisoned) => *poisoned.into_inner() = state,
         }
+        self.select_cortex(&cortex);
         self.native_changed();
+    }
+
+    /// The Cortex backend in force.
+    pub fn cortex(&self) -> Arc<Cortex> {
+        match self.cortex.read() {
+            Ok(c) => Arc::clone(&c),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Sets the external backend's tunables (the daemon's; tests shorten them) and rebuilds the
+    /// backend when they change.
+    pub fn set_cortex_options(&self, opts: CortexOptions) {
+        match self.cortex_options.write() {
+            Ok(mut o) => *o = opts,
+            Err(poisoned) => *poisoned.into_inner() = opts,
+        }
+        let cortex = self.config().config.cortex;
+        self.select_cortex(&cortex);
+    }
+
+    fn cortex_options(&self) -> CortexOptions {
+        match self.cortex_options.read() {
+            Ok(o) => o.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Builds the backend `cfg` selects unless it is the one in force.
+    fn select_cortex(&self, cfg: &mayros_sync_proto::config::CortexConfig) {
+        let opts = self.cortex_options();
+        if self.cortex().matches(cfg, &opts) {
+            return;
+        }
+        match Cortex::from_config(cfg, &opts) {
+            Ok(next) => {
+                tracing::info!(
+                    backend = next.backend(),
+                    url = cfg.url.as_deref().unwrap_or("-"),
+                    "Cortex backend selected"
+                );
+                match self.cortex.write() {
+                    Ok(mut c) => *c = Arc::new(next),
+                    Err(poisoned) => *poisoned.into_inner() = Arc::new(next),
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot use the configured Cortex; keeping the previous backend")
+            }
+        }
     }
 
     /// Attaches the running native layer (once, at start).
@@ -301,38 +379,34 @@ impl Engine {
         f(&mut *lock_store(&self.store)?).map_err(Error::Store)
     }
 
-    /// Checks the embedded Cortex: healthy when the store answers a count query.
+    /// Health of the Cortex and the number of triples in the local store (blocking). For an
+    /// external Cortex this is its last probe (no request is sent from a blocking context).
     pub fn health_blocking(&self) -> (HealthProbe, Option<u64>) {
-        match self.store_blocking(|s| s.triple_count()) {
-            Ok(n) => (HealthProbe::Healthy, Some(n)),
-            Err(e) => (
-                HealthProbe::Unhealthy {
-                    reason: e.to_string(),
-                },
-                None,
+        match self.cortex().external() {
+            None => crate::cortex::embedded::health(self),
+            Some(ext) => {
+                let health = ext.cached_probe().map_or_else(
+                    || HealthProbe::unhealthy(format!("{} not probed yet", ext.url())),
+                    |p| p.health,
+                );
+                (health, self.store_blocking(|s| s.triple_count()).ok())
+            }
+        }
+    }
+
+    /// The P2P probe of DESIGN §3.1: for the embedded Cortex, enabled while our QUIC endpoint
+    /// runs; for an external one, the sidecar's last `p2p/status` answer.
+    pub fn p2p_probe(&self) -> P2pProbe {
+        match self.cortex().external() {
+            None => crate::cortex::embedded::p2p_probe(self),
+            Some(ext) => ext.cached_probe().map_or_else(
+                || P2pProbe::disabled(format!("{} not probed yet", ext.url())),
+                |p| p.p2p,
             ),
         }
     }
 
-    /// The P2P probe of DESIGN §3.1 for the embedded Cortex: enabled while the QUIC endpoint
-    /// runs.
-    pub fn p2p_probe(&self) -> P2pProbe {
-        match self.native.get() {
-            Some(_) => P2pProbe::Enabled {
-                node_id: self.identity.node_id.clone(),
-            },
-            None => P2pProbe::Disabled {
-                reason: "p2p/status answered 404: P2P not enabled (QUIC endpoint not running)"
-                    .into(),
-            },
-        }
-    }
-
-    /// Re-runs mode selection; returns the change when the mode moved.
-    pub fn reevaluate_mode_blocking(&self) -> Option<ModeChange> {
-        let (health, _) = self.health_blocking();
-        let preferred = self.config().config.sync.native_p2p_preferred;
-        let decision = mode::select_mode(&health, &self.p2p_probe(), preferred);
+    fn record_decision(&self, decision: ModeDecision) -> Option<ModeChange> {
         let change = lock(&self.mode).update(decision);
         if let Some(c) = &change {
             tracing::info!(from = ?c.from, to = %c.to, reason = %c.reason, "sync mode changed");
@@ -341,8 +415,24 @@ impl Engine {
         change
     }
 
-    /// Async wrapper of [`Engine::reevaluate_mode_blocking`].
+    /// Re-runs mode selection from the probes at hand (blocking; an external Cortex's last
+    /// probe); returns the change when the mode moved.
+    pub fn reevaluate_mode_blocking(&self) -> Option<ModeChange> {
+        let (health, _) = self.health_blocking();
+        let preferred = self.config().config.sync.native_p2p_preferred;
+        let decision = mode::select_mode(&health, &self.p2p_probe(), preferred);
+        self.record_decision(decision)
+    }
+
+    /// Re-runs mode selection, probing an external Cortex now (health, `p2p/status` and its
+    /// version, each with a timeout).
     pub async fn reevaluate_mode(self: &Arc<Self>) -> Option<ModeChange> {
+        if let Some(ext) = self.cortex().external().cloned() {
+            let probe = ext.probe_live(true).await;
+            let preferred = self.config().config.sync.native_p2p_preferred;
+            let decision = mode::select_mode(&probe.health, &probe.p2p, preferred);
+            return self.record_decision(decision);
+        }
         let me = Arc::clone(self);
         tokio::task::spawn_blocking(move || me.reevaluate_mode_blocking())
             .await
@@ -361,23 +451,9 @@ impl Engine {
 
     /// Builds the status snapshot.
     pub async fn status(self: &Arc<Self>, api_url: Option<String>) -> StatusSnapshot {
-        let me = Arc::clone(self);
-        let health = tokio::task::spawn_blocking(move || me.health_blocking())
-            .await
-            .unwrap_or_else(|e| {
-                (
-                    HealthProbe::Unhealthy {
-                        reason: e.to_string(),
-                    },
-                    None,
-                )
-            });
+        let (cortex, triple_count) = self.cortex_status(api_url).await;
         let decision = self.mode();
         let cfg = self.config();
-        let (healthy, message) = match &health.0 {
-            HealthProbe::Healthy => (true, format!("{} triples", health.1.unwrap_or(0))),
-            HealthProbe::Unhealthy { reason } => (false, reason.clone()),
-        };
         let facts = self
             .with_store(|s| {
                 Ok::<_, mayros_sync_store::Error>((
@@ -413,6 +489,7 @@ impl Engine {
                 "peer {name} is stale: it missed deletions collected after sync.tombstoneMaxRetentionDays; the next sync with it is a full comparison and its old unknown items are held for review"
             ));
         }
+        warnings.extend(cortex_warnings(&cortex, &decision));
         if review_count > 0 {
             warnings.push(format!(
                 "{review_count} item(s) held for review (mayros sync review): accept or discard them"
@@ -430,12 +507,7 @@ impl Engine {
             name: self.identity.name.clone(),
             version: env!("CARGO_PKG_VERSION").to_string(),
             uptime_seconds: self.uptime_seconds(),
-            cortex: CortexStatus {
-                backend: "embedded".into(),
-                url: api_url,
-                healthy,
-                message,
-            },
+            cortex,
             secret_store: self.identity.secret_store.as_str().to_string(),
             peers: peers
                 .iter()
@@ -455,7 +527,7 @@ impl Engine {
             nearby_count: 0,
             conflicts_count,
             review_count,
-            triple_count: health.1.unwrap_or(0),
+            triple_count: triple_count.unwrap_or(0),
             paused: pause.is_some(),
             paused_until: pause
                 .flatten()
@@ -466,4 +538,102 @@ impl Engine {
             warnings,
         }
     }
+}
+
+impl Engine {
+    /// The `cortex` part of status and the local triple count.
+    async fn cortex_status(
+        self: &Arc<Self>,
+        api_url: Option<String>,
+    ) -> (CortexStatus, Option<u64>) {
+        let cortex = self.cortex();
+        let Some(ext) = cortex.external().cloned() else {
+            let me = Arc::clone(self);
+            let (health, count) = tokio::task::spawn_blocking(move || me.health_blocking())
+                .await
+                .unwrap_or_else(|e| (HealthProbe::unhealthy(e.to_string()), None));
+            let (healthy, message) = match &health {
+                HealthProbe::Healthy => (true, format!("{} triples", count.unwrap_or(0))),
+                HealthProbe::Unhealthy { reason } => (false, reason.clone()),
+            };
+            return (
+                CortexStatus {
+                    backend: cortex.backend().into(),
+                    url: api_url,
+                    healthy,
+                    message,
+                    version: Some(env!("CARGO_PKG_VERSION").to_string()),
+                    rate_limited: false,
+                    rate_limited_count: 0,
+                    rate_limit_remaining: None,
+                    requests: 0,
+                    p2p: None,
+                    p2p_reason: None,
+                    mirror: None,
+                },
+                count,
+            );
+        };
+        let probe = ext.probe_for_status().await;
+        let count = self.with_store(|s| s.triple_count()).await.ok();
+        let limits = ext.rate_limit();
+        let (healthy, message) = match &probe.health {
+            HealthProbe::Healthy => (true, probe.message.clone()),
+            HealthProbe::Unhealthy { reason } => (false, reason.clone()),
+        };
+        let p2p_reason = match &probe.p2p {
+            P2pProbe::Enabled { .. } => None,
+            P2pProbe::Disabled { reason } => Some(reason.clone()),
+        };
+        (
+            CortexStatus {
+                backend: cortex.backend().into(),
+                url: Some(ext.url().to_string()),
+                healthy,
+                message,
+                version: probe.version.clone(),
+                rate_limited: limits.rate_limited,
+                rate_limited_count: limits.rate_limited_count,
+                rate_limit_remaining: limits.remaining,
+                requests: limits.requests,
+                p2p: probe.p2p_status.clone(),
+                p2p_reason,
+                mirror: Some(ext.mirror.view()),
+            },
+            count,
+        )
+    }
+}
+
+/// Status warnings about an external Cortex.
+fn cortex_warnings(c: &CortexStatus, decision: &ModeDecision) -> Vec<String> {
+    let mut out = Vec::new();
+    if c.backend != "external" {
+        return out;
+    }
+    let url = c.url.as_deref().unwrap_or("?");
+    if c.rate_limited {
+        out.push(format!(
+            "rate-limited by Cortex at {url}: {} request(s) answered 429 so far; requests wait for its Retry-After and no write is dropped",
+            c.rate_limited_count
+        ));
+    }
+    if decision.mode == mode::SyncMode::Native {
+        out.push(format!(
+            "native mode: the external Cortex's own gossip at {url} does the syncing, with its known limits (a 1 024-bit Bloom filter that stops finding differences past a few thousand triples, ingress capped at 1 000 triples per peer a minute, tombstones kept in memory for 24 h); set sync.nativeP2pPreferred to false to sync it through this engine instead"
+        ));
+    }
+    if let Some(reason) = c
+        .p2p_reason
+        .as_deref()
+        .filter(|r| r.contains("no answer within"))
+    {
+        out.push(format!(
+            "the external Cortex's p2p/status timed out ({reason}); its P2P layer may be stalled"
+        ));
+    }
+    if let Some(e) = c.mirror.as_ref().and_then(|m| m.last_error.as_deref()) {
+        out.push(format!("external Cortex mirror: {e}"));
+    }
+    out
 }

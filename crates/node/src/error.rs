@@ -71,6 +71,14 @@ pub enum Error {
     /// Talking to a peer failed (connect, TLS, HTTP).
     #[error("peer {0}")]
     Peer(String),
+    /// Talking to the external Cortex failed (connect, timeout, an error status, a bad answer).
+    #[error("external Cortex {url}: {message}")]
+    Cortex {
+        /// The Cortex base URL (`cortex.url`).
+        url: String,
+        /// What failed, naming the request and the status.
+        message: String,
+    },
     /// A secret could not be used.
     #[error("secret store: {0}")]
     Secret(String),

@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod clock;
+pub mod cortex;
 pub mod daemon;
 pub mod engine;
 pub mod error;

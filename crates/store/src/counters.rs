@@ -1,7 +1,7 @@
 //! Named persistent counters (security events such as `auth_rejected`, DESIGN §7.3).
 
 use crate::error::Error;
-use crate::triples::count;
+use crate::triples::{count, u64_to_sql};
 use crate::Store;
 
 impl Store {
@@ -16,6 +16,18 @@ impl Store {
                 )?
                 .query_row([name], |r| r.get(0))?,
         )
+    }
+
+    /// Sets the counter `name` to `value` (used as a small persistent register, e.g. the
+    /// external Cortex mirror's write-back position).
+    pub fn set_counter(&mut self, name: &str, value: u64) -> Result<(), Error> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO counters (name, value) VALUES (?1, ?2)
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            )?
+            .execute((name, u64_to_sql(value)))?;
+        Ok(())
     }
 
     /// The value of the counter `name` (0 if it was never bumped).

@@ -42,31 +42,51 @@ impl Store {
         id: &TripleId,
         ctx: &WriteContext,
     ) -> Result<Option<Tombstone>, Error> {
+        Ok(self.delete_batch(std::slice::from_ref(id), ctx)?.pop())
+    }
+
+    /// Deletes every live triple of `ids` in one transaction, like [`Store::delete`] for each;
+    /// ids that are not live are skipped. Returns the tombstones written, in input order.
+    pub fn delete_batch(
+        &mut self,
+        ids: &[TripleId],
+        ctx: &WriteContext,
+    ) -> Result<Vec<Tombstone>, Error> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut clock = self.clock.clone();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let removed: Option<(String, String)> = tx
-            .prepare_cached("DELETE FROM triples WHERE id = ?1 RETURNING subject, namespace")?
-            .query_row([id.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        let Some((subject, namespace)) = removed else {
-            return Ok(None);
-        };
-        let tomb = Tombstone {
-            id: *id,
-            hlc: clock.tick(ctx.wall_ms),
-            by: ctx.author.clone(),
-            deleted_at_ms: ctx.wall_ms,
-            namespace: Some(namespace),
-            subject: Some(subject),
-        };
-        write_logged(&tx, &tomb)?;
-        review::release_if_older(&tx, id, (tomb.hlc, &tomb.by))?;
+        let mut written = Vec::new();
+        for id in ids {
+            let removed: Option<(String, String)> = tx
+                .prepare_cached("DELETE FROM triples WHERE id = ?1 RETURNING subject, namespace")?
+                .query_row([id.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            let Some((subject, namespace)) = removed else {
+                continue;
+            };
+            let tomb = Tombstone {
+                id: *id,
+                hlc: clock.tick(ctx.wall_ms),
+                by: ctx.author.clone(),
+                deleted_at_ms: ctx.wall_ms,
+                namespace: Some(namespace),
+                subject: Some(subject),
+            };
+            write_logged(&tx, &tomb)?;
+            review::release_if_older(&tx, id, (tomb.hlc, &tomb.by))?;
+            written.push(tomb);
+        }
+        if written.is_empty() {
+            return Ok(written);
+        }
         meta::set_clock(&tx, clock.last())?;
         tx.commit()?;
         self.clock = clock;
-        Ok(Some(tomb))
+        Ok(written)
     }
 
     /// The tombstone for this id, if it was deleted and not re-asserted since.

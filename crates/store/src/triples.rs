@@ -270,6 +270,15 @@ impl Store {
         })
     }
 
+    /// Every live id, in id order (the external Cortex mirror diffs its scans against it).
+    pub fn live_ids(&self) -> Result<Vec<TripleId>, Error> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id FROM triples ORDER BY id")?;
+        let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+        rows.map(|r| id_from_sql(&r?)).collect()
+    }
+
     /// The number of live triples.
     pub fn triple_count(&self) -> Result<u64, Error> {
         count(

@@ -186,10 +186,7 @@ fn scanning_pages_through_every_live_triple_then_every_tombstone() {
     let batch: Vec<NewTriple> = ts.iter().cloned().map(NewTriple::new).collect();
     store.insert_batch(&batch, &ctx(T0)).unwrap();
     store
-        .insert_batch(
-            &[NewTriple::new(triple("mayros:sync:hidden", 1))],
-            &ctx(T0),
-        )
+        .insert_batch(&[NewTriple::new(triple("mayros:sync:hidden", 1))], &ctx(T0))
         .unwrap();
     for t in &ts[..4] {
         store.delete(&t.id(), &ctx(T0 + 1)).unwrap();
@@ -216,6 +213,9 @@ fn scanning_pages_through_every_live_triple_then_every_tombstone() {
     for v in [&mut live, &mut dead, &mut want_live, &mut want_dead] {
         v.sort();
     }
-    assert_eq!(live, want_live, "every live triple once, the excluded one skipped");
+    assert_eq!(
+        live, want_live,
+        "every live triple once, the excluded one skipped"
+    );
     assert_eq!(dead, want_dead, "then every tombstone once");
 }

@@ -419,11 +419,14 @@ pub async fn add_p2p_peer(
         }
     };
     if targets.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "UNKNOWN_PEER",
-            "no roster member without a known address; name one with nodeId",
-        ));
+        // The stock Cortex answers every well-formed hint with {"status","addr"}; so do we,
+        // saying why nothing is dialed.
+        return Ok(Json(json!({
+            "status": "ignored",
+            "addr": addr.to_string(),
+            "reason": "every roster member already has an address; name one with nodeId to move it",
+            "nodeIds": [],
+        })));
     }
     for t in &targets {
         native.dial(t, addr);

@@ -72,7 +72,8 @@ pub fn router(state: ApiState) -> Router {
         .route(
             "/api/v1/p2p/peers/{node_id}",
             axum::routing::delete(cortex::remove_p2p_peer),
-        );
+        )
+        .route_layer(middleware::from_fn_with_state(state.clone(), embedded_only));
 
     let control = Router::new()
         .route("/api/v1/sync/status", get(control::status))
@@ -118,6 +119,29 @@ pub fn router(state: ApiState) -> Router {
             guard::check_host,
         ))
         .with_state(state)
+}
+
+/// With an external backend the Cortex REST routes are not served here (DESIGN §3.3): they
+/// answer 404 naming the Cortex to use instead.
+async fn embedded_only(
+    axum::extract::State(state): axum::extract::State<ApiState>,
+    req: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if let Some(ext) = state.engine.cortex().external() {
+        return ApiError::new(
+            StatusCode::NOT_FOUND,
+            "EXTERNAL_CORTEX",
+            format!(
+                "{} is not served here: this engine syncs the external Cortex at {}, which serves the Cortex REST",
+                req.uri().path(),
+                ext.url()
+            ),
+        )
+        .into_response();
+    }
+    next.run(req).await
 }
 
 async fn not_found(uri: axum::http::Uri) -> ApiError {

@@ -599,6 +599,10 @@ fn gossip_config(engine: &Engine) -> GossipConfig {
         window_batches: 4,
         bloom_fpr: mayros_sync_proto::reconcile::bloom::DEFAULT_FPR,
         max_window: 20_000,
-        initiates: engine.mode().mode == SyncMode::Native && !paused,
+        // With an external Cortex, native mode means the sidecar's own gossip syncs; our QUIC
+        // layer then only answers.
+        initiates: engine.mode().mode == SyncMode::Native
+            && !paused
+            && !engine.cortex().is_external(),
     }
 }

@@ -32,6 +32,8 @@ use crate::peer::PeerConnInfo;
 
 /// Largest peer request body (a delta request or roster exchange is small; a join is tiny).
 pub const MAX_PEER_REQUEST: usize = 1024 * 1024;
+/// Longest wait for an external Cortex's mirror to catch up before a delta is served anyway.
+pub const MIRROR_BEFORE_DELTA: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The node id a request was authenticated as.
 #[derive(Debug, Clone)]
@@ -164,6 +166,20 @@ async fn delta(
     let exclude = cfg.sync.exclude_subject_prefixes.clone();
     let requester = peer.0.clone();
     let span = tracing::info_span!("serve_delta", peer = %super::pull::short(&peer.0));
+    // An external Cortex has no change feed: rescan it before a pull starts, so a write into
+    // the sidecar reaches this pull (DESIGN §3.3); later pages of the same pull need none.
+    let cortex = engine.cortex();
+    if let Some(ext) = cortex.external() {
+        if !ext.mirror.is_continuation(&peer.0, req.since.as_deref()) {
+            if let Some(Err(e)) = engine
+                .refresh_cortex_mirror(MIRROR_BEFORE_DELTA)
+                .instrument(span.clone())
+                .await
+            {
+                tracing::warn!(parent: &span, error = %e, "serving a delta from the mirror as it is");
+            }
+        }
+    }
     let page = engine
         .with_store(move |s| {
             let epoch = s.meta()?.log_epoch;
@@ -221,13 +237,17 @@ async fn delta(
             })
         })
         .collect();
+    let next = format!("c1.{epoch}.{}", page.next);
+    if let Some(ext) = cortex.external() {
+        ext.mirror.served(&peer.0, &next, page.has_more);
+    }
     Ok(Json(DeltaResponse {
         since: req.since,
         node_id: engine.identity().node_id.clone(),
         triples,
         deletions,
         synced_at: format_rfc3339_ms(engine.clock().now_ms()),
-        next: format!("c1.{epoch}.{}", page.next),
+        next,
         has_more: page.has_more,
     }))
 }

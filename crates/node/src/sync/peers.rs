@@ -97,6 +97,26 @@ pub enum SyncNowError {
     Internal(String),
 }
 
+/// The gossip figures of an external Cortex's `p2p/status`, for `sync now` in native mode.
+fn sidecar_gossip_figures(p2p: &serde_json::Value) -> String {
+    let n = |ptr: &str| {
+        p2p.pointer(ptr)
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0)
+    };
+    format!(
+        " (round {}, {} known ids, {} peers, bloom FPR {:.4}, {} successful / {} failed syncs)",
+        n("/gossip_stats/round"),
+        n("/gossip_stats/known_ids"),
+        n("/peer_count"),
+        p2p.pointer("/gossip_stats/bloom_filter_fpr")
+            .and_then(serde_json::Value::as_f64)
+            .unwrap_or(0.0),
+        n("/sync_stats/total_successful_syncs"),
+        n("/sync_stats/total_failed_syncs"),
+    )
+}
+
 /// The QUIC address of a peer on the host of its peer API endpoint, when that host is a
 /// concrete address and the peer told its QUIC port.
 pub(crate) fn quic_addr_near(endpoint: &SocketAddr, quic_port: Option<u16>) -> Option<String> {
@@ -234,7 +254,23 @@ impl Engine {
                 .filter(|p| p.endpoint.is_some())
                 .collect(),
         };
+        let cortex = self.cortex();
         match mode.mode {
+            SyncMode::Native if cortex.is_external() => {
+                let p2p = cortex
+                    .external()
+                    .and_then(|x| x.cached_probe())
+                    .and_then(|p| p.p2p_status);
+                return Ok(SyncNowOutcome {
+                    mode: mode.mode.as_str().into(),
+                    deferred: true,
+                    message: format!(
+                        "native mode: the external Cortex's own gossip syncs; no REST sync started{}",
+                        p2p.as_ref().map_or_else(String::new, sidecar_gossip_figures)
+                    ),
+                    results: Vec::new(),
+                });
+            }
             SyncMode::Native => {
                 let stats = self.native().map(|n| n.status());
                 let figures = stats.map_or_else(String::new, |s| {
@@ -268,6 +304,12 @@ impl Engine {
             }
             SyncMode::Polled => {}
         }
+        // An external Cortex is rescanned first, so what was written into it is offered now.
+        let timeout = self.config().config.sync.sync_timeout();
+        let mut notes = Vec::new();
+        if let Some(Err(e)) = self.refresh_cortex_mirror(timeout).await {
+            notes.push(format!("reading the external Cortex failed: {e}"));
+        }
         let mut set = tokio::task::JoinSet::new();
         for peer in chosen {
             let me = Arc::clone(self);
@@ -281,6 +323,17 @@ impl Engine {
             }
         }
         results.sort_by(|a, b| a.name.cmp(&b.name).then(a.node_id.cmp(&b.node_id)));
+        // …and what the peers sent is written back to it before we answer.
+        if !results.is_empty() {
+            match self.refresh_cortex_mirror(timeout).await {
+                Some(Ok(view)) if view.pushed + view.pushed_deletes > 0 => notes.push(format!(
+                    "wrote {} triple(s) and {} deletion(s) to the external Cortex",
+                    view.pushed, view.pushed_deletes
+                )),
+                Some(Err(e)) => notes.push(format!("writing to the external Cortex failed: {e}")),
+                _ => {}
+            }
+        }
         let failed = results.iter().filter(|r| !r.ok).count();
         let message = if results.is_empty() {
             "no peers to sync with; pair a device first (mayros sync invite)".to_string()
@@ -288,6 +341,11 @@ impl Engine {
             format!("synced with {} peer(s)", results.len())
         } else {
             format!("{failed} of {} peer(s) failed", results.len())
+        };
+        let message = if notes.is_empty() {
+            message
+        } else {
+            format!("{message}; {}", notes.join("; "))
         };
         Ok(SyncNowOutcome {
             mode: mode.mode.as_str().into(),

@@ -169,6 +169,10 @@ impl Engine {
             }
         };
         self.record_pull(peer, &report).await;
+        if report.applied > 0 {
+            // With an external Cortex, write what we applied back to it soon.
+            self.nudge_cortex_mirror();
+        }
         (report, session)
     }
 

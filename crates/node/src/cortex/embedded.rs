@@ -1,0 +1,32 @@
+//! The embedded Cortex: this engine's store. Healthy while the store answers; its P2P layer is
+//! this engine's QUIC gossip, so `p2p/status` is enabled while the QUIC endpoint runs
+//! (DESIGN §3.1).
+
+use mayros_sync_proto::mode::{HealthProbe, P2pProbe};
+
+use crate::engine::Engine;
+
+/// Health of the embedded Cortex and its triple count (blocking: it reads the store).
+pub fn health(engine: &Engine) -> (HealthProbe, Option<u64>) {
+    match engine.store_blocking(|s| s.triple_count()) {
+        Ok(n) => (HealthProbe::Healthy, Some(n)),
+        Err(e) => (
+            HealthProbe::Unhealthy {
+                reason: e.to_string(),
+            },
+            None,
+        ),
+    }
+}
+
+/// The P2P probe of the embedded Cortex: enabled while the QUIC endpoint runs.
+pub fn p2p_probe(engine: &Engine) -> P2pProbe {
+    match engine.native() {
+        Some(_) => P2pProbe::Enabled {
+            node_id: engine.identity().node_id.clone(),
+        },
+        None => P2pProbe::Disabled {
+            reason: "p2p/status answered 404: P2P not enabled (QUIC endpoint not running)".into(),
+        },
+    }
+}

@@ -140,17 +140,45 @@ impl Node {
             .is_success()
     }
 
-    /// Every live id, sorted.
-    pub async fn ids(&self) -> Vec<String> {
-        let out: serde_json::Value = self
-            .http
-            .get(format!("{}/api/v1/triples?limit=100000", self.base))
+    /// GETs a Cortex REST path (no token) and parses the JSON body.
+    pub async fn cortex_get(&self, path: &str) -> serde_json::Value {
+        self.http
+            .get(format!("{}{path}", self.base))
             .send()
             .await
             .unwrap()
             .json()
             .await
+            .unwrap()
+    }
+
+    /// POSTs JSON to a Cortex REST path (no token); returns status and body.
+    pub async fn cortex_post(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
             .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Live triples in the store, from `GET /api/v1/stats`.
+    pub async fn triple_count(&self) -> u64 {
+        self.cortex_get("/api/v1/stats").await["graph"]["triple_count"]
+            .as_u64()
+            .unwrap()
+    }
+
+    /// Every live id, sorted.
+    pub async fn ids(&self) -> Vec<String> {
+        let out = self.cortex_get("/api/v1/triples?limit=100000").await;
         let mut ids: Vec<String> = out["triples"]
             .as_array()
             .unwrap()

@@ -37,19 +37,6 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i]
 }
 
-async fn count(n: &Node) -> u64 {
-    let s: serde_json::Value = n
-        .http
-        .get(format!("{}/api/v1/stats", n.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    s["graph"]["triple_count"].as_u64().unwrap()
-}
-
 async fn load(a: &Node, n: usize, tag: usize) {
     for chunk in 0..n.div_ceil(10_000) {
         let triples: Vec<_> = (chunk * 10_000..((chunk + 1) * 10_000).min(n))
@@ -102,16 +89,12 @@ async fn latency() {
     let mut lat = Vec::new();
     for i in 0..LATENCY_WRITES {
         let t = Instant::now();
-        let resp: serde_json::Value = a
-            .http
-            .post(format!("{}/api/v1/triples", a.base))
-            .json(&json!({"subject": format!("mayros:lat:{i}"), "predicate": "ex:p", "object": i}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (_, resp) = a
+            .cortex_post(
+                "/api/v1/triples",
+                json!({"subject": format!("mayros:lat:{i}"), "predicate": "ex:p", "object": i}),
+            )
+            .await;
         let id = resp["id"].as_str().unwrap().to_string();
         loop {
             if b.has(&id).await {
@@ -173,7 +156,7 @@ async fn catch_up(n: usize, runs: usize) {
         let elapsed = start.elapsed().as_secs_f64();
         assert!(done, "catch-up did not finish");
         assert_eq!(
-            count(&b).await,
+            b.triple_count().await,
             n as u64,
             "the store agrees with the summary"
         );

@@ -220,15 +220,7 @@ async fn an_unpaired_or_wrong_seed_quic_client_gets_nothing() {
     );
 
     // POST /api/v1/p2p/peers: address hints for roster members only, bad input named.
-    let post = |body: serde_json::Value| {
-        let http = a.http.clone();
-        let url = format!("{}/api/v1/p2p/peers", a.base);
-        async move {
-            let r = http.post(url).json(&body).send().await.unwrap();
-            let code = r.status().as_u16();
-            (code, r.json::<serde_json::Value>().await.unwrap())
-        }
-    };
+    let post = |body: serde_json::Value| a.cortex_post("/api/v1/p2p/peers", body);
     let (code, body) = post(json!({"addr": "not an address"})).await;
     assert_eq!(
         (code, body["code"].as_str()),
@@ -245,15 +237,7 @@ async fn an_unpaired_or_wrong_seed_quic_client_gets_nothing() {
     let (code, body) = post(json!({"addr": b_quic, "nodeId": b.node_id()})).await;
     assert_eq!(code, 200, "{body}");
     assert_eq!(body["status"], "dialing");
-    let listed: serde_json::Value = a
-        .http
-        .get(format!("{}/api/v1/p2p/peers", a.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = a.cortex_get("/api/v1/p2p/peers").await;
     assert!(
         listed["peers"]
             .as_array()

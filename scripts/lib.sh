@@ -8,6 +8,9 @@
 MAYROS_APT_PACKAGES=(
   build-essential
   pkg-config
+  libdbus-1-dev # the keyring crate's Secret Service client links libdbus
+  dbus          # dbus-daemon: the keyring tests start a private session bus
+  gnome-keyring # gnome-keyring-daemon: the private Secret Service of the keyring tests
 )
 
 MAYROS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

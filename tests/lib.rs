@@ -13,6 +13,8 @@ pub async fn start_engine(data_dir: &Path, name: &str) -> Daemon {
     opts.peer_api = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
     opts.quic = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
     opts.name = Some(name.to_string());
+    // Tests never touch the OS keyring of whoever runs them (DESIGN §7.3).
+    opts.secret_store = Some(mayros_sync_store::SecretStoreChoice::File);
     Daemon::start(opts).await.unwrap()
 }
 

@@ -227,6 +227,7 @@ fn idle_daemon(data_dir: &std::path::Path, n: usize) {
         return;
     }
     let mut child = std::process::Command::new(&bin)
+        .env("MAYROS_SECRET_STORE", "file")
         .args(["daemon", "--data-dir"])
         .arg(data_dir)
         .args([

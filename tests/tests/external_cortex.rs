@@ -242,6 +242,8 @@ async fn start_with(name: &str, config: Value, cortex: CortexOptions) -> Node {
     opts.quic = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
     opts.name = Some(name.to_string());
     opts.cortex = cortex;
+    // Tests never touch the OS keyring of whoever runs them (DESIGN §7.3).
+    opts.secret_store = Some(mayros_sync_store::SecretStoreChoice::File);
     let daemon: Daemon = Daemon::start(opts).await.unwrap();
     Node {
         base: format!("http://{}", daemon.info().api),

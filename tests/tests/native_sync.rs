@@ -307,3 +307,70 @@ async fn devices_paired_through_a_third_one_link_directly() {
         "pushed B → C"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unpaired_device_is_refused_by_every_member_and_the_seed_rotates() {
+    use mayros_sync_node::quic::links::LinkEvent;
+    use mayros_sync_store::{DeviceIdentity, FileSecretStore, SecretStore};
+
+    let (a, b, c) = mesh().await;
+    let c_secrets = FileSecretStore::new(c.dir.path()).unwrap();
+    let old_seed: [u8; 32] = c_secrets
+        .get("group-seed")
+        .unwrap()
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let resp = a
+        .http
+        .delete(format!("{}/api/v1/sync/peers/{}", a.base, c.node_id()))
+        .bearer_auth(&a.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    // Every member drops C; C learns it was removed and forgets the seed.
+    for n in [&a, &b] {
+        assert!(
+            wait_until(Duration::from_secs(15), || async {
+                n.connected_peers().await == 1
+            })
+            .await,
+            "{}",
+            n.p2p_status().await.1
+        );
+    }
+    assert!(
+        wait_until(Duration::from_secs(15), || async {
+            c_secrets.get("group-seed").unwrap().is_none()
+        })
+        .await,
+        "the removed device was told"
+    );
+    // The members share a new seed.
+    let seed_of = |n: &Node| {
+        FileSecretStore::new(n.dir.path())
+            .unwrap()
+            .get("group-seed")
+            .unwrap()
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), || async {
+            seed_of(&b) == seed_of(&a)
+        })
+        .await,
+        "B adopted the rotated seed"
+    );
+    assert_ne!(seed_of(&a).unwrap(), old_seed.to_vec());
+    // C's key with the seed it had is refused by B (it is no longer a member).
+    let c_device = DeviceIdentity::load_or_create(&c_secrets).unwrap();
+    let c_cert = mayros_sync_node::tls::DeviceCert::new(c_device.signing_key()).unwrap();
+    match rogue_dial(&c_cert, old_seed, &b).await {
+        LinkEvent::Refused { .. } | LinkEvent::Down { .. } => {}
+        other => panic!("a removed device got {other:?}"),
+    }
+    // Writes keep flowing between A and B, not to C.
+    let id = a.put_batch(vec![t("mayros:after", "ex:p", 1)]).await;
+    assert!(wait_until(Duration::from_secs(10), || async { b.has(&id[0]).await }).await);
+    assert!(!c.has(&id[0]).await);
+}

@@ -208,9 +208,29 @@ pub enum SyncCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Pair with another device (`--code <invite>`), or record the endpoint of a paired one
-    /// (`<node-id> <endpoint>`).
+    /// Pair with another device (`<host:port|node-id>`, `--accept/--reject <node-id>`,
+    /// `--code <invite>`), or record the endpoint of a paired one (`<node-id> <endpoint>`).
     Pair(PairArgs),
+    /// List pending pairing requests from other devices.
+    Requests {
+        /// Print `[{nodeId, name, address, code, expiresAt}]`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List nearby devices found by mDNS or `discovery.manualPeers`, paired or not.
+    Discover {
+        /// Print `[{nodeId, name, addresses, quicPort, httpsPort, paired, lastSeen}]`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a device from the group: every member refuses it, the group seed is rotated.
+    Unpair {
+        /// Node id, id prefix (≥ 8 digits) or name of the device.
+        peer: String,
+        /// Print the engine's answer as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// List the paired devices with their last sync and counters.
     Peers {
         /// Print the peer list JSON.
@@ -267,12 +287,21 @@ pub const MAX_PAUSE_MINUTES: u64 = 366 * 24 * 60;
 
 /// `mayros sync pair …`.
 ///
-/// Forms: `--code <invite>` (join the inviter's group), `<node-id> <endpoint>` (record where a
-/// roster member's peer API is). `<target>` alone (click-to-pair, DESIGN §7.2) is parsed but
-/// refused by [`Cli::check`] until it exists; `--accept`/`--reject` will join the `mode` group.
+/// Forms: `<host:port|node-id>` (click-to-pair, DESIGN §7.2: prints the code, waits for the
+/// other side), `--accept <node-id>` / `--reject <node-id>` (answer a request), `--code <invite>`
+/// (join the inviter's group), `<node-id> <endpoint>` (record where a roster member's peer API is).
 #[derive(Debug, Clone, Args)]
-#[command(group(ArgGroup::new("mode").required(true).args(["code", "target"])))]
+#[command(group(ArgGroup::new("mode").required(true).args(["code", "target", "accept", "reject"])))]
 pub struct PairArgs {
+    /// Accept the pending pairing request of this node id (prints its code first).
+    #[arg(long, value_name = "NODE_ID")]
+    pub accept: Option<String>,
+    /// Reject the pending pairing request of this node id.
+    #[arg(long, value_name = "NODE_ID")]
+    pub reject: Option<String>,
+    /// When both devices are in a group, which one to keep: `mine` or `theirs`.
+    #[arg(long, value_name = "GROUP", value_parser = ["mine", "theirs"])]
+    pub group: Option<String>,
     /// Invite code from `mayros sync invite` on the other device (`mayros1-…`).
     #[arg(long, value_name = "INVITE")]
     pub code: Option<String>,
@@ -381,23 +410,26 @@ impl Cli {
         else {
             return Ok(());
         };
+        if pair.group.is_some() && pair.accept.is_none() {
+            return Err(pair_usage_error(
+                ErrorKind::ArgumentConflict,
+                "--group only goes with --accept <node-id>".to_string(),
+            ));
+        }
         let Some(target) = pair.target.as_deref() else {
             return Ok(());
         };
         let Some(endpoint) = pair.endpoint.as_deref() else {
-            let hint = if target.starts_with(INVITE_PREFIX) {
-                format!(
-                    "{target:?} looks like an invite code: run `mayros sync pair --code {target}`"
-                )
-            } else {
-                "pairing by picking a device (`mayros sync pair <target>`) is not available yet; \
-                 for now run `mayros sync invite` on a device of the group and \
-                 `mayros sync pair --code <invite>` on the one that joins \
-                 (`mayros sync pair <node-id> <endpoint>` records the endpoint of a device \
-                 that is already paired)"
-                    .to_string()
-            };
-            return Err(pair_usage_error(ErrorKind::MissingRequiredArgument, hint));
+            if target.starts_with(INVITE_PREFIX) {
+                return Err(pair_usage_error(
+                    ErrorKind::InvalidValue,
+                    format!(
+                        "{target:?} looks like an invite code: run `mayros sync pair --code {target}`"
+                    ),
+                ));
+            }
+            // Click-to-pair with `<host:port|node-id>`.
+            return Ok(());
         };
         if !is_node_id(target) {
             return Err(pair_usage_error(
@@ -574,8 +606,15 @@ mod tests {
         let cases: &[(&[&str], &str)] = &[
             (&["sync", "pair"], "required"),
             (&["sync", "pair", "--code", "x", ID], "cannot be used with"),
-            (&["sync", "pair", ID], "mayros sync invite"),
-            (&["sync", "pair", "box.local:19092"], "--code <invite>"),
+            (
+                &["sync", "pair", "--accept", ID, "--reject", ID],
+                "cannot be used with",
+            ),
+            (&["sync", "pair", ID, "--group", "mine"], "--accept"),
+            (
+                &["sync", "pair", "--accept", ID, "--group", "both"],
+                "possible values",
+            ),
             (
                 &["sync", "pair", "mayros1-xyz"],
                 "mayros sync pair --code mayros1-xyz",
@@ -593,8 +632,19 @@ mod tests {
             assert!(text.contains(needle), "{args:?}: {needle:?} not in {text}");
         }
         // The usage shown is the subcommand's.
-        let err = parse(&["sync", "pair", ID]).unwrap_err().to_string();
+        let err = parse(&["sync", "pair", "mayros1-x"])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("Usage: mayros sync pair"), "{err}");
+        // Click-to-pair forms parse.
+        for ok in [
+            &["sync", "pair", ID][..],
+            &["sync", "pair", "box.local:19091"][..],
+            &["sync", "pair", "--accept", ID, "--group", "theirs"][..],
+            &["sync", "pair", "--reject", ID][..],
+        ] {
+            assert!(parse(ok).is_ok(), "{ok:?}");
+        }
     }
 
     #[test]

@@ -141,6 +141,22 @@ impl EngineClient {
         self.send(Method::GET, path, &[], None, true, None).await
     }
 
+    /// Like [`EngineClient::control_get`], for a request the engine holds until something
+    /// happens: waits up to `timeout`.
+    pub async fn control_get_waiting(
+        &self,
+        path: &str,
+        timeout: Duration,
+    ) -> Result<Answer, ClientError> {
+        self.send(Method::GET, path, &[], None, true, Some(timeout))
+            .await
+    }
+
+    /// `DELETE path` on the control API (with the bearer token).
+    pub async fn control_delete(&self, path: &str) -> Result<Answer, ClientError> {
+        self.send(Method::DELETE, path, &[], None, true, None).await
+    }
+
     /// `PUT path` with a JSON body on the control API (with the bearer token).
     pub async fn control_put(&self, path: &str, body: &Value) -> Result<Answer, ClientError> {
         self.send(Method::PUT, path, &[], Some(body), true, None)

@@ -26,6 +26,7 @@ async fn run() {
     let mut opts = DaemonOptions::new(dir.path().to_path_buf());
     opts.api = SocketAddr::from(([127, 0, 0, 1], 0));
     opts.peer_api = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+    opts.secret_store = Some(mayros_sync_store::SecretStoreChoice::File);
     let daemon = Daemon::start(opts).await.unwrap();
     let url = format!("http://{}/api/v1/triples/batch", daemon.info().api);
     let http = reqwest::Client::new();

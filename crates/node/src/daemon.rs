@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use mayros_sync_proto::mode::RECHECK_INTERVAL_SECS;
-use mayros_sync_store::{DeviceIdentity, FileSecretStore, SecretStore, Store};
+use mayros_sync_store::{
+    select_secret_store, DeviceIdentity, SecretStore, SecretStoreChoice, Store,
+};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -47,6 +49,9 @@ pub struct DaemonOptions {
     /// Tunables of an external Cortex backend (pacing, timeouts); the defaults fit the stock
     /// sidecar.
     pub cortex: crate::cortex::CortexOptions,
+    /// Where the device secrets go (DESIGN §7.3); `None` reads `MAYROS_SECRET_STORE` (`auto`
+    /// when unset: the OS keyring when it works, else 0600 files with a status warning).
+    pub secret_store: Option<SecretStoreChoice>,
 }
 
 impl DaemonOptions {
@@ -62,6 +67,7 @@ impl DaemonOptions {
             name: None,
             clock: Clock::system(),
             cortex: crate::cortex::CortexOptions::default(),
+            secret_store: None,
         }
     }
 }
@@ -150,14 +156,19 @@ impl Daemon {
             tracing::warn!("{w}");
         }
 
-        let (store, device, secrets) = {
+        let secret_choice = match opts.secret_store {
+            Some(choice) => choice,
+            None => SecretStoreChoice::from_env()?,
+        };
+        let (store, device, secrets, secrets_warning) = {
             let data_dir = data_dir.clone();
-            tokio::task::spawn_blocking(move || open_store_and_identity(&data_dir))
+            tokio::task::spawn_blocking(move || open_store_and_identity(&data_dir, secret_choice))
                 .await
                 .map_err(|e| Error::Task(e.to_string()))??
         };
         let name = opts.name.clone().unwrap_or_else(host_name);
-        let identity = Identity::new(device, name.clone(), secrets.kind())?;
+        let mut identity = Identity::new(device, name.clone(), secrets.kind())?;
+        identity.secret_store_warning = secrets_warning;
 
         let listener = TcpListener::bind(opts.api)
             .await
@@ -244,6 +255,14 @@ impl Daemon {
                 Arc::clone(&engine),
                 shutdown_rx.clone(),
             )),
+            tokio::spawn(crate::discovery::run(
+                Arc::clone(&engine),
+                shutdown_rx.clone(),
+            )),
+            tokio::spawn(crate::events::metrics_loop(
+                Arc::clone(&engine),
+                shutdown_rx.clone(),
+            )),
         ];
         if let Some(listener) = peer_listener {
             let tls = identity.cert.server_config(&[crate::peer::HTTPS_ALPN])?;
@@ -306,6 +325,7 @@ impl Daemon {
     /// Stops the API gracefully, ends background tasks and removes `daemon.json`.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
+        self.engine.events().close();
         if let Some(native) = self.engine.native() {
             native.shutdown();
         }
@@ -324,17 +344,22 @@ impl Daemon {
     }
 }
 
-type Opened = (Store, DeviceIdentity, Arc<dyn SecretStore>);
+type Opened = (Store, DeviceIdentity, Arc<dyn SecretStore>, Option<String>);
 
-fn open_store_and_identity(data_dir: &Path) -> Result<Opened, Error> {
+/// Opens the store, chooses the secret store (the keyring is probed with a 2 s limit and file
+/// secrets move into it; see `keyring_store`) and loads the device key.
+fn open_store_and_identity(data_dir: &Path, choice: SecretStoreChoice) -> Result<Opened, Error> {
     let mut store = Store::open(&paths::store_file(data_dir))?;
-    let secrets: Arc<dyn SecretStore> = Arc::new(FileSecretStore::new(data_dir)?);
+    let install_id = store.meta()?.install_id;
+    let selection = select_secret_store(data_dir, &install_id, choice)?;
+    let secrets = selection.store;
+    tracing::info!(kind = %secrets.kind(), "secret store chosen");
     let device = DeviceIdentity::load_or_create(secrets.as_ref())?;
     let node_id = device.node_id();
     if store.meta()?.node_id.as_deref() != Some(node_id.as_str()) {
         store.set_node_id(&node_id)?;
     }
-    Ok((store, device, secrets))
+    Ok((store, device, secrets, selection.warning))
 }
 
 async fn mode_recheck_loop(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {

@@ -68,6 +68,8 @@ pub struct Identity {
     pub name: String,
     /// Which backend holds the device secrets.
     pub secret_store: SecretStoreKind,
+    /// Why the OS keyring is not used, when it could not be (a status warning).
+    pub secret_store_warning: Option<String>,
     /// The device key (signs roster entries).
     pub device: DeviceIdentity,
     /// The device certificate (TLS on the peer API and QUIC).
@@ -86,6 +88,7 @@ impl Identity {
             node_id: device.node_id(),
             name,
             secret_store,
+            secret_store_warning: None,
             device,
             cert,
         })
@@ -105,6 +108,8 @@ pub struct Engine {
     native: OnceLock<crate::native::Native>,
     cortex: RwLock<Arc<Cortex>>,
     cortex_options: RwLock<CortexOptions>,
+    events: crate::events::EventHub,
+    nearby: crate::discovery::NearbyState,
 }
 
 impl std::fmt::Debug for Engine {
@@ -232,6 +237,8 @@ impl Engine {
             native: OnceLock::new(),
             cortex: RwLock::new(Arc::new(cortex)),
             cortex_options: RwLock::new(cortex_options),
+            events: crate::events::EventHub::new(),
+            nearby: crate::discovery::NearbyState::default(),
         };
         let engine = Arc::new(engine);
         engine.reevaluate_mode_blocking();
@@ -246,6 +253,16 @@ impl Engine {
     /// The secret store holding the device key and group seed.
     pub fn secrets(&self) -> &Arc<dyn SecretStore> {
         &self.secrets
+    }
+
+    /// The event hub behind `GET /api/v1/sync/events`; anyone may publish.
+    pub fn events(&self) -> &crate::events::EventHub {
+        &self.events
+    }
+
+    /// Nearby devices (mDNS and manual peers).
+    pub fn nearby(&self) -> &crate::discovery::NearbyState {
+        &self.nearby
     }
 
     /// This device's identity.
@@ -410,6 +427,7 @@ impl Engine {
         let change = lock(&self.mode).update(decision);
         if let Some(c) = &change {
             tracing::info!(from = ?c.from, to = %c.to, reason = %c.reason, "sync mode changed");
+            self.events.publish(crate::events::Event::Status(c.into()));
             self.native_changed();
         }
         change
@@ -500,6 +518,9 @@ impl Engine {
                 "{auth_rejected} peer request(s) refused by authentication (unknown node, wrong seed, replay or stale timestamp)"
             ));
         }
+        if let Some(w) = &self.identity.secret_store_warning {
+            warnings.push(w.clone());
+        }
         StatusSnapshot {
             mode: decision.mode.as_str().to_string(),
             mode_reason: decision.reason,
@@ -524,7 +545,7 @@ impl Engine {
                     .last_sync_at_ms
                     .map(mayros_sync_proto::timefmt::format_rfc3339_ms),
             },
-            nearby_count: 0,
+            nearby_count: self.nearby.count() as u64,
             conflicts_count,
             review_count,
             triple_count: triple_count.unwrap_or(0),

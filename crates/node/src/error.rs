@@ -82,6 +82,9 @@ pub enum Error {
     /// A secret could not be used.
     #[error("secret store: {0}")]
     Secret(String),
+    /// mDNS discovery could not start.
+    #[error("discovery: {0}")]
+    Discovery(String),
     /// A blocking store task panicked or was cancelled.
     #[error("store task failed: {0}")]
     Task(String),

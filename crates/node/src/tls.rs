@@ -102,9 +102,23 @@ impl DeviceCert {
         expected_node_id: &str,
         alpn: &[&[u8]],
     ) -> Result<Arc<ClientConfig>, Error> {
+        self.client_config_with(Some(expected_node_id.to_ascii_lowercase()), alpn)
+    }
+
+    /// A client config that presents this certificate and accepts any device certificate (a
+    /// pairing session to a typed address: the user checks the verification code instead).
+    pub fn client_config_any(&self, alpn: &[&[u8]]) -> Result<Arc<ClientConfig>, Error> {
+        self.client_config_with(None, alpn)
+    }
+
+    fn client_config_with(
+        &self,
+        expected: Option<String>,
+        alpn: &[&[u8]],
+    ) -> Result<Arc<ClientConfig>, Error> {
         let provider = provider();
         let verifier = Arc::new(PinnedServer {
-            expected: expected_node_id.to_ascii_lowercase(),
+            expected,
             provider: Arc::clone(&provider),
         });
         let mut cfg = ClientConfig::builder_with_provider(provider)
@@ -162,7 +176,8 @@ fn tls12_refused() -> Result<HandshakeSignatureValid, rustls::Error> {
 /// Client-side verifier: the server's certificate must carry exactly the pinned Ed25519 key.
 #[derive(Debug)]
 struct PinnedServer {
-    expected: String,
+    /// `None`: any well-formed device certificate (pairing by address).
+    expected: Option<String>,
     provider: Arc<CryptoProvider>,
 }
 
@@ -176,7 +191,9 @@ impl ServerCertVerifier for PinnedServer {
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         match node_id_of(end_entity) {
-            Some(id) if id == self.expected => Ok(ServerCertVerified::assertion()),
+            Some(id) if self.expected.as_ref().is_none_or(|e| *e == id) => {
+                Ok(ServerCertVerified::assertion())
+            }
             Some(_) => Err(rustls::Error::InvalidCertificate(
                 rustls::CertificateError::ApplicationVerificationFailure,
             )),

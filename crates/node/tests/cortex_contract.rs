@@ -17,6 +17,8 @@ async fn engine(dir: &std::path::Path, gossip: bool) -> Daemon {
     opts.peer_api = None;
     opts.quic = gossip.then(|| SocketAddr::from(([127, 0, 0, 1], 0)));
     opts.name = Some("contract".into());
+    // Tests never touch the OS keyring of whoever runs them (DESIGN §7.3).
+    opts.secret_store = Some(mayros_sync_store::SecretStoreChoice::File);
     Daemon::start(opts).await.unwrap()
 }
 

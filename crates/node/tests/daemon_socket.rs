@@ -12,6 +12,8 @@ fn options(dir: &std::path::Path) -> DaemonOptions {
     opts.peer_api = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
     opts.quic = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
     opts.name = Some("socket-test".into());
+    // Tests never touch the OS keyring of whoever runs them (DESIGN §7.3).
+    opts.secret_store = Some(mayros_sync_store::SecretStoreChoice::File);
     opts
 }
 

@@ -4,6 +4,7 @@
 //! Time is always passed in by the caller.
 #![warn(missing_docs)]
 
+pub mod clickpair;
 pub mod config;
 pub mod conflict;
 pub mod cursor;

@@ -85,6 +85,64 @@ pub enum Error {
         /// The length it must have.
         expected: usize,
     },
+    /// The OS keyring refused or failed an operation.
+    #[error("OS keyring: cannot {op} {account:?} (service mayros-sync): {reason}")]
+    Keyring {
+        /// What we were doing ("read", "store", "delete", "probe").
+        op: &'static str,
+        /// The keyring account (`<installId>/<name>`).
+        account: String,
+        /// What went wrong, in words.
+        reason: String,
+    },
+    /// The OS keyring did not answer in time; the call was abandoned, never waited on.
+    #[error(
+        "OS keyring: {op} {account:?} (service mayros-sync) did not finish within {timeout_ms} ms; \
+         a slow or locked keyring is not waited on"
+    )]
+    KeyringTimeout {
+        /// What we were doing.
+        op: &'static str,
+        /// The keyring account (`<installId>/<name>`).
+        account: String,
+        /// The time limit, milliseconds.
+        timeout_ms: u64,
+    },
+    /// The keyring was required (`MAYROS_SECRET_STORE=keyring`) but cannot be used.
+    #[error("MAYROS_SECRET_STORE=keyring, but the OS keyring cannot be used: {reason}")]
+    KeyringRequired {
+        /// Why the keyring cannot be used.
+        reason: String,
+    },
+    /// This engine's secrets were moved into the keyring, which cannot be used now.
+    #[error(
+        "this engine's secrets were moved into the OS keyring (service mayros-sync, accounts \
+         {install_id}/…), which cannot be used now: {reason}. Unlock the keyring (log in to the \
+         desktop session) and start again; to give up those secrets instead, delete {marker} \
+         (the device then gets a new node id and must be paired again)"
+    )]
+    SecretsInKeyring {
+        /// The install id (the accounts' prefix).
+        install_id: String,
+        /// Why the keyring cannot be used.
+        reason: String,
+        /// The marker file that records the move.
+        marker: PathBuf,
+    },
+    /// A secret could not be copied from its file into the keyring.
+    #[error("cannot move the secret {name:?} from its file into the OS keyring: {reason}")]
+    SecretMigration {
+        /// The secret's name.
+        name: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// `MAYROS_SECRET_STORE` holds a value that is not a secret store choice.
+    #[error("MAYROS_SECRET_STORE={value:?} is not one of auto, keyring, file")]
+    InvalidSecretStoreChoice {
+        /// The value found.
+        value: String,
+    },
     /// No conflict-log record has this id.
     #[error("no conflict with id {id} is recorded (list them with `mayros sync conflicts`)")]
     UnknownConflict {

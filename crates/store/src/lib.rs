@@ -22,6 +22,7 @@ pub mod elements;
 pub mod error;
 pub mod identity;
 pub mod invites;
+pub mod keyring_store;
 pub mod meta;
 pub mod peers;
 pub mod review;
@@ -45,6 +46,9 @@ pub use elements::{CurrentChange, ElementDelta, SyncElement};
 pub use error::Error;
 pub use identity::DeviceIdentity;
 pub use invites::PendingInvite;
+pub use keyring_store::{
+    select_secret_store, KeyringSecretStore, SecretStoreChoice, SecretStoreSelection,
+};
 pub use meta::Meta;
 pub use peers::{PeerRecord, SyncResult};
 pub use review::ReviewItem;

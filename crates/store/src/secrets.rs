@@ -1,7 +1,8 @@
 //! Where device secrets (the device key, the group seed) are kept (DESIGN §7.3).
 //!
-//! [`SecretStore`] is the seam: the OS keyring backend lives in the node crate; here are the
-//! file fallback ([`FileSecretStore`]) and an in-memory backend for tests.
+//! [`SecretStore`] is the seam: the OS keyring backend is in [`crate::keyring_store`] (with
+//! the choice between it and the file store); here are the file fallback ([`FileSecretStore`])
+//! and an in-memory backend for tests.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -116,6 +117,27 @@ impl FileSecretStore {
     /// The directory holding the secret files.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The names of the secrets held as files, sorted (temporary and other files whose names
+    /// are not valid secret names are skipped).
+    pub fn names(&self) -> Result<Vec<String>, Error> {
+        let entries = fs::read_dir(&self.dir)
+            .map_err(|e| Error::io("cannot list the secrets directory", &self.dir, e))?;
+        let mut names = Vec::new();
+        for entry in entries {
+            let entry =
+                entry.map_err(|e| Error::io("cannot list the secrets directory", &self.dir, e))?;
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            let is_file = entry.file_type().map(|t| t.is_file()).unwrap_or(false);
+            if is_file && validate_name(&name).is_ok() {
+                names.push(name);
+            }
+        }
+        names.sort();
+        Ok(names)
     }
 
     fn path_of(&self, name: &str) -> Result<PathBuf, Error> {
@@ -313,6 +335,11 @@ mod tests {
             .filter(|n| n.starts_with('.'))
             .collect();
         assert!(leftovers.is_empty(), "temp files left: {leftovers:?}");
+        again.delete(&"x".repeat(128)).unwrap();
+        again.put("group-seed", b"seed").unwrap();
+        fs::write(again.dir().join(".in-keyring"), b"marker").unwrap();
+        fs::create_dir(again.dir().join("subdir")).unwrap();
+        assert_eq!(again.names().unwrap(), vec!["device-key", "group-seed"]);
     }
 
     #[cfg(unix)]

@@ -39,6 +39,34 @@ pub async fn run(global: &GlobalArgs, command: SyncCommand) -> anyhow::Result<()
             }
         }
         SyncCommand::Pair(args) => pair(&client, args).await?,
+        SyncCommand::Requests { json } => {
+            let answer = client.control_get("/api/v1/sync/pair/requests").await?;
+            if json {
+                print_json(&answer)?;
+            } else {
+                output::print(&fmt::pair_requests(&answer.json))?;
+            }
+        }
+        SyncCommand::Discover { json } => {
+            let answer = client.control_get("/api/v1/sync/nearby").await?;
+            if json {
+                print_json(&answer)?;
+            } else {
+                output::print(&fmt::nearby_table(&answer.json, now()))?;
+            }
+        }
+        SyncCommand::Unpair { peer, json } => {
+            let path = format!("/api/v1/sync/peers/{}", path_segment(&peer));
+            let answer = client.control_delete(&path).await?;
+            if json {
+                print_json(&answer)?;
+            } else {
+                output::print(&format!(
+                    "removed {} from the group; the group seed was rotated and every member now refuses it",
+                    answer.json["removed"].as_str().unwrap_or("?")
+                ))?;
+            }
+        }
         SyncCommand::Peers { json } => {
             let answer = client.control_get("/api/v1/sync/peers").await?;
             if json {
@@ -152,6 +180,89 @@ fn print_results(answer: &Answer, json: bool, human: fn(&Value) -> String) -> an
 /// `mayros sync pair`: `--code <invite>` or `<node-id> <endpoint>` ([`crate::cli::Cli::check`]
 /// has refused every other form).
 async fn pair(client: &EngineClient, args: PairArgs) -> anyhow::Result<()> {
+    if let Some(node) = args.reject {
+        let path = format!("/api/v1/sync/pair/requests/{}/reject", path_segment(&node));
+        let answer = client.control_post(&path, &json!({})).await?;
+        return if args.json {
+            print_json(&answer)
+        } else {
+            Ok(output::print(&format!(
+                "rejected the pairing request of {node}"
+            ))?)
+        };
+    }
+    if let Some(node) = args.accept {
+        let requests = client.control_get("/api/v1/sync/pair/requests").await?;
+        let code = requests
+            .json
+            .as_array()
+            .and_then(|a| a.iter().find(|r| r["nodeId"] == node.as_str()))
+            .and_then(|r| r["code"].as_str().map(str::to_string))
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "no pending pairing request from {node} (mayros sync requests lists them)"
+                )
+            })?;
+        println!("code {code}");
+        let body = match &args.group {
+            Some(g) => json!({ "group": g }),
+            None => json!({}),
+        };
+        let path = format!("/api/v1/sync/pair/requests/{}/accept", path_segment(&node));
+        let answer = client
+            .control_post_waiting(&path, &body, LONG_REQUEST_TIMEOUT)
+            .await?;
+        return if args.json {
+            print_json(&answer)
+        } else {
+            Ok(output::print(&format!(
+                "paired with {} ({node})",
+                answer.json["name"].as_str().unwrap_or("?")
+            ))?)
+        };
+    }
+    if let (Some(target), None, None) = (&args.target, &args.endpoint, &args.code) {
+        let answer = client
+            .control_post_waiting(
+                "/api/v1/sync/pair",
+                &json!({ "target": target }),
+                LONG_REQUEST_TIMEOUT,
+            )
+            .await?;
+        let code = answer.json["code"].as_str().unwrap_or("?").to_string();
+        let id = answer.json["sessionId"].as_u64().unwrap_or(0);
+        let name = answer.json["name"].as_str().unwrap_or("?").to_string();
+        println!("code {code}");
+        if !args.json {
+            eprintln!("check that {name} shows the same code, then accept there (mayros sync pair --accept <this node id>)");
+        }
+        loop {
+            let view = client
+                .control_get_waiting(
+                    &format!("/api/v1/sync/pair/sessions/{id}?waitMs=30000"),
+                    LONG_REQUEST_TIMEOUT,
+                )
+                .await?;
+            match view.json["state"].as_str() {
+                Some("waiting") => continue,
+                Some("paired") => {
+                    return if args.json {
+                        print_json(&view)
+                    } else {
+                        Ok(output::print(&format!(
+                            "paired with {name} ({})",
+                            view.json["nodeId"].as_str().unwrap_or("?")
+                        ))?)
+                    };
+                }
+                other => bail!(
+                    "not paired ({}): {}",
+                    other.unwrap_or("unknown"),
+                    view.json["reason"].as_str().unwrap_or("no reason given")
+                ),
+            }
+        }
+    }
     let (answer, human) = match (args.code, args.target, args.endpoint) {
         (Some(code), _, _) => {
             let body = json!({ "code": code.trim() });

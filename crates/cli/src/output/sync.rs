@@ -261,6 +261,63 @@ pub fn peer_table(peers: &Value, now: OffsetDateTime) -> String {
     )
 }
 
+/// `mayros sync discover`: name, short node id, addresses, ports, paired or not, last seen.
+pub fn nearby_table(devices: &Value, now: OffsetDateTime) -> String {
+    let list = devices.as_array().map_or(&[][..], Vec::as_slice);
+    if list.is_empty() {
+        return "no nearby devices (turn on discovery: `mayros config set discovery.bonjourEnabled \
+                true`, or list peers in discovery.manualPeers)"
+            .to_string();
+    }
+    let port = |d: &Value, k: &str| {
+        d.get(k)
+            .and_then(Value::as_u64)
+            .map_or_else(|| "-".to_string(), |p| p.to_string())
+    };
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|d| {
+            let addresses: Vec<&str> = d
+                .get("addresses")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let paired = d.get("paired").and_then(Value::as_bool) == Some(true);
+            vec![
+                opt_str(d, "name").unwrap_or("?").to_string(),
+                opt_str(d, "nodeId").map_or("-", short_id).to_string(),
+                if addresses.is_empty() {
+                    "-".to_string()
+                } else {
+                    addresses.join(",")
+                },
+                port(d, "quicPort"),
+                port(d, "httpsPort"),
+                if paired { "paired" } else { "not paired" }.to_string(),
+                time_field(d, "lastSeen")
+                    .and_then(|ts| OffsetDateTime::parse(&ts, &Rfc3339).ok())
+                    .map_or_else(
+                        || "?".to_string(),
+                        |t| format!("{} ago", age((now - t).whole_seconds().max(0) as u64)),
+                    ),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "NAME",
+            "ID",
+            "ADDRESSES",
+            "QUIC",
+            "HTTPS",
+            "PAIRED",
+            "LAST SEEN",
+        ],
+        &rows,
+        &[false, false, false, true, true, false, false],
+    )
+}
+
 /// A peer's status word, with `,stale` when it missed collected deletions (DESIGN §2.3).
 fn peer_status(p: &Value) -> String {
     let status = opt_str(p, "status").unwrap_or("?");
@@ -519,6 +576,29 @@ pub fn pause_state(body: &Value, paused: bool, now: OffsetDateTime) -> String {
     }
 }
 
+/// `mayros sync requests`: one line per pending pairing request.
+pub fn pair_requests(v: &Value) -> String {
+    let items: Vec<&Value> = v.as_array().map(|a| a.iter().collect()).unwrap_or_default();
+    if items.is_empty() {
+        return "no pending pairing requests".to_string();
+    }
+    items
+        .iter()
+        .map(|r| {
+            format!(
+                "{} ({}) from {} — code {} — expires {} — accept: mayros sync pair --accept {}",
+                opt_str(r, "name").unwrap_or("?"),
+                short_id(opt_str(r, "nodeId").unwrap_or("?")),
+                opt_str(r, "address").unwrap_or("?"),
+                opt_str(r, "code").unwrap_or("?"),
+                opt_str(r, "expiresAt").unwrap_or("?"),
+                opt_str(r, "nodeId").unwrap_or("?"),
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// The gossip lines of `mayros sync status` (native layer figures, DESIGN §3.2): the QUIC
 /// address, round, known ids, Bloom filter and round counters, then one line per P2P peer.
 pub fn gossip_lines(g: &Value) -> String {
@@ -638,6 +718,36 @@ mod tests {
 
     const NOW: OffsetDateTime = datetime!(2026-11-24 18:10:00 UTC);
     const ID: &str = "3f0c1a2b4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8";
+
+    #[test]
+    fn nearby_table_lists_devices() {
+        let now = OffsetDateTime::parse("2026-01-01T00:01:00Z", &Rfc3339).unwrap();
+        let devices = serde_json::json!([{
+            "nodeId": ID, "name": "laptop", "addresses": ["10.0.0.2", "fe80::1"],
+            "quicPort": 19091, "httpsPort": 19092, "paired": false,
+            "lastSeen": "2026-01-01T00:00:48.000Z"
+        }, {
+            "nodeId": null, "name": "10.0.0.9:19092", "addresses": [],
+            "quicPort": null, "httpsPort": 19092, "paired": true,
+            "lastSeen": "2026-01-01T00:00:00.000Z"
+        }]);
+        let out = nearby_table(&devices, now);
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines[0].starts_with("NAME"), "{out}");
+        assert!(
+            lines[1].contains("laptop") && lines[1].contains("3f0c1a2b4d5e"),
+            "{out}"
+        );
+        assert!(lines[1].contains("10.0.0.2,fe80::1") && lines[1].contains("not paired"));
+        assert!(
+            lines[1].contains("19091") && lines[1].ends_with("12s ago"),
+            "{out}"
+        );
+        assert!(
+            lines[2].contains(" - ") && lines[2].contains("paired") && lines[2].ends_with("1m ago")
+        );
+        assert!(nearby_table(&serde_json::json!([]), now).starts_with("no nearby devices"));
+    }
 
     #[test]
     fn short_ids_and_ages() {

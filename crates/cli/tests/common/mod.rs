@@ -62,6 +62,8 @@ impl Sandbox {
             .env("XDG_DATA_HOME", self.root().join("xdg-data"))
             .env("XDG_CONFIG_HOME", self.root().join("xdg-config"))
             .env("RUST_LOG", "info")
+            // Never the OS keyring of whoever runs the tests (DESIGN §7.3).
+            .env("MAYROS_SECRET_STORE", "file")
             .stdin(Stdio::null());
         cmd
     }

@@ -103,6 +103,18 @@ pub async fn pair(
     State(state): State<ApiState>,
     ApiJson(body): ApiJson<PairBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    // Without an endpoint this is click-to-pair (DESIGN §7.2): dial the target, derive the
+    // verification code, and answer with it at once; the outcome is read from the session.
+    if body.endpoint.is_none() {
+        let (id, view) = state
+            .engine
+            .start_pairing(body.target.trim())
+            .await
+            .map_err(clickpair_error)?;
+        let mut out = serde_json::to_value(view).map_err(|e| ApiError::internal(e.to_string()))?;
+        out["sessionId"] = json!(id);
+        return Ok(Json(out));
+    }
     // With an external Cortex in native mode its own gossip syncs (DESIGN §3.3): the node id
     // is the other sidecar's (any id it uses), and the address is handed to the sidecar.
     let cortex = state.engine.cortex();
@@ -429,4 +441,94 @@ pub async fn peer_status(
         .find(|p| p.node_id == target)
         .map(Json)
         .ok_or_else(|| ApiError::not_found("the peer disappeared"))
+}
+
+fn clickpair_error(e: crate::sync::clickpair::ClickPairError) -> ApiError {
+    use crate::sync::clickpair::ClickPairError as E;
+    let (status, code) = match &e {
+        E::BadTarget(_) => (StatusCode::BAD_REQUEST, "INVALID_TARGET"),
+        E::Failed(_) => (StatusCode::BAD_GATEWAY, "PAIRING_FAILED"),
+        E::NoRequest(_) => (StatusCode::NOT_FOUND, "NO_REQUEST"),
+        E::ChoiceNeeded(_) => (StatusCode::CONFLICT, "GROUP_CHOICE_NEEDED"),
+        E::NoQuic => (StatusCode::SERVICE_UNAVAILABLE, "P2P_DISABLED"),
+    };
+    ApiError::new(status, code, e.to_string())
+}
+
+/// Query of `GET /api/v1/sync/pair/sessions/{id}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionQuery {
+    /// Wait up to this long for the session to end (≤ 60 000).
+    pub wait_ms: Option<u64>,
+}
+
+/// `GET /api/v1/sync/pair/sessions/{id}?waitMs=`: a pairing this device started.
+pub async fn pair_session(
+    State(state): State<ApiState>,
+    Path(id): Path<u64>,
+    axum::extract::Query(q): axum::extract::Query<SessionQuery>,
+) -> Result<Json<crate::sync::clickpair::SessionView>, ApiError> {
+    let wait = std::time::Duration::from_millis(q.wait_ms.unwrap_or(0).min(60_000));
+    state
+        .engine
+        .pair_session(id, wait)
+        .await
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no pairing session {id}")))
+}
+
+/// `GET /api/v1/sync/pair/requests`: pending requests from other devices.
+pub async fn pair_requests(
+    State(state): State<ApiState>,
+) -> Json<Vec<crate::sync::clickpair::RequestView>> {
+    Json(state.engine.pair_requests())
+}
+
+/// Body of `POST /api/v1/sync/pair/requests/{nodeId}/accept`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptBody {
+    /// When both devices are in a group: which one survives.
+    pub group: Option<mayros_sync_proto::clickpair::GroupChoice>,
+}
+
+/// `POST /api/v1/sync/pair/requests/{nodeId}/accept|reject`.
+pub async fn pair_request_decision(
+    State(state): State<ApiState>,
+    Path((node_id, action)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    match action.as_str() {
+        "accept" => {
+            let body: AcceptBody = parse_optional_json(&body)?;
+            let name = state
+                .engine
+                .accept_pair_request(&node_id, body.group)
+                .await
+                .map_err(clickpair_error)?;
+            Ok(Json(
+                json!({"paired": true, "nodeId": node_id, "name": name}),
+            ))
+        }
+        "reject" => {
+            state
+                .engine
+                .reject_pair_request(&node_id)
+                .map_err(clickpair_error)?;
+            Ok(Json(json!({"rejected": true, "nodeId": node_id})))
+        }
+        other => Err(ApiError::not_found(format!(
+            "unknown pairing action {other:?} (expected accept or reject)"
+        ))),
+    }
+}
+
+/// `DELETE /api/v1/sync/peers/{peer}`: unpairs a device (DESIGN §7.2 step 5).
+pub async fn unpair(
+    State(state): State<ApiState>,
+    Path(peer): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let node = state.engine.unpair(&peer).await?;
+    Ok(Json(json!({"removed": node, "seedRotated": true})))
 }

@@ -42,7 +42,8 @@ pub async fn require_token(State(state): State<ApiState>, req: Request, next: Ne
         .get(AUTHORIZATION)
         .and_then(|h| h.to_str().ok())
         .and_then(|h| h.strip_prefix("Bearer "))
-        .map(str::trim);
+        .map(str::trim)
+        .or_else(|| query_token(&req));
     match presented {
         Some(token) if constant_time_eq(token.as_bytes(), state.token.as_bytes()) => {
             next.run(req).await
@@ -60,6 +61,18 @@ pub async fn require_token(State(state): State<ApiState>, req: Request, next: Ne
         )
         .into_response(),
     }
+}
+
+/// The `?token=` of `GET /api/v1/sync/events` (EventSource sends no headers, DESIGN §6.2);
+/// no other route accepts a token in the URL.
+fn query_token(req: &Request) -> Option<&str> {
+    if req.uri().path() != "/api/v1/sync/events" {
+        return None;
+    }
+    req.uri()
+        .query()?
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("token="))
 }
 
 /// Compares two byte strings in time independent of where they differ.

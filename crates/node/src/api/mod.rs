@@ -3,6 +3,7 @@
 pub mod control;
 pub mod cortex;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod guard;
 
@@ -84,7 +85,20 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/sync/invite", post(control::invite))
         .route("/api/v1/sync/pair", post(control::pair))
         .route("/api/v1/sync/pair/code", post(control::pair_code))
+        .route(
+            "/api/v1/sync/pair/sessions/{id}",
+            get(control::pair_session),
+        )
+        .route("/api/v1/sync/pair/requests", get(control::pair_requests))
+        .route(
+            "/api/v1/sync/pair/requests/{node_id}/{action}",
+            post(control::pair_request_decision),
+        )
         .route("/api/v1/sync/peers", get(control::peers))
+        .route(
+            "/api/v1/sync/peers/{peer}",
+            axum::routing::delete(control::unpair),
+        )
         .route(
             "/api/v1/sync/peers/{peer}/{action}",
             post(control::peer_status),
@@ -102,6 +116,8 @@ pub fn router(state: ApiState) -> Router {
             post(control::review_decision),
         )
         .route("/api/v1/sync/maintenance/collect", post(control::collect))
+        .route("/api/v1/sync/nearby", get(events::nearby))
+        .route("/api/v1/sync/events", get(events::events))
         .route("/api/v1/sync/pause", post(control::pause))
         .route("/api/v1/sync/resume", post(control::resume))
         .route_layer(middleware::from_fn_with_state(

@@ -62,6 +62,7 @@ pub struct Driver {
     last_error: Option<String>,
     ticks: u64,
     last_refresh: Instant,
+    unwant_at: Vec<(String, Instant)>,
 }
 
 impl Driver {
@@ -93,6 +94,7 @@ impl Driver {
             last_error: None,
             ticks: 0,
             last_refresh: Instant::now(),
+            unwant_at: Vec::new(),
         })
     }
 
@@ -118,6 +120,7 @@ impl Driver {
                 Ok(Input::Link(ev)) => self.on_link(ev),
                 Ok(Input::LocalWrite) => self.push_local(),
                 Ok(Input::Reconfigure) => self.reconfigure(),
+                Ok(Input::Unpaired(node)) => self.on_unpaired(&node),
                 Ok(Input::RoundNow) => {
                     let now = self.now();
                     self.node.round_now(now, &mut self.replica);
@@ -138,6 +141,18 @@ impl Driver {
     }
 
     fn tick(&mut self) {
+        let now = Instant::now();
+        let due: Vec<String> = self
+            .unwant_at
+            .iter()
+            .filter(|(_, at)| *at <= now)
+            .map(|(n, _)| n.clone())
+            .collect();
+        self.unwant_at.retain(|(_, at)| *at > now);
+        for node in due {
+            self.links.unwant(&node);
+            self.node.peer_down(&node);
+        }
         self.push_local();
         if let Err(e) = self.replica.refresh() {
             self.error(format!("cannot read the element journal: {e}"));
@@ -252,6 +267,18 @@ impl Driver {
                     )),
                 }
             }
+            LinkEvent::Frame { peer, kind, body } if kind == msg_kind::SEED => {
+                match serde_json::from_slice::<String>(&body)
+                    .ok()
+                    .and_then(|h| mayros_sync_proto::clickpair::hex32(&h))
+                {
+                    Some(seed) => self.on_seed(&peer, seed),
+                    None => self.error(format!(
+                        "peer {}: malformed seed message; ignored",
+                        crate::sync::pull::short(&peer)
+                    )),
+                }
+            }
             LinkEvent::Frame { peer, kind, body } if kind == msg_kind::ADDRESSES => {
                 match decode_addresses(&body) {
                     Some(entries) => self.on_addresses(&peer, entries),
@@ -341,6 +368,25 @@ impl Driver {
             Ok(0) => {}
             Ok(n) => {
                 tracing::info!(from = %crate::sync::pull::short(from), added = n, "roster entries learned over gossip");
+                let own = self.node.id().clone();
+                let left = {
+                    let mut group = self.engine.sync_state().group();
+                    if group.removed_self(&own) && group.seed.is_some() {
+                        Some(group.leave(self.engine.secrets().as_ref()))
+                    } else {
+                        None
+                    }
+                };
+                match left {
+                    Some(Ok(())) => {
+                        tracing::warn!(by = %crate::sync::pull::short(from), "this device was removed from its sync group");
+                        self.engine.events().publish(crate::events::Event::Failure(
+                            serde_json::json!({"kind": "removed", "message": "this device was removed from its sync group; pair again to rejoin"}),
+                        ));
+                    }
+                    Some(Err(e)) => self.error(format!("cannot forget the group seed: {e}")),
+                    None => {}
+                }
                 let roster = self.roster_body();
                 for (id, _) in self.links.connected() {
                     if id != from {
@@ -350,6 +396,59 @@ impl Driver {
                 self.reconfigure();
             }
             Err(e) => self.error(format!("cannot merge a roster: {e}")),
+        }
+    }
+
+    /// After an unpair: the removed device and every member get the roster (with the signed
+    /// removal), the remaining members get the rotated seed, and the removed device's link is
+    /// closed once it had a moment to read.
+    fn on_unpaired(&mut self, node: &str) {
+        let roster = self.roster_body();
+        let seed = { self.engine.sync_state().group().seed.clone() };
+        for (id, _) in self.links.connected() {
+            let _ = self.links.send(&id, msg_kind::ROSTER, &roster);
+            if id != node {
+                if let Some(seed) = &seed {
+                    let body = serde_json::to_vec(&hex::encode(seed.0)).unwrap_or_default();
+                    let _ = self.links.send(&id, msg_kind::SEED, &body);
+                }
+            }
+        }
+        self.unwant_at
+            .push((node.to_string(), Instant::now() + Duration::from_secs(2)));
+        self.reconfigure();
+    }
+
+    /// A member rotated the group seed: adopt it and pass it on.
+    fn on_seed(&mut self, from: &str, seed: [u8; 32]) {
+        let member = { self.engine.sync_state().group().roster.is_member(from) };
+        if !member {
+            return;
+        }
+        let changed = {
+            let mut group = self.engine.sync_state().group();
+            if group.seed.as_ref().map(|s| s.0) == Some(seed) {
+                false
+            } else {
+                match group.adopt_seed(GroupSeed(seed), self.engine.secrets().as_ref()) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        drop(group);
+                        self.error(format!("cannot store the rotated group seed: {e}"));
+                        return;
+                    }
+                }
+            }
+        };
+        if changed {
+            tracing::info!(from = %crate::sync::pull::short(from), "group seed rotated by a member");
+            let body = serde_json::to_vec(&hex::encode(seed)).unwrap_or_default();
+            for (id, _) in self.links.connected() {
+                if id != from {
+                    let _ = self.links.send(&id, msg_kind::SEED, &body);
+                }
+            }
+            self.reconfigure();
         }
     }
 

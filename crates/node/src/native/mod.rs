@@ -34,6 +34,8 @@ pub enum Input {
     Reconfigure,
     /// Start a round with every idle peer now.
     RoundNow,
+    /// `node` was removed from the group and the seed rotated: tell the members.
+    Unpaired(String),
     /// Stop.
     Shutdown,
 }
@@ -95,6 +97,15 @@ impl Native {
                 }
             })
             .map_err(|e| Error::Task(format!("cannot start the link bridge thread: {e}")))?;
+        // Pairing connections (ALPN mayros-pair/1) are served by the engine, one task each.
+        let (pair_tx, mut pair_rx) = tokio::sync::mpsc::channel::<quinn::Connection>(16);
+        links.set_pairing_handler(pair_tx);
+        let pairing_engine = Arc::clone(&engine);
+        tokio::spawn(async move {
+            while let Some(conn) = pair_rx.recv().await {
+                tokio::spawn(Arc::clone(&pairing_engine).serve_pairing(conn));
+            }
+        });
         let driver = driver::Driver::new(Arc::clone(&engine), links.clone(), Arc::clone(&status))?;
         std::thread::Builder::new()
             .name("mayros-gossip".into())
@@ -124,6 +135,11 @@ impl Native {
         self.send(Input::Reconfigure);
     }
 
+    /// Tells the members that `node` was removed and hands them the rotated seed.
+    pub fn unpaired(&self, node: &str) {
+        self.send(Input::Unpaired(node.to_string()));
+    }
+
     /// Starts a round with every idle peer now.
     pub fn round_now(&self) {
         self.send(Input::RoundNow);
@@ -137,6 +153,11 @@ impl Native {
     /// Stops dialing `node_id` and closes its link.
     pub fn forget(&self, node_id: &str) {
         self.links.unwant(node_id);
+    }
+
+    /// The QUIC endpoint (pairing sessions dial through it).
+    pub fn endpoint(&self) -> &QuicEndpoint {
+        self.links.endpoint()
     }
 
     /// The bound UDP address.

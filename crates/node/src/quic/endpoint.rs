@@ -65,6 +65,21 @@ impl QuicEndpoint {
         alpn: &[u8],
     ) -> Result<Connection, Error> {
         let tls = self.cert.client_config(expected_node_id, &[alpn])?;
+        self.connect_with(addr, tls).await
+    }
+
+    /// Dials `addr` accepting any device certificate (pairing with a typed address; read the
+    /// peer's node id from the connection).
+    pub async fn connect_any(&self, addr: SocketAddr, alpn: &[u8]) -> Result<Connection, Error> {
+        let tls = self.cert.client_config_any(&[alpn])?;
+        self.connect_with(addr, tls).await
+    }
+
+    async fn connect_with(
+        &self,
+        addr: SocketAddr,
+        tls: Arc<rustls::ClientConfig>,
+    ) -> Result<Connection, Error> {
         let quic_tls = QuicClientConfig::try_from(tls)
             .map_err(|e| Error::Tls(format!("QUIC client TLS: {e}")))?;
         let mut client = ClientConfig::new(Arc::new(quic_tls));

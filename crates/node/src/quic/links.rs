@@ -234,6 +234,8 @@ struct Shared {
     next_id: AtomicU64,
     bytes_out: AtomicU64,
     bytes_in: AtomicU64,
+    /// Where pairing connections (ALPN `mayros-pair/1`) go; refused while unset.
+    pairing: Mutex<Option<mpsc::Sender<quinn::Connection>>>,
 }
 
 /// Handle to the running link manager; cheap to clone.
@@ -272,11 +274,26 @@ impl Links {
             next_id: AtomicU64::new(1),
             bytes_out: AtomicU64::new(0),
             bytes_in: AtomicU64::new(0),
+            pairing: Mutex::new(None),
         });
         shared
             .runtime
             .spawn(shared.clone().accept_loop().instrument(span));
         (Links { shared }, rx)
+    }
+
+    /// Hands every incoming pairing connection (ALPN `mayros-pair/1`) to `tx` from now on.
+    pub fn set_pairing_handler(&self, tx: mpsc::Sender<quinn::Connection>) {
+        *self
+            .shared
+            .pairing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(tx);
+    }
+
+    /// The QUIC endpoint (for dialing pairing sessions).
+    pub fn endpoint(&self) -> &QuicEndpoint {
+        &self.shared.endpoint
     }
 
     /// Keeps a link to `peer` at `addr`: dials now unless connected, and redials with
@@ -685,7 +702,20 @@ impl Shared {
         };
         match alpn_of(&conn).as_deref() {
             Some(alpn) if alpn == SYNC_ALPN => {}
-            Some(alpn) if alpn == PAIR_ALPN => return refuse(PAIRING_UNAVAILABLE.to_string()),
+            Some(alpn) if alpn == PAIR_ALPN => {
+                let handler = self
+                    .pairing
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone();
+                return match handler {
+                    Some(tx) => match tx.try_send(conn.clone()) {
+                        Ok(()) => Ok(()),
+                        Err(_) => refuse("too many pairing sessions at once".to_string()),
+                    },
+                    None => refuse(PAIRING_UNAVAILABLE.to_string()),
+                };
+            }
             _ => return refuse("no supported ALPN".to_string()),
         }
         let Some(seed) = self.membership.seed() else {

@@ -67,6 +67,31 @@ impl Group {
         Ok(())
     }
 
+    /// Forgets the group seed (this device was removed from its group).
+    pub fn leave(&mut self, secrets: &dyn SecretStore) -> Result<(), Error> {
+        secrets.delete(GROUP_SEED_SECRET)?;
+        self.seed = None;
+        Ok(())
+    }
+
+    /// Whether a trusted member removed this device from the roster.
+    pub fn removed_self(&self, own_node_id: &str) -> bool {
+        self.roster.removed().contains(own_node_id)
+    }
+
+    /// Signs the removal of `node_id` into the roster and persists it.
+    pub fn remove_member(
+        &mut self,
+        node_id: &str,
+        device: &DeviceIdentity,
+        at_ms: u64,
+        store: &mut Store,
+    ) -> Result<RosterEntry, Error> {
+        let entry = RosterEntry::sign(node_id, RosterAction::Remove, at_ms, device.signing_key());
+        self.merge(vec![entry.clone()], store)?;
+        Ok(entry)
+    }
+
     /// Signs `node_id` into the roster and persists it; returns the entry.
     pub fn add_member(
         &mut self,

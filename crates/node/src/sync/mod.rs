@@ -5,6 +5,7 @@
 //! Decisions are made by `mayros-sync-proto` (authentication, conflicts, backoff) and
 //! `mayros-sync-store` (apply rules); this module moves requests and timers.
 
+pub mod clickpair;
 pub mod group;
 pub mod pairing;
 pub mod peer_api;
@@ -54,6 +55,8 @@ pub struct SyncState {
     peer_api: Mutex<Option<SocketAddr>>,
     clock_skew: Mutex<Option<String>>,
     pull_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Click-to-pair sessions and requests.
+    pub(crate) clickpairs: clickpair::ClickPairs,
 }
 
 impl SyncState {
@@ -71,6 +74,7 @@ impl SyncState {
             peer_api: Mutex::new(None),
             clock_skew: Mutex::new(None),
             pull_locks: Mutex::new(HashMap::new()),
+            clickpairs: clickpair::ClickPairs::default(),
         })
     }
 

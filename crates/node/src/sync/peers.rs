@@ -128,6 +128,60 @@ pub(crate) fn quic_addr_near(endpoint: &SocketAddr, quic_port: Option<u16>) -> O
 }
 
 impl Engine {
+    /// `mayros sync unpair <peer>` (DESIGN §7.2 step 5): signs the removal into the roster,
+    /// rotates the group seed, and tells the members (the removed device learns it from the
+    /// roster). Returns the removed node id.
+    pub async fn unpair(self: &Arc<Self>, target: &str) -> Result<String, SyncNowError> {
+        let own = self.identity().node_id.clone();
+        let peers = self
+            .with_store(|s| s.peers())
+            .await
+            .map_err(|e| SyncNowError::Internal(e.to_string()))?;
+        let members = { self.sync_state().group().roster.members() };
+        let matched: Vec<String> = members
+            .keys()
+            .filter(|id| {
+                let name = peers
+                    .iter()
+                    .find(|p| &p.node_id == *id)
+                    .map(|p| p.name.clone())
+                    .unwrap_or_default();
+                peer_matches(id, &name, target)
+            })
+            .cloned()
+            .collect();
+        let node = match matched.as_slice() {
+            [one] if *one != own => one.clone(),
+            [] => return Err(SyncNowError::UnknownPeer(target.to_string())),
+            _ => {
+                return Err(SyncNowError::Internal(format!(
+                    "{target:?} matches several devices; use the node id"
+                )))
+            }
+        };
+        let me = Arc::clone(self);
+        let removed = node.clone();
+        let now = self.clock().now_ms();
+        self.with_store(move |s| {
+            let mut group = me.sync_state().group();
+            group.remove_member(&removed, &me.identity().device, now, s)?;
+            group.adopt_seed(
+                mayros_sync_proto::seedproof::GroupSeed(rand::random()),
+                me.secrets().as_ref(),
+            )?;
+            drop(group);
+            s.set_peer_status(&removed, PeerStatus::Removed)?;
+            Ok::<_, Error>(())
+        })
+        .await
+        .map_err(|e| SyncNowError::Internal(e.to_string()))?;
+        tracing::info!(peer = %super::pull::short(&node), "unpaired; group seed rotated");
+        if let Some(n) = self.native() {
+            n.unpaired(&node);
+        }
+        Ok(node)
+    }
+
     /// Every known peer, including removed ones.
     pub async fn peer_views(&self) -> Result<Vec<PeerView>, Error> {
         let peers = self.with_store(|s| s.peers()).await?;

@@ -42,6 +42,8 @@ pub mod kind {
     pub const ADDRESSES: u64 = 20;
     /// The sender's signed roster entries, JSON (rare and small); handled by the engine.
     pub const ROSTER: u64 = 21;
+    /// A rotated group seed (hex, JSON string) after an unpair; handled by the engine.
+    pub const SEED: u64 = 22;
 }
 
 /// Most entries in one address-book message.
@@ -416,6 +418,7 @@ pub fn kind_name(k: u64) -> &'static str {
         kind::ROUND_END => "round-end",
         kind::ADDRESSES => "addresses",
         kind::ROSTER => "roster",
+        kind::SEED => "seed",
         exact::kind::SYMBOLS => "exact-symbols",
         exact::kind::MORE => "exact-more",
         exact::kind::DONE => "exact-done",

@@ -1,0 +1,190 @@
+//! The event hub behind `GET /api/v1/sync/events` (DESIGN §6.2): typed events broadcast to
+//! every subscriber (the SSE stream, later the tray).
+//!
+//! Publishing never blocks and never fails: without subscribers an event is dropped, and a
+//! subscriber that falls more than [`CAPACITY`] events behind skips the oldest.
+
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+/// How many events a slow subscriber may lag behind.
+pub const CAPACITY: usize = 256;
+
+/// One event. The SSE stream sends [`Event::kind`] as `event:` and [`Event::data`] as `data:`.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// The sync mode changed.
+    Status(StatusEvent),
+    /// Periodic figures (every 2 s).
+    Metrics(serde_json::Value),
+    /// A peer's state changed.
+    Peer(serde_json::Value),
+    /// A nearby device appeared, changed or went.
+    Nearby(crate::discovery::nearby::NearbyChange),
+    /// A pairing request or result.
+    Pairing(serde_json::Value),
+    /// A failure worth showing (a sync, a security event).
+    Failure(serde_json::Value),
+    /// A conflict was logged.
+    Conflict(serde_json::Value),
+}
+
+/// Payload of a `status` event.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusEvent {
+    /// The mode before, if one was decided.
+    pub from: Option<String>,
+    /// The mode now.
+    pub mode: String,
+    /// Why.
+    pub mode_reason: String,
+}
+
+impl From<&mayros_sync_proto::mode::ModeChange> for StatusEvent {
+    fn from(c: &mayros_sync_proto::mode::ModeChange) -> Self {
+        StatusEvent {
+            from: c.from.map(|m| m.as_str().to_string()),
+            mode: c.to.as_str().to_string(),
+            mode_reason: c.reason.clone(),
+        }
+    }
+}
+
+/// How often a `metrics` event is published.
+pub const METRICS_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Publishes a `metrics` event every [`METRICS_EVERY`] while anyone listens, until `stop`.
+pub async fn metrics_loop(
+    engine: std::sync::Arc<crate::engine::Engine>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(METRICS_EVERY);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = async { let _ = stop.wait_for(|s| *s).await; } => return,
+        }
+        if engine.events().subscribers() == 0 {
+            continue;
+        }
+        let triple_count = engine.with_store(|s| s.triple_count()).await.ok();
+        let counters = engine.sync_state().counters();
+        let data = serde_json::json!({
+            "tripleCount": triple_count,
+            "mode": engine.mode().mode.as_str(),
+            "gossip": engine.native().and_then(|n| serde_json::to_value(n.status()).ok()),
+            "sync": {
+                "totalSuccessfulSyncs": counters.successful,
+                "totalFailedSyncs": counters.failed,
+                "lastSyncAt": counters
+                    .last_sync_at_ms
+                    .map(mayros_sync_proto::timefmt::format_rfc3339_ms),
+            },
+            "nearbyCount": engine.nearby().count(),
+        });
+        engine.events().publish(Event::Metrics(data));
+    }
+}
+
+impl Event {
+    /// The SSE event name.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::Status(_) => "status",
+            Event::Metrics(_) => "metrics",
+            Event::Peer(_) => "peer",
+            Event::Nearby(_) => "nearby",
+            Event::Pairing(_) => "pairing",
+            Event::Failure(_) => "failure",
+            Event::Conflict(_) => "conflict",
+        }
+    }
+
+    /// The JSON payload (camelCase).
+    pub fn data(&self) -> serde_json::Value {
+        let v = match self {
+            Event::Status(s) => serde_json::to_value(s),
+            Event::Nearby(n) => serde_json::to_value(n),
+            Event::Metrics(v)
+            | Event::Peer(v)
+            | Event::Pairing(v)
+            | Event::Failure(v)
+            | Event::Conflict(v) => Ok(v.clone()),
+        };
+        v.unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }))
+    }
+}
+
+/// A broadcast hub; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct EventHub {
+    tx: broadcast::Sender<Event>,
+    closed: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+impl Default for EventHub {
+    fn default() -> Self {
+        EventHub::new()
+    }
+}
+
+impl EventHub {
+    /// An empty hub.
+    pub fn new() -> EventHub {
+        let (tx, _) = broadcast::channel(CAPACITY);
+        let (closed, _) = tokio::sync::watch::channel(false);
+        EventHub {
+            tx,
+            closed: std::sync::Arc::new(closed),
+        }
+    }
+
+    /// Ends every stream (the engine is stopping), so open SSE responses finish.
+    pub fn close(&self) {
+        self.closed.send_replace(true);
+    }
+
+    /// Turns true once [`EventHub::close`] was called.
+    pub fn closed(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.closed.subscribe()
+    }
+
+    /// Sends `event` to every current subscriber.
+    pub fn publish(&self, event: Event) {
+        tracing::trace!(kind = event.kind(), "event");
+        let _ = self.tx.send(event);
+    }
+
+    /// A new subscription, receiving events published from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.tx.subscribe()
+    }
+
+    /// How many subscribers listen now.
+    pub fn subscribers(&self) -> usize {
+        self.tx.receiver_count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[tokio::test]
+    async fn subscribers_receive_typed_events() {
+        let hub = EventHub::new();
+        hub.publish(Event::Metrics(serde_json::json!({"n": 0})));
+        let mut rx = hub.subscribe();
+        hub.publish(Event::Status(StatusEvent {
+            from: None,
+            mode: "native".into(),
+            mode_reason: "why".into(),
+        }));
+        let e = rx.recv().await.unwrap();
+        assert_eq!(e.kind(), "status");
+        assert_eq!(e.data()["modeReason"], "why");
+        assert_eq!(hub.subscribers(), 1);
+    }
+}

@@ -273,6 +273,18 @@ async fn an_unpaired_or_wrong_seed_quic_client_gets_nothing() {
         LinkEvent::Refused { .. } | LinkEvent::Down { .. } => {}
         other => panic!("a wrong-seed client got {other:?}"),
     }
+    // Both refusals are security events: counted in status (and published on the event stream).
+    assert!(
+        wait_until(Duration::from_secs(5), || async {
+            a.get("/api/v1/sync/status").await["authRejected"]
+                .as_u64()
+                .unwrap_or(0)
+                >= 2
+        })
+        .await,
+        "{}",
+        a.get("/api/v1/sync/status").await
+    );
     // Nobody is linked to A, and A's data did not change.
     assert_eq!(a.connected_peers().await, 0);
     assert_eq!(a.ids().await, vec![secret[0].clone()]);
@@ -345,7 +357,9 @@ async fn an_unpaired_device_is_refused_by_every_member_and_the_seed_rotates() {
             c_secrets.get("group-seed").unwrap().is_none()
         })
         .await,
-        "the removed device was told"
+        "the removed device was told: {}\n{}",
+        c.get("/api/v1/sync/status").await,
+        c.get("/api/v1/sync/peers").await
     );
     // The members share a new seed.
     let seed_of = |n: &Node| {
@@ -369,6 +383,40 @@ async fn an_unpaired_device_is_refused_by_every_member_and_the_seed_rotates() {
         LinkEvent::Refused { .. } | LinkEvent::Down { .. } => {}
         other => panic!("a removed device got {other:?}"),
     }
+    // Its HTTPS requests, signed with the seed it had, are refused too (not a member).
+    let body = br#"{"nodeId":"x","limit":10}"#.to_vec();
+    let mut session = mayros_sync_node::peer::PeerSession::connect(
+        b.daemon.info().peer_api.unwrap(),
+        &b.node_id(),
+        &c_cert,
+    )
+    .await
+    .unwrap();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let headers: Vec<(&str, String)> = mayros_sync_proto::peerauth::sign_request(
+        &mayros_sync_proto::seedproof::GroupSeed(old_seed),
+        mayros_sync_proto::peerauth::RequestFacts {
+            method: "POST",
+            path_and_query: "/api/v1/sync/delta",
+            body: &body,
+            tls_client: None,
+            server_node_id: &b.node_id(),
+        },
+        &c.node_id(),
+        now_ms,
+        [9; 16],
+    )
+    .into_iter()
+    .collect();
+    let (status, answer) = session
+        .send(hyper::Method::POST, "/api/v1/sync/delta", &headers, body)
+        .await
+        .unwrap();
+    assert_eq!(status.as_u16(), 401, "{}", String::from_utf8_lossy(&answer));
+
     // Writes keep flowing between A and B, not to C.
     let id = a.put_batch(vec![t("mayros:after", "ex:p", 1)]).await;
     assert!(wait_until(Duration::from_secs(10), || async { b.has(&id[0]).await }).await);

@@ -211,3 +211,23 @@ fn bad_targets_are_named() {
     let out = a.sb.run(&["sync", "pair", &unknown]);
     assert!(out.fails_with(1).contains("no address known"), "{out:#?}");
 }
+
+#[test]
+fn an_unanswered_request_expires_after_60_seconds() {
+    let a = Node::start("alpha");
+    let b = Node::start("bravo");
+    let mut pairing = a.pair_with(&b.quic());
+    code_line(&mut pairing);
+    assert!(wait_until(Duration::from_secs(10), || b
+        .request_code(a.id())
+        .is_some()));
+    let status = pairing
+        .wait_exit(Duration::from_secs(90))
+        .expect("the initiator gives up once the request expires");
+    assert_eq!(status.code(), Some(1), "{}", pairing.stderr());
+    assert!(pairing.stderr().contains("expired"), "{}", pairing.stderr());
+    assert!(
+        b.requests().as_array().unwrap().is_empty(),
+        "the request is gone"
+    );
+}

@@ -234,9 +234,13 @@ impl Driver {
             .filter(|p| !want.contains_key(*p))
             .cloned()
             .collect();
+        // Close a link that is no longer wanted after a grace period, so the last roster (a
+        // removal) and seed messages already queued on it still reach the other side.
+        let close_at = Instant::now() + Duration::from_secs(2);
         for peer in gone {
-            self.links.unwant(&peer);
-            self.node.peer_down(&peer);
+            if !self.unwant_at.iter().any(|(p, _)| *p == peer) {
+                self.unwant_at.push((peer, close_at));
+            }
         }
         self.wanted = want;
     }
@@ -307,6 +311,27 @@ impl Driver {
                 reason,
             } => {
                 tracing::info!(%addr, node = node_id.as_deref().unwrap_or("?"), %reason, "sync connection refused");
+                // A device that reached us with a certificate but is not a member or cannot
+                // prove the seed is a security event (status counter, UI, notification); a
+                // failed dial of ours is not.
+                let security = node_id.is_some()
+                    && !reason.starts_with(crate::quic::links::DIAL_FAILED_PREFIX)
+                    && (reason.contains("not a member")
+                        || reason.contains("seed proof")
+                        || reason.contains("wrong group seed"));
+                if security {
+                    let _ = self
+                        .engine
+                        .store_blocking(|s| s.bump_counter(crate::sync::AUTH_REJECTED_COUNTER));
+                    self.engine.events().publish(crate::events::Event::Failure(
+                        serde_json::json!({
+                            "kind": "security",
+                            "nodeId": node_id,
+                            "address": addr.to_string(),
+                            "message": format!("refused a QUIC sync connection: {reason}"),
+                        }),
+                    ));
+                }
             }
         }
     }
@@ -405,9 +430,10 @@ impl Driver {
     fn on_unpaired(&mut self, node: &str) {
         let roster = self.roster_body();
         let seed = { self.engine.sync_state().group().seed.clone() };
+        let members = { self.engine.sync_state().group().roster.members() };
         for (id, _) in self.links.connected() {
             let _ = self.links.send(&id, msg_kind::ROSTER, &roster);
-            if id != node {
+            if id != node && members.contains_key(&id) {
                 if let Some(seed) = &seed {
                     let body = serde_json::to_vec(&hex::encode(seed.0)).unwrap_or_default();
                     let _ = self.links.send(&id, msg_kind::SEED, &body);
@@ -421,8 +447,12 @@ impl Driver {
 
     /// A member rotated the group seed: adopt it and pass it on.
     fn on_seed(&mut self, from: &str, seed: [u8; 32]) {
-        let member = { self.engine.sync_state().group().roster.is_member(from) };
-        if !member {
+        let own = self.node.id().clone();
+        let accept = {
+            let group = self.engine.sync_state().group();
+            group.roster.is_member(from) && !group.removed_self(&own)
+        };
+        if !accept {
             return;
         }
         let changed = {
@@ -442,9 +472,12 @@ impl Driver {
         };
         if changed {
             tracing::info!(from = %crate::sync::pull::short(from), "group seed rotated by a member");
+            // Pass it on to members only: a device removed from the roster (which every
+            // member merged before the seed reached it: same link, roster first) never gets it.
             let body = serde_json::to_vec(&hex::encode(seed)).unwrap_or_default();
+            let members = { self.engine.sync_state().group().roster.members() };
             for (id, _) in self.links.connected() {
-                if id != from {
+                if id != from && members.contains_key(&id) {
                     let _ = self.links.send(&id, msg_kind::SEED, &body);
                 }
             }

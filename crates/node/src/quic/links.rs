@@ -44,8 +44,11 @@ pub const BACKOFF_MAX: Duration = Duration::from_secs(60);
 pub const CLOSE_LINK: u32 = 0x4d4c;
 /// QUIC application close code of a connection refused because the other direction's link wins.
 pub const CLOSE_DUPLICATE: u32 = 0x4d44;
-/// Close reason sent to pairing connections until pairing is wired in.
-pub const PAIRING_UNAVAILABLE: &str = "pairing is not available on this endpoint yet";
+/// Prefix of the reason of a [`LinkEvent::Refused`] for one of our own dials (the others are
+/// connections we refused).
+pub const DIAL_FAILED_PREFIX: &str = "dial failed: ";
+/// Close reason for pairing connections while no pairing handler is set.
+pub const PAIRING_UNAVAILABLE: &str = "pairing is not available on this endpoint";
 
 /// Bytes asked of the stream per read.
 const READ_CHUNK: usize = 64 * 1024;
@@ -810,6 +813,7 @@ impl Shared {
                 false
             }
             Err(Refusal::Refused(_, reason)) => {
+                let reason = format!("{DIAL_FAILED_PREFIX}{reason}");
                 self.refused(addr, Some(peer.to_string()), reason).await;
                 false
             }

@@ -411,6 +411,23 @@ impl Engine {
                 ))
             });
         }
+        // A discovered device: its announced address and QUIC port.
+        let nearby = self.nearby().list().into_iter().find_map(|d| {
+            if d.node_id.as_deref() != Some(id.as_str()) {
+                return None;
+            }
+            let port = d.quic_port?;
+            let ip = d
+                .addresses
+                .iter()
+                .find(|a| a.is_ipv4())
+                .or(d.addresses.first())
+                .copied()?;
+            Some(SocketAddr::new(ip, port))
+        });
+        if let Some(addr) = nearby {
+            return Ok((addr, Some(id)));
+        }
         let lookup = id.clone();
         let peer = self
             .with_store(move |s| s.peer(&lookup))
@@ -422,7 +439,7 @@ impl Engine {
         match addr {
             Some(a) => Ok((a, Some(id))),
             None => Err(ClickPairError::BadTarget(format!(
-                "no address known for {id}: give its host:port (QUIC) instead"
+                "no address known for {id} (not discovered nearby, not a known peer): give its host:port (QUIC) instead"
             ))),
         }
     }

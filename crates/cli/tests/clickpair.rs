@@ -58,6 +58,18 @@ impl Node {
     }
 }
 
+/// `a` asks `b` to pair; returns the running `mayros sync pair` once `b` lists the request.
+fn request(a: &Node, b: &Node) -> Proc {
+    let mut pairing = a.pair_with(&b.quic());
+    code_line(&mut pairing);
+    assert!(
+        wait_until(Duration::from_secs(10), || b.request_code(a.id()).is_some()),
+        "{} lists the request",
+        b.ready.node_id
+    );
+    pairing
+}
+
 fn code_line(p: &mut Proc) -> String {
     let Some(line) = p.next_line(Duration::from_secs(20)) else {
         panic!("no first line; stderr: {}", p.stderr());
@@ -149,11 +161,7 @@ fn pair_then_accept_shows_one_code_on_both_sides_and_they_sync() {
 fn a_rejected_request_ends_the_pairing_with_exit_1() {
     let a = Node::start("alpha");
     let b = Node::start("bravo");
-    let mut pairing = a.pair_with(&b.quic());
-    code_line(&mut pairing);
-    assert!(wait_until(Duration::from_secs(10), || b
-        .request_code(a.id())
-        .is_some()));
+    let mut pairing = request(&a, &b);
     b.sb.run(&["sync", "pair", "--reject", a.id()]).ok();
     let status = pairing
         .wait_exit(Duration::from_secs(20))
@@ -216,11 +224,7 @@ fn bad_targets_are_named() {
 fn an_unanswered_request_expires_after_60_seconds() {
     let a = Node::start("alpha");
     let b = Node::start("bravo");
-    let mut pairing = a.pair_with(&b.quic());
-    code_line(&mut pairing);
-    assert!(wait_until(Duration::from_secs(10), || b
-        .request_code(a.id())
-        .is_some()));
+    let mut pairing = request(&a, &b);
     let status = pairing
         .wait_exit(Duration::from_secs(90))
         .expect("the initiator gives up once the request expires");

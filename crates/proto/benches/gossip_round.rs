@@ -14,28 +14,11 @@ use mayros_sync_proto::gossip::node::{GossipConfig, GossipNode};
 use mayros_sync_proto::gossip::replica::{Item, MemReplica, Version};
 use mayros_sync_proto::reconcile::summary::FingerprintKey;
 
+mod common;
+use common::SplitMix;
+
 const SEEDS: u64 = 5;
 const D: usize = 1_000;
-
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn id(&mut self) -> [u8; 32] {
-        let mut id = [0u8; 32];
-        for c in id.chunks_mut(8) {
-            c.copy_from_slice(&self.next().to_le_bytes());
-        }
-        id
-    }
-}
 
 fn item(id: [u8; 32], hlc: u64) -> Item {
     Item {

@@ -13,23 +13,13 @@ use mayros_sync_proto::reconcile::bloom::{BloomFilter, DEFAULT_FPR};
 use mayros_sync_proto::reconcile::riblt::{encode_symbols, CodedSymbol, Decoder, Encoder};
 use mayros_sync_proto::reconcile::summary::{FingerprintKey, Summary};
 
+mod common;
+use common::SplitMix;
+
 const SEEDS: u64 = 5;
 /// Symbols per batch in the "batched" column: what a sender that streams fixed batches until
 /// the receiver says stop would put on the wire.
 const BATCH: usize = 64;
-
-/// SplitMix64, for reproducible sets.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-}
 
 /// One reconciliation's figures.
 struct Run {

@@ -87,9 +87,7 @@ impl Group {
         at_ms: u64,
         store: &mut Store,
     ) -> Result<RosterEntry, Error> {
-        let entry = RosterEntry::sign(node_id, RosterAction::Remove, at_ms, device.signing_key());
-        self.merge(vec![entry.clone()], store)?;
-        Ok(entry)
+        self.sign_into(node_id, RosterAction::Remove, device, at_ms, store)
     }
 
     /// Signs `node_id` into the roster and persists it; returns the entry.
@@ -100,7 +98,18 @@ impl Group {
         at_ms: u64,
         store: &mut Store,
     ) -> Result<RosterEntry, Error> {
-        let entry = RosterEntry::sign(node_id, RosterAction::Add, at_ms, device.signing_key());
+        self.sign_into(node_id, RosterAction::Add, device, at_ms, store)
+    }
+
+    fn sign_into(
+        &mut self,
+        node_id: &str,
+        action: RosterAction,
+        device: &DeviceIdentity,
+        at_ms: u64,
+        store: &mut Store,
+    ) -> Result<RosterEntry, Error> {
+        let entry = RosterEntry::sign(node_id, action, at_ms, device.signing_key());
         self.merge(vec![entry.clone()], store)?;
         Ok(entry)
     }

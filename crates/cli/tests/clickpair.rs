@@ -235,3 +235,38 @@ fn an_unanswered_request_expires_after_60_seconds() {
         "the request is gone"
     );
 }
+
+/// `joiner` joins `inviter`'s group with an invite code.
+fn join_by_invite(inviter: &Node, joiner: &Node) {
+    let out = inviter.sb.run(&["sync", "invite"]);
+    let code = out.ok().lines().last().unwrap().to_string();
+    joiner.sb.run(&["sync", "pair", "--code", &code]).ok();
+}
+
+#[test]
+fn pairing_two_devices_of_different_groups_needs_a_choice_and_says_what_merges() {
+    let (a, c) = (Node::start("alpha"), Node::start("charlie"));
+    let (b, d) = (Node::start("bravo"), Node::start("delta"));
+    join_by_invite(&a, &c);
+    join_by_invite(&b, &d);
+    let seed_of = |n: &Node| std::fs::read(n.sb.data_dir().join("secrets").join("group-seed")).ok();
+    let a_seed = seed_of(&a);
+    assert!(a_seed.is_some() && a_seed != seed_of(&b), "two groups");
+
+    let mut pairing = request(&a, &b);
+    let refused = b.sb.run(&["sync", "pair", "--accept", a.id()]);
+    let err = refused.fails_with(1);
+    assert!(
+        err.contains("--group mine") && err.contains("--group theirs") && err.contains("merge"),
+        "{refused:#?}"
+    );
+    // Still pending: B joins A's group.
+    let joined =
+        b.sb.run(&["sync", "pair", "--accept", a.id(), "--group", "theirs"]);
+    assert!(joined.ok().contains("paired with alpha"), "{joined:#?}");
+    assert!(pairing
+        .wait_exit(Duration::from_secs(20))
+        .unwrap()
+        .success());
+    assert_eq!(seed_of(&b), a_seed, "B now holds A's group seed");
+}

@@ -422,3 +422,59 @@ async fn an_unpaired_device_is_refused_by_every_member_and_the_seed_rotates() {
     assert!(wait_until(Duration::from_secs(10), || async { b.has(&id[0]).await }).await);
     assert!(!c.has(&id[0]).await);
 }
+
+/// A relay that terminates A's pairing connection with its own certificate and opens its own
+/// to B, copying the pairing stream both ways: the attack the verification code exists for.
+async fn mitm_relay(b_quic: std::net::SocketAddr) -> std::net::SocketAddr {
+    use mayros_sync_node::quic::{QuicEndpoint, PAIR_ALPN};
+    let cert =
+        mayros_sync_node::tls::DeviceCert::new(&ed25519_dalek::SigningKey::from_bytes(&[0x77; 32]))
+            .unwrap();
+    let endpoint = QuicEndpoint::bind("127.0.0.1:0".parse().unwrap(), &cert).unwrap();
+    let addr = endpoint.local_addr().unwrap();
+    tokio::spawn(async move {
+        let incoming = endpoint.accept().await.unwrap();
+        let from_a = incoming.await.unwrap();
+        let (mut a_send, mut a_recv) = from_a.accept_bi().await.unwrap();
+        let to_b = endpoint.connect_any(b_quic, PAIR_ALPN).await.unwrap();
+        let (mut b_send, mut b_recv) = to_b.open_bi().await.unwrap();
+        let up = tokio::spawn(async move { tokio::io::copy(&mut a_recv, &mut b_send).await });
+        let down = tokio::spawn(async move { tokio::io::copy(&mut b_recv, &mut a_send).await });
+        let _ = tokio::join!(up, down);
+        // Keep both connections open until the test is done with them.
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        drop((from_a, to_b));
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_swaps_certificates_shows_different_codes_on_each_side() {
+    let a = Node::start("alpha", json!({})).await;
+    let b = Node::start("bravo", json!({})).await;
+    let relay = mitm_relay(b.daemon.info().quic.unwrap()).await;
+    let (status, started) = a
+        .control("/api/v1/sync/pair", json!({"target": relay.to_string()}))
+        .await;
+    assert_eq!(status, 200, "{started}");
+    let code_on_a = started["code"].as_str().unwrap().to_string();
+    // A sees the relay's node id, not B's.
+    assert_ne!(started["nodeId"], b.node_id());
+    assert!(
+        wait_until(Duration::from_secs(10), || async {
+            b.get("/api/v1/sync/pair/requests")
+                .await
+                .as_array()
+                .is_some_and(|l| !l.is_empty())
+        })
+        .await,
+        "B got the relayed request"
+    );
+    let list = b.get("/api/v1/sync/pair/requests").await;
+    let code_on_b = list[0]["code"].as_str().unwrap().to_string();
+    assert_eq!(code_on_a.len(), 7);
+    assert_ne!(
+        code_on_a, code_on_b,
+        "the user sees two different codes and rejects"
+    );
+}

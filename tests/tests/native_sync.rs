@@ -111,6 +111,20 @@ async fn three_native_engines_converge_after_writes_and_deletes_on_all_of_them()
             n.p2p_status().await.1
         );
     }
+    // Every node records a last sync for each of its peers, whether it started the rounds or
+    // answered them.
+    for n in [&a, &b, &c] {
+        assert!(
+            wait_until(Duration::from_secs(15), || async {
+                let peers = n.get("/api/v1/sync/peers").await;
+                let list = peers.as_array().cloned().unwrap_or_default();
+                list.len() == 2 && list.iter().all(|p| p["lastSyncAt"].is_string())
+            })
+            .await,
+            "{}",
+            n.get("/api/v1/sync/peers").await
+        );
+    }
     // The round counter advances.
     let (_, before) = a.p2p_status().await;
     let r0 = before["gossip_stats"]["round"].as_u64().unwrap();

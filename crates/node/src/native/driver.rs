@@ -599,6 +599,9 @@ impl Driver {
         let now_ms = self.engine.clock().now_ms();
         match ev {
             GossipEvent::Acked { peer, marker } => {
+                // Proven in sync (as starter or answerer): the peer's last sync, recorded at
+                // most once a minute while nothing changes.
+                self.record_synced(&peer, now_ms, false);
                 if self.acked.get(&peer).is_some_and(|m| *m >= marker) {
                     return;
                 }
@@ -629,21 +632,8 @@ impl Driver {
                             self.error(format!("cannot record a failed round: {e}"));
                         }
                     }
-                    outcome => {
-                        let in_sync = outcome == RoundOutcome::InSync;
-                        let last = self.recorded.get(&peer).copied().unwrap_or(0);
-                        if in_sync && now_ms.saturating_sub(last) < RECORD_IN_SYNC_EVERY_MS {
-                            return;
-                        }
-                        self.recorded.insert(peer.clone(), now_ms);
-                        self.engine.sync_state().record(true, now_ms);
-                        let r = self
-                            .engine
-                            .store_blocking(move |s| s.record_sync_success(&peer, now_ms, 0, None));
-                        if let Err(e) = r {
-                            self.error(format!("cannot record a round: {e}"));
-                        }
-                    }
+                    RoundOutcome::InSync | RoundOutcome::BloomSynced => {}
+                    RoundOutcome::Reconciled { .. } => self.record_synced(&peer, now_ms, true),
                 }
             }
             GossipEvent::Applied {
@@ -660,6 +650,24 @@ impl Driver {
                     crate::sync::pull::short(&peer)
                 ));
             }
+        }
+    }
+
+    /// Records a successful sync with `peer` (status counters, the peer's last sync); while in
+    /// sync only once a minute, so an idle engine does not write every round.
+    fn record_synced(&mut self, peer: &str, now_ms: u64, force: bool) {
+        let last = self.recorded.get(peer).copied();
+        if !force && last.is_some_and(|l| now_ms.saturating_sub(l) < RECORD_IN_SYNC_EVERY_MS) {
+            return;
+        }
+        self.recorded.insert(peer.to_string(), now_ms);
+        self.engine.sync_state().record(true, now_ms);
+        let peer = peer.to_string();
+        let r = self
+            .engine
+            .store_blocking(move |s| s.record_sync_success(&peer, now_ms, 0, None));
+        if let Err(e) = r {
+            self.error(format!("cannot record a sync: {e}"));
         }
     }
 

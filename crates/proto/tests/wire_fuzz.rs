@@ -61,12 +61,7 @@ proptest! {
         let mut dec = FrameDecoder::new();
         for c in chunks {
             dec.push(&c);
-            loop {
-                match dec.next_frame() {
-                    Ok(Some(_)) => continue,
-                    Ok(None) | Err(_) => break,
-                }
-            }
+            while let Ok(Some(_)) = dec.next_frame() {}
         }
     }
 }

@@ -259,3 +259,33 @@ impl Node {
             .map_or(0, |a| a.iter().filter(|p| p["connected"] == true).count())
     }
 }
+
+/// Reads SSE frames from `resp` until `want` matches one (kind, data) or the deadline passes.
+pub async fn next_event(
+    resp: &mut reqwest::Response,
+    buf: &mut String,
+    deadline: tokio::time::Instant,
+    want: impl Fn(&str, &serde_json::Value) -> bool,
+) -> Option<serde_json::Value> {
+    loop {
+        while let Some(end) = buf.find("\n\n") {
+            let frame: String = buf.drain(..end + 2).collect();
+            let mut kind = "";
+            let mut data = String::new();
+            for line in frame.lines() {
+                if let Some(k) = line.strip_prefix("event:") {
+                    kind = k.trim();
+                } else if let Some(d) = line.strip_prefix("data:") {
+                    data.push_str(d.trim());
+                }
+            }
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&data) {
+                if want(kind, &v) {
+                    return Some(v);
+                }
+            }
+        }
+        let chunk = tokio::time::timeout_at(deadline, resp.chunk()).await.ok()?;
+        buf.push_str(&String::from_utf8_lossy(&chunk.ok()??));
+    }
+}

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use mayros_sync_tests::{wait_until, Node};
+use mayros_sync_tests::{next_event, wait_until, Node};
 use serde_json::{json, Value};
 
 fn config(service_type: &str) -> Value {
@@ -145,36 +145,6 @@ async fn two_engines_on_loopback_discover_each_other_and_pair() {
     let _ = other.shutdown();
     b.daemon.shutdown().await;
     a.daemon.shutdown().await;
-}
-
-/// Reads SSE frames from `resp` until `want` matches one (kind, data) or the deadline passes.
-async fn next_event(
-    resp: &mut reqwest::Response,
-    buf: &mut String,
-    deadline: tokio::time::Instant,
-    want: impl Fn(&str, &Value) -> bool,
-) -> Option<Value> {
-    loop {
-        while let Some(end) = buf.find("\n\n") {
-            let frame: String = buf.drain(..end + 2).collect();
-            let mut kind = "";
-            let mut data = String::new();
-            for line in frame.lines() {
-                if let Some(k) = line.strip_prefix("event:") {
-                    kind = k.trim();
-                } else if let Some(d) = line.strip_prefix("data:") {
-                    data.push_str(d.trim());
-                }
-            }
-            if let Ok(v) = serde_json::from_str::<Value>(&data) {
-                if want(kind, &v) {
-                    return Some(v);
-                }
-            }
-        }
-        let chunk = tokio::time::timeout_at(deadline, resp.chunk()).await.ok()?;
-        buf.push_str(&String::from_utf8_lossy(&chunk.ok()??));
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -492,3 +492,32 @@ async fn a_relay_that_swaps_certificates_shows_different_codes_on_each_side() {
         "the user sees two different codes and rejects"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_event_stream_reports_links_going_up_and_down() {
+    let a = Node::start("alpha", json!({})).await;
+    let b = Node::start("bravo", json!({})).await;
+    let mut resp = a
+        .http
+        .get(format!("{}/api/v1/sync/events?token={}", a.base, a.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut buf = String::new();
+    a.invite(&b).await;
+    let b_id = b.node_id();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    let up = mayros_sync_tests::next_event(&mut resp, &mut buf, deadline, |kind, v| {
+        kind == "peer" && v["nodeId"] == b_id.as_str() && v["connected"] == true
+    })
+    .await;
+    assert!(up.is_some(), "a peer event when the link comes up");
+    b.daemon.shutdown().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+    let down = mayros_sync_tests::next_event(&mut resp, &mut buf, deadline, |kind, v| {
+        kind == "peer" && v["nodeId"] == b_id.as_str() && v["connected"] == false
+    })
+    .await;
+    assert!(down.is_some(), "a peer event when the link goes down");
+}

@@ -252,6 +252,11 @@ impl Driver {
                 let _s =
                     tracing::info_span!("peer", peer = %crate::sync::pull::short(&peer)).entered();
                 tracing::info!(%addr, dialed, "sync link up");
+                self.engine
+                    .events()
+                    .publish(crate::events::Event::Peer(serde_json::json!({
+                        "nodeId": peer, "connected": true, "addr": addr.to_string(),
+                    })));
                 self.remember_addr(&peer, addr);
                 self.share_addresses(&peer, addr);
                 self.node.peer_up(peer, now);
@@ -260,6 +265,11 @@ impl Driver {
                 let _s =
                     tracing::info_span!("peer", peer = %crate::sync::pull::short(&peer)).entered();
                 tracing::info!(%reason, "sync link down");
+                self.engine
+                    .events()
+                    .publish(crate::events::Event::Peer(serde_json::json!({
+                        "nodeId": peer, "connected": false, "reason": reason,
+                    })));
                 self.node.peer_down(&peer);
             }
             LinkEvent::Frame { peer, kind, body } if kind == msg_kind::ROSTER => {
@@ -624,6 +634,11 @@ impl Driver {
                 match outcome {
                     RoundOutcome::Failed(reason) => {
                         self.engine.sync_state().record(false, now_ms);
+                        self.engine.events().publish(crate::events::Event::Failure(
+                            serde_json::json!({
+                                "kind": "sync", "peer": peer, "message": reason,
+                            }),
+                        ));
                         let retry = now_ms + ROUND_INTERVAL_MS;
                         let r = self.engine.store_blocking(move |s| {
                             s.record_sync_failure(&peer, now_ms, &reason, retry)

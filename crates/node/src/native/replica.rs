@@ -236,6 +236,13 @@ impl Replica<String> for StoreReplica {
             };
             s.apply_remote(&triples, &deletions, &ctx)
         })?;
+        if outcome.conflicts > 0 {
+            self.engine
+                .events()
+                .publish(crate::events::Event::Conflict(serde_json::json!({
+                    "peer": from, "count": outcome.conflicts,
+                })));
+        }
         if let Some(skew) = outcome.clock_skew {
             self.engine
                 .sync_state()

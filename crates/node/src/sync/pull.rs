@@ -193,10 +193,24 @@ impl Engine {
         self.sync_state().record(report.ok, now);
         let id = peer.node_id.clone();
         let applied = report.applied;
+        if report.conflicts > 0 {
+            self.events()
+                .publish(crate::events::Event::Conflict(serde_json::json!({
+                    "peer": peer.node_id, "count": report.conflicts,
+                })));
+        }
         let result = if report.ok {
             self.with_store(move |s| s.record_sync_success(&id, now, applied, None))
                 .await
         } else {
+            self.events()
+                .publish(crate::events::Event::Failure(serde_json::json!({
+                    "kind": "sync",
+                    "peer": peer.node_id,
+                    "name": peer.name,
+                    "failures": peer.failures.saturating_add(1),
+                    "message": report.error.clone().unwrap_or_default(),
+                })));
             let failures = peer.failures.saturating_add(1);
             let retry_at = now + retry_delay_ms(failures as u32, rand::random());
             let err = report.error.clone().unwrap_or_default();

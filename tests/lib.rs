@@ -102,16 +102,12 @@ impl Node {
 
     /// Writes triples through the Cortex batch API.
     pub async fn put_batch(&self, triples: Vec<serde_json::Value>) -> Vec<String> {
-        let out: serde_json::Value = self
-            .http
-            .post(format!("{}/api/v1/triples/batch", self.base))
-            .json(&serde_json::json!({ "triples": triples }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (_, out) = self
+            .cortex_post(
+                "/api/v1/triples/batch",
+                serde_json::json!({ "triples": triples }),
+            )
+            .await;
         out["inserted"]
             .as_array()
             .unwrap()
@@ -122,23 +118,25 @@ impl Node {
 
     /// Deletes one triple; returns the HTTP status.
     pub async fn delete(&self, id: &str) -> u16 {
+        self.cortex_status(reqwest::Method::DELETE, &format!("/api/v1/triples/{id}"))
+            .await
+            .as_u16()
+    }
+
+    /// The status of a body-less Cortex REST request.
+    async fn cortex_status(&self, method: reqwest::Method, path: &str) -> reqwest::StatusCode {
         self.http
-            .delete(format!("{}/api/v1/triples/{id}", self.base))
+            .request(method, format!("{}{path}", self.base))
             .send()
             .await
             .unwrap()
             .status()
-            .as_u16()
     }
 
     /// Whether the Cortex holds this id.
     pub async fn has(&self, id: &str) -> bool {
-        self.http
-            .get(format!("{}/api/v1/triples/{id}", self.base))
-            .send()
+        self.cortex_status(reqwest::Method::GET, &format!("/api/v1/triples/{id}"))
             .await
-            .unwrap()
-            .status()
             .is_success()
     }
 

@@ -404,8 +404,9 @@ async fn a_peer_back_at_the_same_address_is_redialed_by_backoff_alone() {
     assert_eq!(expect_frame(&mut a, &b2.id.clone(), 6).await, b"back");
 }
 
-/// Waits for `node` to report `Refused`, checking it never reported `Up` meanwhile.
-async fn expect_refused(node: &mut Node, from: &str) -> String {
+/// Waits for `node` to report `Refused`, checking it never reported `Up` meanwhile; returns
+/// the reason and whether it was reported as untrusted (a security event).
+async fn expect_refused(node: &mut Node, from: &str) -> (String, bool) {
     let what = format!("Refused naming {from}");
     let (event, skipped) = expect(
         &mut node.events,
@@ -418,7 +419,9 @@ async fn expect_refused(node: &mut Node, from: &str) -> String {
         "{skipped:?}"
     );
     match event {
-        LinkEvent::Refused { reason, .. } => reason,
+        LinkEvent::Refused {
+            reason, untrusted, ..
+        } => (reason, untrusted),
         e => panic!("unexpected {e:?}"),
     }
 }
@@ -429,15 +432,22 @@ async fn non_members_and_wrong_seeds_are_refused() {
     let mut a = start(1, &[2, 4], Some(7));
     let mut c = start(3, &[1], Some(7));
     c.links.want(&a.id, a.addr());
-    let reason = expect_refused(&mut a, &c.id.clone()).await;
+    let (reason, untrusted) = expect_refused(&mut a, &c.id.clone()).await;
     assert!(reason.contains("not a member"), "{reason}");
-    expect_refused(&mut c, &a.id.clone()).await;
+    assert!(
+        untrusted,
+        "a non-member is a security event on the refusing side"
+    );
+    let (_, untrusted) = expect_refused(&mut c, &a.id.clone()).await;
+    assert!(!untrusted, "our own refused dial is not");
 
     let mut d = start(4, &[1], Some(8));
     d.links.want(&a.id, a.addr());
-    let reason = expect_refused(&mut a, &d.id.clone()).await;
+    let (reason, untrusted) = expect_refused(&mut a, &d.id.clone()).await;
     assert!(reason.contains("seed"), "{reason}");
-    expect_refused(&mut d, &a.id.clone()).await;
+    assert!(untrusted, "a wrong seed is a security event");
+    let (_, untrusted) = expect_refused(&mut d, &a.id.clone()).await;
+    assert!(!untrusted);
 
     assert!(a.links.connected().is_empty());
     assert!(!c.links.is_connected(&a.id) && !d.links.is_connected(&a.id));
@@ -452,14 +462,15 @@ async fn a_device_in_no_group_refuses_sync_and_pairing_is_closed() {
     let mut a = start(1, &[2], None);
     let b = start(2, &[1], Some(7));
     b.links.want(&a.id, a.addr());
-    let reason = expect_refused(&mut a, &b.id.clone()).await;
+    let (reason, untrusted) = expect_refused(&mut a, &b.id.clone()).await;
     assert!(reason.contains("no sync group"), "{reason}");
+    assert!(!untrusted, "being in no group is not the peer's fault");
 
     let raw = QuicEndpoint::bind(loopback(), &cert(2)).unwrap();
     let conn = raw.connect(a.addr(), &a.id, PAIR_ALPN).await.unwrap();
     let closed = tokio::time::timeout(DEADLINE, conn.closed()).await.unwrap();
     assert!(closed.to_string().contains(PAIRING_UNAVAILABLE), "{closed}");
-    let reason = expect_refused(&mut a, &b.id.clone()).await;
+    let (reason, _) = expect_refused(&mut a, &b.id.clone()).await;
     assert!(reason.contains("pairing"), "{reason}");
 }
 

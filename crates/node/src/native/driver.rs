@@ -319,20 +319,19 @@ impl Driver {
                 addr,
                 node_id,
                 reason,
+                untrusted,
             } => {
                 tracing::info!(%addr, node = node_id.as_deref().unwrap_or("?"), %reason, "sync connection refused");
                 // A device that reached us with a certificate but is not a member or cannot
                 // prove the seed is a security event (status counter, UI, notification); a
                 // failed dial of ours is not.
-                let security = node_id.is_some()
-                    && !reason.starts_with(crate::quic::links::DIAL_FAILED_PREFIX)
-                    && (reason.contains("not a member")
-                        || reason.contains("seed proof")
-                        || reason.contains("wrong group seed"));
-                if security {
-                    let _ = self
+                if untrusted {
+                    if let Err(e) = self
                         .engine
-                        .store_blocking(|s| s.bump_counter(crate::sync::AUTH_REJECTED_COUNTER));
+                        .store_blocking(|s| s.bump_counter(crate::sync::AUTH_REJECTED_COUNTER))
+                    {
+                        self.error(format!("cannot count a refused connection: {e}"));
+                    }
                     self.engine.events().publish(crate::events::Event::Failure(
                         serde_json::json!({
                             "kind": "security",

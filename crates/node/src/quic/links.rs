@@ -44,9 +44,6 @@ pub const BACKOFF_MAX: Duration = Duration::from_secs(60);
 pub const CLOSE_LINK: u32 = 0x4d4c;
 /// QUIC application close code of a connection refused because the other direction's link wins.
 pub const CLOSE_DUPLICATE: u32 = 0x4d44;
-/// Prefix of the reason of a [`LinkEvent::Refused`] for one of our own dials (the others are
-/// connections we refused).
-pub const DIAL_FAILED_PREFIX: &str = "dial failed: ";
 /// Close reason for pairing connections while no pairing handler is set.
 pub const PAIRING_UNAVAILABLE: &str = "pairing is not available on this endpoint";
 
@@ -99,6 +96,9 @@ pub enum LinkEvent {
         node_id: Option<String>,
         /// Why.
         reason: String,
+        /// A device reached us with a certificate but is not a member or failed the seed
+        /// proof: a security event (false for our own failed dials and transport errors).
+        untrusted: bool,
     },
 }
 
@@ -496,12 +496,19 @@ impl Shared {
     }
 
     /// Reports a refused or failed connection.
-    async fn refused(&self, addr: SocketAddr, node_id: Option<String>, reason: String) {
-        warn!(%addr, node_id = node_id.as_deref().map(short), %reason, "connection refused");
+    async fn refused(
+        &self,
+        addr: SocketAddr,
+        node_id: Option<String>,
+        reason: String,
+        untrusted: bool,
+    ) {
+        warn!(%addr, node_id = node_id.as_deref().map(short), %reason, untrusted, "connection refused");
         self.deliver(LinkEvent::Refused {
             addr,
             node_id,
             reason,
+            untrusted,
         })
         .await;
     }
@@ -680,7 +687,12 @@ impl Shared {
         match self.try_accept(incoming).await {
             Ok(()) => {}
             Err(Refusal::Duplicate(reason)) => debug!(%reason, "duplicate link closed"),
-            Err(Refusal::Refused(node_id, reason)) => self.refused(addr, node_id, reason).await,
+            Err(Refusal::Refused(node_id, reason)) => {
+                self.refused(addr, node_id, reason, false).await
+            }
+            Err(Refusal::Untrusted(node_id, reason)) => {
+                self.refused(addr, node_id, reason, true).await
+            }
         }
     }
 
@@ -745,6 +757,11 @@ impl Shared {
                 self.install(peer, conn, (send, recv), false).await;
                 drop(guard);
                 Ok(())
+            }
+            Ok(Err(e @ (HandshakeError::NotAMember(_) | HandshakeError::BadProof))) => {
+                let reason = e.to_string();
+                conn.close(CLOSE_REFUSED.into(), reason.as_bytes());
+                Err(Refusal::Untrusted(node_id.clone(), reason))
             }
             Ok(Err(e)) => refuse(e.to_string()),
             Err(_) => refuse("the seed proof exchange timed out".to_string()),
@@ -812,9 +829,9 @@ impl Shared {
                 debug!(%reason, "our dial lost to the peer's");
                 false
             }
-            Err(Refusal::Refused(_, reason)) => {
-                let reason = format!("{DIAL_FAILED_PREFIX}{reason}");
-                self.refused(addr, Some(peer.to_string()), reason).await;
+            Err(Refusal::Refused(_, reason) | Refusal::Untrusted(_, reason)) => {
+                self.refused(addr, Some(peer.to_string()), reason, false)
+                    .await;
                 false
             }
         }
@@ -868,6 +885,9 @@ impl Shared {
 enum Refusal {
     /// Refused (reported as [`LinkEvent::Refused`]), with the remote node id when known.
     Refused(Option<String>, String),
+    /// Refused because the remote is not a member or failed the seed proof (reported as a
+    /// [`LinkEvent::Refused`] with `untrusted`).
+    Untrusted(Option<String>, String),
     /// A duplicate of the link that wins the tie-break (not reported).
     Duplicate(String),
 }

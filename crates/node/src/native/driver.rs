@@ -153,10 +153,8 @@ impl Driver {
             self.links.unwant(&node);
             self.node.peer_down(&node);
         }
+        // (The element journal is folded in by `publish`, at most every 100 ms.)
         self.push_local();
-        if let Err(e) = self.replica.refresh() {
-            self.error(format!("cannot read the element journal: {e}"));
-        }
         self.ticks += 1;
         let seed = self.engine.sync_state().group().seed.clone();
         // Every 5 s, or at once when the group changed: roster, addresses, pause expiry.

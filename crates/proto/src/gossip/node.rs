@@ -584,18 +584,28 @@ where
         });
     }
 
-    fn window_filter<R>(&mut self, peer: &P, replica: &mut R) -> Option<(Vec<Element>, BloomFilter)>
+    /// The elements this node changed since its last good round with `peer`; `None` when that
+    /// window is unknown (no good round since start) or larger than `max_window`.
+    fn recent_window<R>(&mut self, peer: &P, replica: &mut R) -> Option<Vec<Element>>
     where
         R: Replica<P, Change = C>,
     {
         let since = *self.last_ok.get(peer)?;
-        let window = match replica.window(since, self.cfg.max_window) {
-            Ok(w) => w?,
+        match replica.window(since, self.cfg.max_window) {
+            Ok(w) => w,
             Err(e) => {
                 self.replica_error(peer, "cannot read the recent window", e);
-                return None;
+                None
             }
-        };
+        }
+    }
+
+    /// The recent window with a freshly salted Bloom filter over it (counted as sent).
+    fn window_filter<R>(&mut self, peer: &P, replica: &mut R) -> Option<(Vec<Element>, BloomFilter)>
+    where
+        R: Replica<P, Change = C>,
+    {
+        let window = self.recent_window(peer, replica)?;
         let salt = self.random();
         let mut filter = BloomFilter::with_fpr(window.len(), self.cfg.bloom_fpr, salt);
         for e in &window {
@@ -721,7 +731,7 @@ where
                     return;
                 }
                 if let Some(filter) = bloom {
-                    if let Some((window, _)) = self.window_only(peer, replica) {
+                    if let Some(window) = self.recent_window(peer, replica) {
                         let lacking = self.missing_from(&window, &filter);
                         self.send_ids(peer, lacking);
                     }
@@ -785,20 +795,6 @@ where
             GossipMsg::Exact(m) => self.on_exact(peer, m, now, replica),
         }
         self.pump(peer, replica);
-    }
-
-    fn window_only<R>(&mut self, peer: &P, replica: &mut R) -> Option<(Vec<Element>, ())>
-    where
-        R: Replica<P, Change = C>,
-    {
-        let since = *self.last_ok.get(peer)?;
-        match replica.window(since, self.cfg.max_window) {
-            Ok(w) => w.map(|w| (w, ())),
-            Err(e) => {
-                self.replica_error(peer, "cannot read the recent window", e);
-                None
-            }
-        }
     }
 
     fn out_phase(&self, peer: &P, round: u64, want: impl Fn(&Phase) -> bool) -> bool {

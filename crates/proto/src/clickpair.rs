@@ -8,6 +8,8 @@
 //! nonceA ‖ nonceB) mod 10⁶, with the two public keys sorted bytewise, shown as `NNN NNN`.
 
 use serde::{Deserialize, Serialize};
+
+use crate::roster::RosterEntry;
 use sha2::{Digest, Sha256};
 
 /// Domain separator of the code and the commitment.
@@ -70,6 +72,25 @@ pub enum GroupChoice {
     Theirs,
 }
 
+/// Whether the accepting device's group survives the pairing (its seed is the one that moves),
+/// given whether each side is in a group and the user's choice. `None` when both are in a group
+/// and no choice was made: the user must choose, since one group's devices lose their link.
+///
+/// Without a choice: a grouped acceptor keeps its group; an ungrouped one joins the
+/// initiator's group when it has one, else it creates the group.
+pub fn acceptor_keeps_group(
+    initiator_in_group: bool,
+    acceptor_in_group: bool,
+    choice: Option<GroupChoice>,
+) -> Option<bool> {
+    match choice {
+        Some(GroupChoice::Mine) => Some(true),
+        Some(GroupChoice::Theirs) => Some(false),
+        None if initiator_in_group && acceptor_in_group => None,
+        None => Some(acceptor_in_group || !initiator_in_group),
+    }
+}
+
 /// One message of a pairing session (JSON in a [`KIND_PAIR`] frame).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(
@@ -113,15 +134,15 @@ pub enum PairMsg {
     Accepted {
         /// Hex group seed of B's group, when B's group is kept.
         seed: Option<String>,
-        /// B's signed roster entries (JSON values of `RosterEntry`).
-        roster: Vec<serde_json::Value>,
+        /// B's signed roster entries.
+        roster: Vec<RosterEntry>,
     },
     /// A → B: A's group seed and roster (B joins A's group).
     Seed {
         /// Hex group seed.
         seed: String,
         /// A's signed roster entries.
-        roster: Vec<serde_json::Value>,
+        roster: Vec<RosterEntry>,
     },
     /// Either side: refused (by the user, on expiry, or on a protocol error).
     Rejected {
@@ -228,6 +249,26 @@ mod tests {
         assert!(
             agreed <= 1,
             "{agreed} of 2000 relayed sessions showed equal codes"
+        );
+    }
+
+    #[test]
+    fn the_grouped_side_keeps_its_group_and_two_groups_need_a_choice() {
+        assert_eq!(acceptor_keeps_group(false, false, None), Some(true));
+        assert_eq!(acceptor_keeps_group(false, true, None), Some(true));
+        assert_eq!(acceptor_keeps_group(true, false, None), Some(false));
+        assert_eq!(acceptor_keeps_group(true, true, None), None);
+        assert_eq!(
+            acceptor_keeps_group(true, true, Some(GroupChoice::Mine)),
+            Some(true)
+        );
+        assert_eq!(
+            acceptor_keeps_group(true, true, Some(GroupChoice::Theirs)),
+            Some(false)
+        );
+        assert_eq!(
+            acceptor_keeps_group(false, true, Some(GroupChoice::Theirs)),
+            Some(false)
         );
     }
 

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mayros_sync_proto::clickpair::{
-    commitment, format_code, hex32, verification_code, GroupChoice, PairMsg, KIND_PAIR,
-    MAX_MESSAGE, REQUEST_TIMEOUT_MS,
+    acceptor_keeps_group, commitment, format_code, hex32, verification_code, GroupChoice, PairMsg,
+    KIND_PAIR, MAX_MESSAGE, REQUEST_TIMEOUT_MS,
 };
 use mayros_sync_proto::frame::{encode_frame, FrameDecoder};
 use mayros_sync_proto::peerstate::PeerStatus;
@@ -92,14 +92,19 @@ enum Decision {
 
 struct Pending {
     view: RequestView,
+    expires_ms: u64,
     decide: Option<oneshot::Sender<Decision>>,
 }
+
+/// How long the outcome of a finished pairing stays readable.
+const KEEP_FINISHED_MS: u64 = 10 * 60_000;
 
 /// Pairing sessions and requests of this engine.
 #[derive(Default)]
 pub struct ClickPairs {
     requests: std::sync::Mutex<HashMap<String, Pending>>,
-    sessions: std::sync::Mutex<HashMap<u64, watch::Receiver<SessionView>>>,
+    /// Sessions this device started, with when they started.
+    sessions: std::sync::Mutex<HashMap<u64, (u64, watch::Receiver<SessionView>)>>,
     next: std::sync::atomic::AtomicU64,
 }
 
@@ -173,20 +178,13 @@ fn random32() -> [u8; 32] {
     rand::random()
 }
 
-fn entries_json(engine: &Engine) -> Vec<serde_json::Value> {
+fn roster_entries(engine: &Engine) -> Vec<RosterEntry> {
     engine
         .sync_state()
         .group()
         .roster
         .entries()
-        .filter_map(|e| serde_json::to_value(e).ok())
-        .collect()
-}
-
-fn entries_from(values: Vec<serde_json::Value>) -> Vec<RosterEntry> {
-    values
-        .into_iter()
-        .filter_map(|v| serde_json::from_value(v).ok())
+        .cloned()
         .collect()
 }
 
@@ -203,11 +201,9 @@ impl Engine {
         let now = self.clock().now_ms();
         let mut out: Vec<RequestView> = lock(&self.sync_state().clickpairs.requests)
             .values()
+            .filter(|p| p.expires_ms > now)
             .map(|p| p.view.clone())
             .collect();
-        out.retain(|r| {
-            mayros_sync_proto::timefmt::parse_rfc3339_ms(&r.expires_at).is_none_or(|t| t > now)
-        });
         out.sort_by(|a, b| a.node_id.cmp(&b.node_id));
         out
     }
@@ -216,6 +212,7 @@ impl Engine {
     pub async fn pair_session(&self, id: u64, wait: Duration) -> Option<SessionView> {
         let mut rx = lock(&self.sync_state().clickpairs.sessions)
             .get(&id)?
+            .1
             .clone();
         let _ = tokio::time::timeout(wait, rx.wait_for(|s| s.state != "waiting")).await;
         let view = rx.borrow().clone();
@@ -246,7 +243,7 @@ impl Engine {
             let Some(p) = reqs.get_mut(node_id) else {
                 return Err(ClickPairError::NoRequest(node_id.to_string()));
             };
-            if p.view.in_group && in_group && choice.is_none() {
+            if acceptor_keeps_group(p.view.in_group, in_group, choice).is_none() {
                 return Err(ClickPairError::ChoiceNeeded(format!(
                     "both devices already belong to a sync group: choose --group mine (this device's group is kept; {} joins it and its triples merge into it) or --group theirs (this device joins {}'s group and its triples merge into that one)",
                     p.view.name, p.view.name
@@ -362,7 +359,15 @@ impl Engine {
             .next
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
             + 1;
-        lock(&self.sync_state().clickpairs.sessions).insert(id, rx);
+        {
+            // Finished sessions stay readable for a while, then go.
+            let now = self.clock().now_ms();
+            let mut sessions = lock(&self.sync_state().clickpairs.sessions);
+            sessions.retain(|_, (started, rx)| {
+                rx.borrow().state == "waiting" || now.saturating_sub(*started) < KEEP_FINISHED_MS
+            });
+            sessions.insert(id, (now, rx));
+        }
         let me = Arc::clone(self);
         let endpoints = PeerEndpoints {
             https: https_port.map(|p| SocketAddr::new(addr.ip(), p)),
@@ -473,7 +478,7 @@ impl Engine {
                     .ok_or(("failed", "no group seed".to_string()))?;
                 s.send(&PairMsg::Seed {
                     seed: hex::encode(seed.0),
-                    roster: entries_json(self),
+                    roster: roster_entries(self),
                 })
                 .await
                 .map_err(|e| ("failed", e))?;
@@ -494,10 +499,9 @@ impl Engine {
         peer: &str,
         name: &str,
         seed: Option<GroupSeed>,
-        roster: Vec<serde_json::Value>,
+        entries: Vec<RosterEntry>,
         endpoints: PeerEndpoints,
     ) -> Result<(), String> {
-        let entries = entries_from(roster);
         let peer = peer.to_string();
         let name = name.to_string();
         let now = self.clock().now_ms();
@@ -633,6 +637,7 @@ impl Engine {
             peer.to_string(),
             Pending {
                 view,
+                expires_ms: expires,
                 decide: Some(tx),
             },
         );
@@ -695,11 +700,8 @@ impl Engine {
         endpoints: PeerEndpoints,
     ) -> Result<(), String> {
         let b_in_group = { self.sync_state().group().in_group() };
-        let keep_mine = match choice {
-            Some(GroupChoice::Mine) => true,
-            Some(GroupChoice::Theirs) => false,
-            None => b_in_group || !a_in_group,
-        };
+        let keep_mine = acceptor_keeps_group(a_in_group, b_in_group, choice)
+            .ok_or("both devices are in a group and no group was chosen")?;
         if keep_mine {
             let seed = {
                 let mut group = self.sync_state().group();
@@ -711,7 +713,7 @@ impl Engine {
                 .await?;
             s.send(&PairMsg::Accepted {
                 seed: Some(hex::encode(seed.0)),
-                roster: entries_json(self),
+                roster: roster_entries(self),
             })
             .await?;
             match s.recv(STEP_TIMEOUT).await? {
@@ -721,7 +723,7 @@ impl Engine {
         } else {
             s.send(&PairMsg::Accepted {
                 seed: None,
-                roster: entries_json(self),
+                roster: roster_entries(self),
             })
             .await?;
             match s.recv(STEP_TIMEOUT).await? {

@@ -52,6 +52,34 @@ fn advertise_other_type(fake_id: &str) -> mdns_sd::ServiceDaemon {
     daemon
 }
 
+/// Whether a browser of `_mayros-other._tcp` on `lo` resolves the test's other-type device.
+async fn other_type_is_visible() -> bool {
+    tokio::task::spawn_blocking(|| {
+        let browser = mdns_sd::ServiceDaemon::new().unwrap();
+        browser.disable_interface(mdns_sd::IfKind::All).unwrap();
+        browser.enable_interface("lo").unwrap();
+        let rx = browser.browse("_mayros-other._tcp.local.").unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let mut seen = false;
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            match rx.recv_timeout(left) {
+                Ok(mdns_sd::ServiceEvent::ServiceResolved(info))
+                    if info.get_fullname().starts_with("intruder") =>
+                {
+                    seen = true;
+                    break;
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        let _ = browser.shutdown();
+        seen
+    })
+    .await
+    .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_engines_on_loopback_discover_each_other_and_pair() {
     let ty = "_mayros-lo1._tcp";
@@ -89,8 +117,12 @@ async fn two_engines_on_loopback_discover_each_other_and_pair() {
     let status = a.get("/api/v1/sync/status").await;
     assert!(status["nearbyCount"].as_u64().unwrap() >= 1, "{status}");
 
-    // The device of another service type is never listed, and nobody lists itself.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // The device of another service type is on the wire (a browser of its type resolves it) but
+    // never listed, and nobody lists itself.
+    assert!(
+        other_type_is_visible().await,
+        "the test's other-type device was never resolved on lo"
+    );
     for n in [&a, &b] {
         let list = nearby(n).await;
         assert!(

@@ -455,9 +455,11 @@ async fn mitm_relay(b_quic: std::net::SocketAddr) -> std::net::SocketAddr {
         let up = tokio::spawn(async move { tokio::io::copy(&mut a_recv, &mut b_send).await });
         let down = tokio::spawn(async move { tokio::io::copy(&mut b_recv, &mut a_send).await });
         let _ = tokio::join!(up, down);
-        // Keep both connections open until the test is done with them.
-        tokio::time::sleep(Duration::from_secs(30)).await;
-        drop((from_a, to_b));
+        // Keep both connections open until one side closes.
+        tokio::select! {
+            _ = from_a.closed() => {}
+            _ = to_b.closed() => {}
+        }
     });
     addr
 }

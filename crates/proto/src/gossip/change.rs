@@ -7,9 +7,9 @@
 //! bytes when it is 64 lowercase hex digits, else tag `1` ‖ str. Strings are varint length ‖
 //! UTF-8. Decoding validates names as the REST API does and bounds every length.
 
+use super::reader::Reader;
 use super::replica::{Element, Payload};
 use crate::encode::{put_str, put_value};
-use crate::frame::read_varint;
 use crate::model::{Triple, Value, MAX_NAME_LEN};
 use crate::{Hlc, TripleId};
 
@@ -65,45 +65,10 @@ fn put_node_id(out: &mut Vec<u8>, id: &str) {
     }
 }
 
-struct Cursor<'a> {
-    buf: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Cursor<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let end = self.pos.checked_add(n)?;
-        let s = self.buf.get(self.pos..end)?;
-        self.pos = end;
-        Some(s)
-    }
-
-    fn byte(&mut self) -> Option<u8> {
-        self.take(1).map(|b| b[0])
-    }
-
-    fn varint(&mut self) -> Option<u64> {
-        let (v, used) = read_varint(self.buf.get(self.pos..)?)?;
-        self.pos += used;
-        Some(v)
-    }
-
-    fn bytes(&mut self) -> Option<&'a [u8]> {
-        let n = usize::try_from(self.varint()?).ok()?;
-        self.take(n)
-    }
-
-    fn str(&mut self) -> Option<&'a str> {
-        std::str::from_utf8(self.bytes()?).ok()
-    }
-
+impl<'a> Reader<'a> {
     fn name(&mut self) -> Option<&'a str> {
         let s = self.str()?;
         (s.len() <= MAX_NAME_LEN).then_some(s)
-    }
-
-    fn u64_le(&mut self) -> Option<u64> {
-        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
     }
 
     fn node_id(&mut self) -> Option<String> {
@@ -120,7 +85,7 @@ impl<'a> Cursor<'a> {
     }
 
     fn value(&mut self) -> Option<Value> {
-        let s = |c: &mut Cursor<'a>| c.str().map(str::to_owned);
+        let s = |c: &mut Reader<'a>| c.str().map(str::to_owned);
         Some(match self.varint()? {
             0 => {
                 // A node reference: AIngle's NodeId::Named (variant 0) then the name.
@@ -194,7 +159,7 @@ impl Payload for TripleChange {
     }
 
     fn decode(buf: &[u8]) -> Option<(TripleChange, usize)> {
-        let mut c = Cursor { buf, pos: 0 };
+        let mut c = Reader::new(buf);
         let change = match c.byte()? {
             0 => {
                 let subject = c.name()?;
@@ -223,7 +188,7 @@ impl Payload for TripleChange {
             }
             _ => return None,
         };
-        Some((change, c.pos))
+        Some((change, c.position()))
     }
 
     fn encoded_len(&self) -> usize {

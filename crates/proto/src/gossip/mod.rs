@@ -4,5 +4,6 @@ pub mod change;
 pub mod exact;
 pub mod msg;
 pub mod node;
+mod reader;
 pub mod replica;
 pub mod sim;

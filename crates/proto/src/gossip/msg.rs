@@ -7,11 +7,11 @@
 //! a malformed body.
 
 use super::exact::{self, ExactMsg};
+use super::reader::Reader;
 use super::replica::{
     decode_changes, encode_changes, source_code, source_from_code, Payload, Source,
 };
 use crate::encode::put_varint;
-use crate::frame::read_varint;
 use crate::reconcile::bloom::BloomFilter;
 use crate::reconcile::summary::Summary;
 
@@ -71,23 +71,19 @@ pub fn encode_addresses(entries: &[(String, String)]) -> Vec<u8> {
 
 /// Parses [`encode_addresses`]; `None` when malformed, too long, or an address is over 64 bytes.
 pub fn decode_addresses(body: &[u8]) -> Option<Vec<(String, String)>> {
-    let mut r = Reader { buf: body, pos: 0 };
+    let mut r = Reader::new(body);
     let n = usize::try_from(r.varint()?).ok()?;
     if n > MAX_ADDRESSES {
         return None;
     }
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
-        let end = r.pos.checked_add(32)?;
-        let id = hex::encode(body.get(r.pos..end)?);
-        r.pos = end;
+        let id = hex::encode(r.take(32)?);
         let len = usize::try_from(r.varint()?).ok()?;
         if len > 64 {
             return None;
         }
-        let end = r.pos.checked_add(len)?;
-        let addr = std::str::from_utf8(body.get(r.pos..end)?).ok()?.to_string();
-        r.pos = end;
+        let addr = std::str::from_utf8(r.take(len)?).ok()?.to_string();
         out.push((id, addr));
     }
     r.done().then_some(out)
@@ -196,50 +192,18 @@ fn put_bloom(out: &mut Vec<u8>, b: Option<&BloomFilter>) {
     }
 }
 
-struct Reader<'a> {
-    buf: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn varint(&mut self) -> Option<u64> {
-        let (v, used) = read_varint(self.buf.get(self.pos..)?)?;
-        self.pos += used;
-        Some(v)
-    }
-
-    fn byte(&mut self) -> Option<u8> {
-        let b = *self.buf.get(self.pos)?;
-        self.pos += 1;
-        Some(b)
-    }
-
+impl Reader<'_> {
     fn summary(&mut self) -> Option<Summary> {
         let len = usize::try_from(self.varint()?).ok()?;
-        let end = self.pos.checked_add(len)?;
-        let s = Summary::from_bytes(self.buf.get(self.pos..end)?)?;
-        self.pos = end;
-        Some(s)
+        Summary::from_bytes(self.take(len)?)
     }
 
     fn bloom_rest(&mut self) -> Option<Option<BloomFilter>> {
         match self.byte()? {
             0 => Some(None),
-            1 => {
-                let f = BloomFilter::from_bytes(self.buf.get(self.pos..)?)?;
-                self.pos = self.buf.len();
-                Some(Some(f))
-            }
+            1 => BloomFilter::from_bytes(self.rest()).map(Some),
             _ => None,
         }
-    }
-
-    fn rest(&self) -> &'a [u8] {
-        self.buf.get(self.pos..).unwrap_or(&[])
-    }
-
-    fn done(&self) -> bool {
-        self.pos == self.buf.len()
     }
 }
 
@@ -326,7 +290,7 @@ impl<C: Payload> GossipMsg<C> {
                 .map(|m| Some(GossipMsg::Exact(m)))
                 .ok_or_else(bad);
         }
-        let mut r = Reader { buf: body, pos: 0 };
+        let mut r = Reader::new(body);
         let msg = match k {
             kind::HELLO => match r.byte() {
                 Some(0) => Some(GossipMsg::Hello { initiates: false }),
@@ -337,7 +301,6 @@ impl<C: Payload> GossipMsg<C> {
                 let seq = r.varint()?;
                 let source = source_from_code(r.byte()?)?;
                 let changes = decode_changes(r.rest())?;
-                r.pos = body.len();
                 Some(GossipMsg::Batch {
                     seq,
                     source,

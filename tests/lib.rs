@@ -83,8 +83,7 @@ impl Node {
             .send()
             .await
             .unwrap();
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+        answer(resp).await
     }
 
     /// GETs from the control API.
@@ -165,8 +164,7 @@ impl Node {
             .send()
             .await
             .unwrap();
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+        answer(resp).await
     }
 
     /// Live triples in the store, from `GET /api/v1/stats`.
@@ -245,8 +243,7 @@ impl Node {
             .send()
             .await
             .unwrap();
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+        answer(resp).await
     }
 
     /// Number of sync links up, from `p2p/status`.
@@ -286,4 +283,10 @@ pub async fn next_event(
         let chunk = tokio::time::timeout_at(deadline, resp.chunk()).await.ok()?;
         buf.push_str(&String::from_utf8_lossy(&chunk.ok()??));
     }
+}
+
+/// The status and JSON body of a response (`null` when the body is not JSON).
+async fn answer(resp: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(serde_json::Value::Null))
 }

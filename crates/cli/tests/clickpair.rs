@@ -7,32 +7,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::{wait_until, Proc, Ready, Sandbox};
-
-struct Node {
-    sb: Sandbox,
-    ready: Ready,
-    _daemon: Proc,
-}
+use common::{wait_until, Node, Proc};
 
 impl Node {
-    fn start(name: &str) -> Node {
-        let sb = Sandbox::new();
-        let mut daemon = sb.spawn_daemon(&["--name", name]);
-        let ready = daemon.wait_ready();
-        Node {
-            sb,
-            ready,
-            _daemon: daemon,
-        }
-    }
-
     fn quic(&self) -> String {
         self.ready.quic.clone().unwrap()
-    }
-
-    fn id(&self) -> &str {
-        &self.ready.node_id
     }
 
     /// Starts `mayros sync pair <target>` in the background.
@@ -108,8 +87,8 @@ fn pair_then_accept_shows_one_code_on_both_sides_and_they_sync() {
         let tail = |s: String| s.lines().rev().take(15).collect::<Vec<_>>().join("\n");
         panic!(
             "accept failed: {accepted:#?}\nA log (reversed):\n{}\nB log (reversed):\n{}",
-            tail(a._daemon.stderr()),
-            tail(b._daemon.stderr())
+            tail(a.daemon.stderr()),
+            tail(b.daemon.stderr())
         );
     }
     let out = accepted.ok();

@@ -5,38 +5,15 @@
 
 mod common;
 
-use common::{Output, Proc, Ready, Sandbox};
+use common::Node;
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-/// One running engine and its sandbox.
-struct Node {
-    sb: Sandbox,
-    ready: Ready,
-    _daemon: Proc,
-}
-
 impl Node {
     /// Starts a polled-mode engine named `name`.
-    fn start(name: &str) -> Node {
-        let sb = Sandbox::new();
-        sb.write_config(&json!({"sync": {"nativeP2pPreferred": false}}));
-        let mut daemon = sb.spawn_daemon(&["--name", name]);
-        let ready = daemon.wait_ready();
-        Node {
-            sb,
-            ready,
-            _daemon: daemon,
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.sb.run(args)
-    }
-
-    fn id(&self) -> &str {
-        &self.ready.node_id
+    fn polled(name: &str) -> Node {
+        Node::start_with(name, Some(&json!({"sync": {"nativeP2pPreferred": false}})))
     }
 
     fn short_id(&self) -> &str {
@@ -121,7 +98,7 @@ fn check_peer_shape(peer: &Value) {
 
 #[test]
 fn invite_prints_the_code_alone_on_the_last_line() {
-    let a = Node::start("alpha");
+    let a = Node::polled("alpha");
 
     let out = a.run(&["sync", "invite"]);
     let text = out.ok();
@@ -147,7 +124,7 @@ fn invite_prints_the_code_alone_on_the_last_line() {
 
 #[test]
 fn single_engine_peers_hooks_pause_and_conflicts() {
-    let a = Node::start("alpha");
+    let a = Node::polled("alpha");
 
     // No peers yet.
     assert_eq!(a.run(&["sync", "peers", "--json"]).json(), json!([]));
@@ -227,9 +204,9 @@ fn single_engine_peers_hooks_pause_and_conflicts() {
 
 #[test]
 fn pairing_by_invite_then_sync_now() {
-    let a = Node::start("alpha");
-    let b = Node::start("beta");
-    let c = Node::start("gamma");
+    let a = Node::polled("alpha");
+    let b = Node::polled("beta");
+    let c = Node::polled("gamma");
 
     let code = pair(&a, &b, "alpha");
 
@@ -333,8 +310,8 @@ fn pairing_by_invite_then_sync_now() {
 
 #[test]
 fn conflicting_writes_are_listed_and_restorable() {
-    let a = Node::start("alpha");
-    let b = Node::start("beta");
+    let a = Node::polled("alpha");
+    let b = Node::polled("beta");
     pair(&a, &b, "alpha");
 
     // The same key written on both devices: LWW keeps the later write (B's).

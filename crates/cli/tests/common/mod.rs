@@ -374,3 +374,41 @@ pub fn not_running_message(data_dir: &str) -> String {
          (start one with: mayros daemon --data-dir {data_dir})"
     )
 }
+
+/// One running engine and its sandbox (the daemon is killed when this drops).
+pub struct Node {
+    /// Its sandbox.
+    pub sb: Sandbox,
+    /// Its ready line.
+    pub ready: Ready,
+    /// The daemon process.
+    pub daemon: Proc,
+}
+
+impl Node {
+    /// Starts an engine named `name` with the default config.
+    pub fn start(name: &str) -> Node {
+        Node::start_with(name, None)
+    }
+
+    /// Starts an engine named `name`, with `config` written first when given.
+    pub fn start_with(name: &str, config: Option<&serde_json::Value>) -> Node {
+        let sb = Sandbox::new();
+        if let Some(c) = config {
+            sb.write_config(c);
+        }
+        let mut daemon = sb.spawn_daemon(&["--name", name]);
+        let ready = daemon.wait_ready();
+        Node { sb, ready, daemon }
+    }
+
+    /// Runs `mayros --data-dir <its data dir> <args…>`.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.sb.run(args)
+    }
+
+    /// Its node id.
+    pub fn id(&self) -> &str {
+        &self.ready.node_id
+    }
+}

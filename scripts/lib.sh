@@ -4,7 +4,6 @@
 # daemon's single `ready …` line).
 
 # ── System packages every build needs (Debian 12 names) ──────────────────────────────────────
-# Later issues extend this list (Tauri: libssl-dev libdbus-1-dev libwebkit2gtk-4.1-dev …).
 MAYROS_APT_PACKAGES=(
   build-essential
   pkg-config
@@ -12,6 +11,26 @@ MAYROS_APT_PACKAGES=(
   dbus          # dbus-daemon: the keyring tests start a private session bus
   gnome-keyring # gnome-keyring-daemon: the private Secret Service of the keyring tests
 )
+
+# ── What the tray app (src-tauri, Tauri 2 on WebKitGTK) needs to build ───────────────────────
+MAYROS_TRAY_APT_PACKAGES=(
+  libssl-dev
+  libwebkit2gtk-4.1-dev
+  libgtk-3-dev
+  libsoup-3.0-dev
+  libayatana-appindicator3-dev # the tray icon (StatusNotifierItem + dbusmenu)
+  librsvg2-dev
+  libxdo-dev
+)
+
+# Makes sure node (>= 20) and npm exist: the web UI's build, unit tests and browser tests use them.
+mayros_ensure_node() {
+  command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 ||
+    mayros_die "node and npm not found: install Node.js 20 or newer (the UI build and its tests need them)"
+  local major
+  major="$(node -p 'process.versions.node.split(".")[0]')"
+  ((major >= 20)) || mayros_die "node $(node --version) is too old: the UI build (Vite) needs Node.js 20 or newer"
+}
 
 MAYROS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 _MAYROS_APT_UPDATED=0

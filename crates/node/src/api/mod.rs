@@ -1,4 +1,4 @@
-//! The local API: one axum [`Router`] with the Cortex REST and the control API.
+//! The local API: one axum [`Router`] with the Cortex REST, the control API and the web UI.
 
 pub mod control;
 pub mod cortex;
@@ -6,6 +6,7 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod guard;
+pub mod ui_assets;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -127,7 +128,8 @@ pub fn router(state: ApiState) -> Router {
 
     cortex
         .merge(control)
-        .fallback(not_found)
+        // The web UI (`/`, `/assets/…`) needs no token; other unknown paths are JSON 404s.
+        .fallback(ui_assets::fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(

@@ -68,6 +68,17 @@ pub enum Command {
         #[command(subcommand)]
         command: SyncCommand,
     },
+    /// Print the web UI's address for the running engine, with the control token in its
+    /// fragment, and open it in a browser when a desktop session is available.
+    Ui(UiArgs),
+}
+
+/// Flags of `mayros ui`.
+#[derive(Debug, Clone, Args)]
+pub struct UiArgs {
+    /// Only print the address; never start a browser.
+    #[arg(long)]
+    pub no_open: bool,
 }
 
 /// Flags of `mayros daemon`.

@@ -181,7 +181,8 @@ impl EngineClient {
             .await
     }
 
-    fn token(&self) -> Result<String, ClientError> {
+    /// The control token of the engine (`<data-dir>/control.token`).
+    pub fn token(&self) -> Result<String, ClientError> {
         let path = paths::token_file(&self.data_dir);
         std::fs::read_to_string(&path)
             .map(|t| t.trim().to_string())

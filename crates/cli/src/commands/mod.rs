@@ -4,6 +4,7 @@ pub mod config;
 pub mod cortex;
 pub mod daemon;
 pub mod sync;
+pub mod ui;
 
 use std::future::Future;
 
@@ -18,6 +19,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Cortex { command } => block_on(cortex::run(&cli.global, command)),
         Command::Config(args) => block_on(config::run(&cli.global, args)),
         Command::Sync { command } => block_on(sync::run(&cli.global, command)),
+        Command::Ui(args) => block_on(ui::run(&cli.global, args)),
     }
 }
 

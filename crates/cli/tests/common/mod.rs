@@ -137,7 +137,8 @@ impl Output {
     }
 }
 
-fn run_command(cmd: Command) -> Output {
+/// Runs a prepared command to completion (bounded by a deadline).
+pub fn run_command(cmd: Command) -> Output {
     let mut proc = Proc::spawn(cmd);
     let status = proc
         .wait_exit(COMMAND_DEADLINE)

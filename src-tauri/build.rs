@@ -1,0 +1,5 @@
+//! Generates Tauri's context (config, ACL) at compile time.
+
+fn main() {
+    tauri_build::build();
+}

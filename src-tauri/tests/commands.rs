@@ -1,0 +1,90 @@
+//! The commands of the UI contract, invoked through Tauri's IPC on the mock runtime against a
+//! real engine.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use serde_json::json;
+
+#[test]
+fn get_status_answers_the_engines_status_json() {
+    let t = common::start(false);
+    let status = t.invoke("get_status", json!({})).unwrap();
+    assert_eq!(status["name"], "test-device");
+    assert_eq!(status["nodeId"], t.host.info().node_id.as_str());
+    assert_eq!(status["mode"], "polled");
+    assert!(status["peers"].as_array().unwrap().is_empty());
+    // The same engine answers `mayros sync …` through daemon.json.
+    let info = mayros_sync_node::DaemonInfo::read(t.dir.path()).unwrap();
+    assert_eq!(info.api, t.host.info().api);
+}
+
+#[test]
+fn put_config_with_a_bad_value_names_the_key() {
+    let t = common::start(false);
+    let current = t.invoke("get_config", json!({})).unwrap();
+    assert!(current["config"].is_object());
+    let bad = json!({"sync": {"conflictStrategy": "coin-toss"}});
+    let err = t
+        .invoke("put_config", json!({ "config": bad }))
+        .unwrap_err();
+    assert_eq!(err["kind"], "INVALID_CONFIG");
+    let message = err["message"].as_str().unwrap();
+    assert!(message.contains("sync.conflictStrategy"), "{message}");
+
+    let good = json!({"sync": {"intervalSeconds": 120}, "ui": {"notifications": false}});
+    let saved = t.invoke("put_config", json!({ "config": good })).unwrap();
+    assert_eq!(saved["config"]["sync"]["intervalSeconds"], 120);
+    assert!(!t.host.engine().config().config.ui.notifications);
+}
+
+#[test]
+fn sync_now_pause_and_resume() {
+    let t = common::start(false);
+    let done = t.invoke("sync_now", json!({})).unwrap();
+    assert_eq!(done["mode"], "polled");
+    assert!(done["results"].as_array().unwrap().is_empty());
+    let err = t
+        .invoke("sync_now", json!({"peer": "no such device"}))
+        .unwrap_err();
+    assert_eq!(err["kind"], "UNKNOWN_PEER");
+    assert!(err["message"].as_str().unwrap().contains("no such device"));
+
+    t.invoke("pause_sync", json!({"minutes": 15})).unwrap();
+    let status = t.invoke("get_status", json!({})).unwrap();
+    assert_eq!(status["paused"], true);
+    assert!(status["pausedUntil"].is_string());
+    t.invoke("resume_sync", json!({})).unwrap();
+    assert_eq!(t.invoke("get_status", json!({})).unwrap()["paused"], false);
+}
+
+#[test]
+fn lists_and_unknown_ids_answer_like_the_http_api() {
+    let t = common::start(false);
+    assert!(t.invoke("list_peers", json!({})).unwrap().is_array());
+    assert!(t.invoke("list_nearby", json!({})).unwrap().is_array());
+    assert!(t.invoke("pair_requests", json!({})).unwrap().is_array());
+    assert!(
+        t.invoke("list_conflicts", json!({})).unwrap().is_object()
+            || t.invoke("list_conflicts", json!({})).unwrap().is_array()
+    );
+    let err = t
+        .invoke("unpair_peer", json!({"peer": "nobody here"}))
+        .unwrap_err();
+    assert!(
+        err["kind"].is_string() && err["message"].is_string(),
+        "{err}"
+    );
+    // No QUIC endpoint: the Cortex's P2P status is off.
+    let err = t.invoke("get_p2p_status", json!({})).unwrap_err();
+    assert_eq!(err["kind"], "P2P_DISABLED");
+}
+
+#[test]
+fn a_stopped_engine_answers_engine_down() {
+    let t = common::start(false);
+    let host = std::sync::Arc::clone(&t.host);
+    tauri::async_runtime::block_on(async move { host.shutdown().await });
+    let err = t.invoke("get_status", json!({})).unwrap_err();
+    assert_eq!(err["kind"], "ENGINE_DOWN");
+}

@@ -1,0 +1,88 @@
+//! Shared helpers of the shell's tests: a real engine in a temp dir, the app on Tauri's mock
+//! runtime, and command invocation through the real IPC path.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use mayros_sync_node::DaemonOptions;
+use mayros_sync_store::SecretStoreChoice;
+use mayros_sync_tray::engine_host::EngineHost;
+use mayros_sync_tray::notifier::{Notifier, RecordingNotifier};
+use mayros_sync_tray::{run_app, EngineSlot, Launch};
+use serde_json::Value;
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY};
+use tauri::webview::InvokeRequest;
+use tauri::{App, Manager, WebviewWindow};
+
+/// An app on the mock runtime with a real engine behind it.
+pub struct TestApp {
+    pub app: App<MockRuntime>,
+    pub host: Arc<EngineHost>,
+    pub notifier: Arc<RecordingNotifier>,
+    pub dir: tempfile::TempDir,
+}
+
+/// Engine options on loopback with free ports, file secrets and no QUIC (polled mode).
+pub fn engine_options(dir: &std::path::Path) -> DaemonOptions {
+    let mut opts = DaemonOptions::new(dir.to_path_buf());
+    opts.api = "127.0.0.1:0".parse().unwrap();
+    opts.peer_api = Some("127.0.0.1:0".parse().unwrap());
+    opts.quic = None;
+    opts.name = Some("test-device".into());
+    opts.secret_store = Some(SecretStoreChoice::File);
+    opts
+}
+
+/// Starts an engine and the app around it (with or without the autostart plugin).
+pub fn start(autostart: bool) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = engine_options(dir.path());
+    let host = tauri::async_runtime::block_on(EngineHost::start(opts)).unwrap();
+    let host = Arc::new(host);
+    let notifier = Arc::new(RecordingNotifier::default());
+    let launch = Launch {
+        hidden: true,
+        engine: EngineSlot::Running(Arc::clone(&host)),
+        notifier: Arc::clone(&notifier) as Arc<dyn Notifier>,
+        tray: false,
+        autostart,
+        local_offset: time::UtcOffset::UTC,
+    };
+    let app = run_app(mock_builder(), launch, mock_context(noop_assets())).unwrap();
+    TestApp {
+        app,
+        host,
+        notifier,
+        dir,
+    }
+}
+
+impl TestApp {
+    /// The main window.
+    pub fn window(&self) -> WebviewWindow<MockRuntime> {
+        self.app.get_webview_window("main").unwrap()
+    }
+
+    /// Invokes a command as the UI would (`invoke(cmd, args)`): `Ok` body or `Err` error JSON.
+    pub fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
+        let request = InvokeRequest {
+            cmd: cmd.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            url: "tauri://localhost".parse().unwrap(),
+            body: InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        };
+        tauri::test::get_ipc_response(&self.window(), request)
+            .map(|body| body.deserialize::<Value>().unwrap())
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let host = Arc::clone(&self.host);
+        tauri::async_runtime::block_on(async move { host.shutdown().await });
+    }
+}

@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+
+import {
+  DASH,
+  configErrorKey,
+  formatBytes,
+  formatCode,
+  formatCount,
+  formatFpr,
+  formatMs,
+  formatRelative,
+  formatUptime,
+  overallState,
+  roundLatencyMs,
+  shortId,
+  warningKey,
+} from './format';
+import type { Status } from './types';
+
+describe('formatters', () => {
+  it('show a dash for unknown values, never a made-up zero', () => {
+    for (const f of [formatCount, formatFpr, formatMs, formatBytes, formatUptime, formatCode, shortId]) {
+      expect(f(undefined)).toBe(DASH);
+      expect(f(null)).toBe(DASH);
+    }
+    expect(formatRelative(null)).toBe(DASH);
+    expect(formatRelative('not a date')).toBe(DASH);
+  });
+
+  it('format counts, rates and durations', () => {
+    expect(formatCount(0)).toBe('0');
+    expect(formatCount(1234567)).toBe('1,234,567');
+    expect(formatFpr(0)).toBe('0 %');
+    expect(formatFpr(0.0123)).toBe('1.23 %');
+    expect(formatFpr(0.00012)).toBe('0.012 %');
+    expect(formatFpr(0.0000012)).toBe('0.00012 %');
+    expect(formatMs(8.4)).toBe('8 ms');
+    expect(formatMs(1530)).toBe('1.53 s');
+    expect(formatMs(65000)).toBe('1 min 5 s');
+    expect(formatBytes(1536)).toBe('1.5 KiB');
+    expect(formatBytes(12)).toBe('12 B');
+    expect(formatUptime(3725)).toBe('1 h 2 min');
+  });
+
+  it('format relative times', () => {
+    const now = Date.parse('2026-01-01T12:00:00Z');
+    expect(formatRelative('2026-01-01T12:00:00Z', now)).toBe('just now');
+    expect(formatRelative('2026-01-01T11:59:18Z', now)).toBe('42 s ago');
+    expect(formatRelative('2026-01-01T11:55:00Z', now)).toBe('5 min ago');
+    expect(formatRelative('2026-01-01T09:00:00Z', now)).toBe('3 h ago');
+    expect(formatRelative('2025-12-30T12:00:00Z', now)).toBe('2 d ago');
+    expect(formatRelative('2026-01-01T12:00:45Z', now)).toBe('in 45 s');
+  });
+
+  it('format codes and ids', () => {
+    expect(formatCode('123456')).toBe('123 456');
+    expect(formatCode('123 456')).toBe('123 456');
+    expect(formatCode('abc')).toBe('abc');
+    expect(shortId('a'.repeat(60) + 'beef')).toBe('aaaaaaaa…beef');
+  });
+
+  it('round latency is the slowest measured peer', () => {
+    expect(roundLatencyMs(null)).toBeNull();
+    expect(roundLatencyMs({ peers: [] })).toBeNull();
+    expect(
+      roundLatencyMs({
+        peers: [
+          { nodeId: 'a', connected: true, lastRoundMs: 12 },
+          { nodeId: 'b', connected: true, lastRoundMs: null },
+          { nodeId: 'c', connected: false, lastRoundMs: 40 },
+        ],
+      }),
+    ).toBe(40);
+  });
+});
+
+describe('config messages', () => {
+  it('find the key an engine error names', () => {
+    expect(configErrorKey('config key `sync.intervalSeconds`: expected an integer, found a string')).toBe('sync.intervalSeconds');
+    expect(configErrorKey('config key `sync.bogus`: unknown key; known keys here: …')).toBe('sync.bogus');
+    expect(configErrorKey('something else')).toBeNull();
+    expect(warningKey('sync.intervalSeconds = 1 is out of range 10–86400; using 10')).toBe('sync.intervalSeconds');
+  });
+});
+
+describe('overall state', () => {
+  const base: Status = {
+    mode: 'native',
+    modeReason: 'r',
+    nodeId: 'n',
+    name: 'me',
+    peers: [],
+    cortex: { healthy: true },
+  };
+  it('uses the tray labels', () => {
+    expect(overallState(null).label).toBe('Error');
+    expect(overallState(base).label).toBe('In sync');
+    expect(overallState(base, { syncing: true }).label).toBe('Syncing');
+    expect(overallState({ ...base, paused: true }).label).toBe('Paused');
+    expect(overallState({ ...base, cortex: { healthy: false, message: 'down' } }).label).toBe('Offline');
+    expect(overallState({ ...base, peers: [{ nodeId: 'p', name: 'p', status: 'unreachable' }] }).label).toBe('Offline');
+    expect(overallState({ ...base, peers: [{ nodeId: 'p', name: 'bravo', status: 'active', failures: 3 }] })).toMatchObject({
+      label: 'Needs attention',
+      detail: 'Sync with bravo is failing.',
+    });
+  });
+});

@@ -523,3 +523,51 @@ async fn the_event_stream_reports_links_going_up_and_down() {
     .await;
     assert!(down.is_some(), "a peer event when the link goes down");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_cannot_be_reached_is_a_named_failure_and_its_return_a_recovery() {
+    let a = Node::start("alpha", json!({})).await;
+    let b = Node::start("bravo", json!({})).await;
+    a.invite(&b).await;
+    let b_id = b.node_id();
+    assert!(
+        wait_until(Duration::from_secs(15), || async {
+            a.connected_peers().await == 1
+        })
+        .await,
+        "linked"
+    );
+    let mut rx = a.daemon.engine().events().subscribe();
+    let b_dir = b.dir;
+    b.daemon.shutdown().await;
+
+    // `sync now` defers to gossip in native mode; A's own redials of B are the failed attempts.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let failure = loop {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Ok(e)) if e.kind() == "failure" && e.data()["kind"] == "sync" => break e.data(),
+            Ok(Ok(_)) | Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {}
+            other => panic!("no failure event: {:?}", other.map(|r| r.map(|e| e.kind()))),
+        }
+    };
+    assert_eq!(failure["peer"], b_id.as_str(), "{failure}");
+    assert_eq!(failure["name"], "bravo", "{failure}");
+
+    let b = Node::restart(b_dir, "bravo").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let recovered = loop {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Ok(e)) if e.kind() == "peer" && e.data()["recovered"] == true => break e.data(),
+            Ok(Ok(_)) | Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {}
+            other => panic!(
+                "no recovery event: {:?}",
+                other.map(|r| r.map(|e| e.kind()))
+            ),
+        }
+    };
+    assert_eq!(
+        recovered,
+        json!({"nodeId": b_id, "name": "bravo", "result": "ok", "recovered": true})
+    );
+    drop(b);
+}

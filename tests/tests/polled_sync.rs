@@ -415,3 +415,62 @@ async fn a_paused_peer_is_skipped_until_resumed() {
         "{out}"
     );
 }
+
+/// Waits for the first event on `rx` that `want` accepts.
+async fn next_hub_event(
+    rx: &mut tokio::sync::broadcast::Receiver<mayros_sync_node::events::Event>,
+    within: Duration,
+    want: impl Fn(&str, &serde_json::Value) -> bool,
+) -> Option<serde_json::Value> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Ok(e)) if want(e.kind(), &e.data()) => return Some(e.data()),
+            Ok(Ok(_)) | Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {}
+            Ok(Err(_)) | Err(_) => return None,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_sync_now_names_the_peer_and_its_recovery_is_an_event() {
+    let a = Node::start_polled("alpha", json!({})).await;
+    let b = Node::start_polled("bravo", json!({})).await;
+    a.invite(&b).await;
+    let a_id = a.node_id();
+    let a_dir = a.dir;
+    a.daemon.shutdown().await;
+
+    let mut rx = b.daemon.engine().events().subscribe();
+    let (s, out) = b.control("/api/v1/sync/now", json!({})).await;
+    assert_eq!(s, 200);
+    assert_eq!(out["results"][0]["ok"], false, "{out}");
+    let failure = next_hub_event(&mut rx, Duration::from_secs(5), |k, v| {
+        k == "failure" && v["kind"] == "sync"
+    })
+    .await
+    .expect("a failure event");
+    assert_eq!(failure["peer"], a_id.as_str(), "{failure}");
+    assert_eq!(failure["name"], "alpha", "{failure}");
+    assert!(failure["message"].as_str().is_some_and(|m| !m.is_empty()));
+
+    let a = Node::restart(a_dir, "alpha").await;
+    a.sync_now().await;
+    b.sync_now().await;
+    let recovered = next_hub_event(&mut rx, Duration::from_secs(5), |k, v| {
+        k == "peer" && v["recovered"] == true
+    })
+    .await
+    .expect("a recovery event");
+    assert_eq!(
+        recovered,
+        json!({"nodeId": a_id, "name": "alpha", "result": "ok", "recovered": true})
+    );
+    // A sync with a peer that had not failed is no recovery.
+    b.sync_now().await;
+    let again = next_hub_event(&mut rx, Duration::from_millis(300), |k, v| {
+        k == "peer" && v["recovered"] == true
+    })
+    .await;
+    assert!(again.is_none(), "{again:?}");
+}

@@ -59,6 +59,9 @@ pub struct Driver {
     wanted: HashMap<String, SocketAddr>,
     acked: HashMap<String, u64>,
     recorded: HashMap<String, u64>,
+    /// Peers whose last round or dial failed: their next proven sync is a recovery (a `peer`
+    /// event with `recovered`, and the last sync recorded at once).
+    failing: std::collections::HashSet<String>,
     last_error: Option<String>,
     ticks: u64,
     last_refresh: Instant,
@@ -91,6 +94,7 @@ impl Driver {
             wanted: HashMap::new(),
             acked: HashMap::new(),
             recorded: HashMap::new(),
+            failing: std::collections::HashSet::new(),
             last_error: None,
             ticks: 0,
             last_refresh: Instant::now(),
@@ -320,6 +324,20 @@ impl Driver {
                 untrusted,
             } => {
                 tracing::info!(%addr, node = node_id.as_deref().unwrap_or("?"), %reason, "sync connection refused");
+                // Our own dial of a member that failed is a failed sync attempt with it.
+                if let Some(peer) = node_id
+                    .as_deref()
+                    .filter(|p| !untrusted && self.wanted.contains_key(*p))
+                {
+                    self.failing.insert(peer.to_string());
+                    let name = self.peer_name(peer);
+                    self.engine.events().publish(crate::events::Event::Failure(
+                        serde_json::json!({
+                            "kind": "sync", "peer": peer, "name": name,
+                            "message": format!("cannot reach {name} at {addr}: {reason}"),
+                        }),
+                    ));
+                }
                 // A device that reached us with a certificate but is not a member or cannot
                 // prove the seed is a security event (status counter, UI, notification); a
                 // failed dial of ours is not.
@@ -631,9 +649,11 @@ impl Driver {
                 match outcome {
                     RoundOutcome::Failed(reason) => {
                         self.engine.sync_state().record(false, now_ms);
+                        self.failing.insert(peer.clone());
                         self.engine.events().publish(crate::events::Event::Failure(
                             serde_json::json!({
-                                "kind": "sync", "peer": peer, "message": reason,
+                                "kind": "sync", "peer": peer, "name": self.peer_name(&peer),
+                                "message": reason,
                             }),
                         ));
                         let retry = now_ms + ROUND_INTERVAL_MS;
@@ -668,6 +688,15 @@ impl Driver {
     /// Records a successful sync with `peer` (status counters, the peer's last sync); while in
     /// sync only once a minute, so an idle engine does not write every round.
     fn record_synced(&mut self, peer: &str, now_ms: u64, force: bool) {
+        let recovered = self.failing.remove(peer);
+        if recovered {
+            self.engine
+                .events()
+                .publish(crate::events::Event::Peer(serde_json::json!({
+                    "nodeId": peer, "name": self.peer_name(peer), "result": "ok", "recovered": true,
+                })));
+        }
+        let force = force || recovered;
         let last = self.recorded.get(peer).copied();
         if !force && last.is_some_and(|l| now_ms.saturating_sub(l) < RECORD_IN_SYNC_EVERY_MS) {
             return;
@@ -681,6 +710,18 @@ impl Driver {
         if let Err(e) = r {
             self.error(format!("cannot record a sync: {e}"));
         }
+    }
+
+    /// A peer's name from the store, else its short node id.
+    fn peer_name(&self, peer: &str) -> String {
+        let id = peer.to_string();
+        self.engine
+            .store_blocking(move |s| s.peer(&id))
+            .ok()
+            .flatten()
+            .map(|p| p.name)
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| crate::sync::pull::short(peer).to_string())
     }
 
     fn publish(&mut self) {

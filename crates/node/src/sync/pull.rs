@@ -200,6 +200,13 @@ impl Engine {
                 })));
         }
         let result = if report.ok {
+            if peer.failures > 0 {
+                self.events()
+                    .publish(crate::events::Event::Peer(serde_json::json!({
+                        "nodeId": peer.node_id, "name": peer.name, "result": "ok",
+                        "recovered": true,
+                    })));
+            }
             self.with_store(move |s| s.record_sync_success(&id, now, applied, None))
                 .await
         } else {

@@ -170,8 +170,11 @@ describe('web UI against two real engines', () => {
     assert.equal(await page.evaluate(() => window.__noReload), true);
     const status = await alpha.get('/api/v1/sync/status');
     if (status.gossip) {
-      await waitFor('gossip figures on the page', async () => (await text('gossip-round')) !== '—');
+      // Native mode: gossip rounds ran with bravo, and their figures reach the page.
+      await waitFor('gossip rounds on the page', async () => Number((await text('gossip-round')).replace(/,/g, '')) > 0);
+      await waitFor('a measured round latency', async () => /\d+ (ms|s)/.test(await text('gossip-latency')));
     }
+    await shots('overview-paired');
     await page.getByTestId('tab-devices').click();
     await shots('devices');
     await shots('devices-bravo', bravoPage);

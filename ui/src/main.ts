@@ -48,6 +48,8 @@ interface OutgoingPairing {
 const state = {
   view: 'overview' as View,
   status: null as Status | null,
+  /** When the status was read (uptime ages from there). */
+  statusAt: 0,
   statusError: null as string | null,
   metrics: null as Metrics | null,
   nearby: null as NearbyDevice[] | null,
@@ -172,6 +174,7 @@ function message(e: unknown): string {
 async function loadStatus(): Promise<void> {
   try {
     state.status = await api.call<Status>('status');
+    state.statusAt = Date.now();
     state.statusError = null;
   } catch (e) {
     state.statusError = message(e);
@@ -374,7 +377,7 @@ function render(): void {
 
   renderActions(s);
   renderIfChanged(el.syncResult, JSON.stringify(state.syncResult), () =>
-    state.syncResult ? [h('span', { class: state.syncResult.ok ? 'ok' : 'error' }, state.syncResult.text)] : [],
+    state.syncResult ? [h('span', { class: state.syncResult.ok ? 'ok' : 'error', title: state.syncResult.text }, state.syncResult.text)] : [],
   );
   renderBanners();
   renderTabs();
@@ -489,7 +492,7 @@ function renderOverview(): void {
     ),
     ...fact('Detail', c?.message || DASH),
     ...fact('Backend', c?.backend ?? DASH),
-    ...fact('URL', c?.url ?? DASH),
+    ...fact('URL', c?.url ? h('span', { class: 'mono small' }, c.url) : DASH),
     ...fact('Secrets', s?.secretStore === 'keyring' ? 'OS keyring' : s?.secretStore === 'file' ? 'File in the data dir' : (s?.secretStore ?? DASH)),
   ]);
 
@@ -512,6 +515,8 @@ function renderOverview(): void {
   const gKey = g
     ? JSON.stringify([
         g.round,
+        g.successfulSyncs,
+        g.failedSyncs,
         g.knownIds,
         g.bloomFilterFpr,
         g.pendingAnnouncements,
@@ -537,9 +542,11 @@ function renderOverview(): void {
           h(
             'p',
             { class: 'muted small' },
-            `${formatCount(g.pendingAnnouncements)} pending announcements · ${formatCount(g.changesSent)} changes sent, ${formatCount(
-              g.changesReceived,
-            )} received · ${formatBytes(g.bytesOut)} out, ${formatBytes(g.bytesIn)} in`,
+            `${formatCount(g.successfulSyncs)} successful / ${formatCount(g.failedSyncs)} failed rounds · ${formatCount(
+              g.pendingAnnouncements,
+            )} pending announcements · ${formatCount(g.changesSent)} changes sent, ${formatCount(g.changesReceived)} received · ${formatBytes(
+              g.bytesOut,
+            )} out, ${formatBytes(g.bytesIn)} in`,
           ),
           g.lastError ? h('p', { class: 'error small' }, g.lastError) : null,
         ]
@@ -886,7 +893,7 @@ function renderSettingsForm(): void {
       { class: 'row form-actions' },
       h('button', { type: 'submit', class: 'primary', 'data-testid': 'save-settings' }, 'Save'),
       h('button', { type: 'button', onclick: () => ((formError = null), (formNotice = null), void loadConfig()) }, 'Revert'),
-      h('span', { class: 'muted small' }, `Saved to ${cfg.path}`),
+      h('span', { class: 'muted small' }, `File: ${cfg.path}`),
     ),
   ];
   sv.form.replaceChildren(...children.filter((n): n is Node => n !== null));
@@ -978,12 +985,13 @@ function renderSettingsSide(): void {
         ],
   );
   const s = state.status;
-  renderIfChanged(sv.about, JSON.stringify([s?.nodeId, s?.version, s?.peerApi, s?.uptimeSeconds ? Math.floor(s.uptimeSeconds / 60) : null, s?.configPath]), () => [
+  const uptime = typeof s?.uptimeSeconds === 'number' ? formatUptime(s.uptimeSeconds + (Date.now() - state.statusAt) / 1000) : DASH;
+  renderIfChanged(sv.about, JSON.stringify([s?.nodeId, s?.version, s?.peerApi, uptime, s?.configPath]), () => [
     h('h2', null, 'This device'),
     ...fact('Name', s?.name ?? DASH),
     ...fact('Node id', h('span', { class: 'mono small' }, s?.nodeId ?? DASH)),
     ...fact('Version', s?.version ?? DASH),
-    ...fact('Uptime', formatUptime(s?.uptimeSeconds)),
+    ...fact('Uptime', uptime),
     ...fact('Peer API', s?.peerApi ?? DASH),
     ...fact('Local API', api.transport === 'http' ? location.host : DASH),
     ...fact('Config file', s?.configPath ?? DASH),

@@ -19,7 +19,7 @@ use desktop::api::{self, Api};
 use desktop::dbusmenu::{Entry, MenuClient};
 use desktop::notifications::FakeNotifications;
 use desktop::proc::{self, Proc};
-use desktop::session::{self, Session};
+use desktop::session::{self, Session, LANG};
 use desktop::watcher::{FakeWatcher, Item};
 use desktop::{screen, step, wait_for, wait_until};
 use serde_json::json;
@@ -172,7 +172,9 @@ fn tray_app_end_to_end() {
         }
         other => failures.push(format!(
             "the window stays blank: {} has {:?} distinct colours (want >= {MIN_COLOURS}) \
-             {RENDER:?} after it appeared; the web UI did not render",
+             {RENDER:?} after it appeared; the web UI did not render (an exception while its \
+             script loads leaves the page empty: note the app runs with LANG={LANG}, where \
+             WebKitGTK's navigator.language is \"C\", which Intl constructors reject)",
             shot.display(),
             other.map_or_else(|| screen::colour_count(&shot), Ok)
         )),
@@ -465,6 +467,16 @@ fn tray_app_end_to_end() {
             notes.log.describe()
         ),
     );
+
+    // The window after everything above (paired, synced, a failure and its recovery).
+    let end_shot = artifacts.join("desktop-window-end.png");
+    match screen::screenshot(&session.display, &window.id, &end_shot) {
+        Ok(()) => println!(
+            "screenshot of the window at the end: {}",
+            end_shot.display()
+        ),
+        Err(e) => failures.push(format!("cannot take the last window screenshot: {e}")),
+    }
 
     // ── Quit: a clean exit ───────────────────────────────────────────────────────────────
     menu.click("Quit");

@@ -18,6 +18,10 @@ pub const REQUIRED_TOOLS: &[(&str, &str)] = &[
     ("identify", "imagemagick"),
 ];
 
+/// The locale of every process: the plain one of minimal systems and CI (on purpose: the app
+/// must work there too).
+pub const LANG: &str = "C.UTF-8";
+
 /// How long Xvfb and the bus may take to come up.
 const START_DEADLINE: Duration = Duration::from_secs(20);
 
@@ -176,7 +180,7 @@ impl Session {
                 "USER",
                 std::env::var_os("USER").unwrap_or_else(|| "tester".into()),
             )
-            .env("LANG", "C.UTF-8")
+            .env("LANG", LANG)
             .env("TMPDIR", self.dir.path().join("tmp"))
             .env("XDG_RUNTIME_DIR", self.dir.path().join("run"))
             .env("XDG_CONFIG_HOME", home.join(".config"))

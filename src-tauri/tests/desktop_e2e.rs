@@ -30,7 +30,7 @@ const APP: &str = env!("CARGO_BIN_EXE_mayros-sync");
 const CLI_ENV: &str = "MAYROS_CLI_BIN";
 /// The device name of the paired daemon (what notifications name).
 const PEER_NAME: &str = "e2e-peer";
-/// The window title and tray title.
+/// The window title.
 const TITLE: &str = "Mayros Sync";
 /// The file tauri-plugin-autostart writes (productName "Mayros Sync"; it ignores
 /// XDG_CONFIG_HOME and always uses `$HOME/.config/autostart`).

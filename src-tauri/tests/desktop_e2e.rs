@@ -2,7 +2,8 @@
 //! Xvfb, a private D-Bus session bus, a temporary HOME, a tray host (StatusNotifierWatcher) and
 //! a notification server hosted by this test. It drives the app only as a desktop would: it
 //! looks at the window, reads the tray menu over `com.canonical.dbusmenu` and clicks its
-//! entries, and watches `org.freedesktop.Notifications` calls; the engine's local API (address in
+//! entries, checks the tray icon against `icons/tray/`, and watches
+//! `org.freedesktop.Notifications` calls; the engine's local API (address in
 //! `<data-dir>/daemon.json`, token in `<data-dir>/control.token`) is only used to observe.
 //!
 //! Needs the `mayros` CLI binary next to `mayros-sync` (`cargo build -p mayros-cli` first;
@@ -54,6 +55,15 @@ const TOP_LEVEL: &[&str] = &[
     "Open Mayros Sync",
     "Start at login",
     "Quit",
+];
+/// The tray icon states (DESIGN §10), one PNG each in `icons/tray/` (the app uses `@2x`).
+const ICON_STATES: &[&str] = &[
+    "in-sync",
+    "syncing",
+    "paused",
+    "offline",
+    "attention",
+    "error",
 ];
 /// Failed `Sync now` clicks while the peer is down (the policy notifies after 3 in a row).
 const FAILING_CLICKS: u64 = 5;
@@ -192,9 +202,11 @@ fn tray_app_end_to_end() {
     );
     step(t0, &format!("tray item registered: {item:?}"));
     let menu = Menu::connect(&session, &item);
-    if let Ok(props) = menu.client.item_properties(&item) {
-        step(t0, &format!("tray item Title/Id/Status: {props:?}"));
-    }
+    let props: Vec<String> = ["Title", "Id", "Status", "IconName", "IconThemePath"]
+        .iter()
+        .map(|p| format!("{p}={:?}", menu.client.item_property(&item, p)))
+        .collect();
+    step(t0, &format!("tray item {}", props.join(", ")));
     let root = menu.wait("the full tray menu of DESIGN §10", START, |root| {
         check_top_level(root, false).is_ok() && !status_line(root).starts_with("Starting")
     });
@@ -203,6 +215,9 @@ fn tray_app_end_to_end() {
     }
     check_submenus(&root, None);
     step(t0, &format!("menu read over dbusmenu:{}", root.outline()));
+
+    let icons = Icons::load();
+    icons.expect(&menu, &item, "offline", &mut failures);
 
     // The engine's API, for observing what clicks do.
     let api = wait_until(
@@ -259,6 +274,7 @@ fn tray_app_end_to_end() {
     let root = menu.wait("the status line to say In sync", ACTION, |root| {
         status_line(root).starts_with("In sync")
     });
+    icons.expect(&menu, &item, "in-sync", &mut failures);
     step(
         t0,
         &format!(
@@ -284,6 +300,7 @@ fn tray_app_end_to_end() {
         status_line(root).starts_with("Paused") && check_top_level(root, true).is_ok()
     });
     check_submenus(&root, Some(PEER_NAME));
+    icons.expect(&menu, &item, "paused", &mut failures);
     step(
         t0,
         &format!(
@@ -393,6 +410,7 @@ fn tray_app_end_to_end() {
     let root = menu.wait("the status line to say Needs attention", ACTION, |root| {
         status_line(root).starts_with("Needs attention")
     });
+    icons.expect(&menu, &item, "attention", &mut failures);
     step(
         t0,
         &format!(
@@ -453,6 +471,7 @@ fn tray_app_end_to_end() {
             .ok()
             .filter(|root| status_line(root).starts_with("In sync"))
     });
+    icons.expect(&menu, &item, "in-sync", &mut failures);
     if back_in_sync.is_none() {
         failures.push(format!(
             "the status line does not say In sync within {ACTION:?} of the recovery: {:?}",
@@ -556,6 +575,64 @@ impl Menu {
         });
         if done.is_none() {
             panic!("cannot click {label:?} within {ACTION:?}: {last}");
+        }
+    }
+}
+
+/// Tells which state icon of `icons/tray/` the tray item shows, by comparing pixels of the
+/// file in its `IconName` with each state's PNG.
+struct Icons {
+    states: Vec<(String, String)>,
+}
+
+impl Icons {
+    fn load() -> Icons {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../icons/tray");
+        let states = ICON_STATES
+            .iter()
+            .map(|state| {
+                let path = dir.join(format!("{state}@2x.png"));
+                let sig = screen::pixel_signature(&path)
+                    .unwrap_or_else(|e| panic!("read the state icon {}: {e}", path.display()));
+                (state.to_string(), sig)
+            })
+            .collect();
+        Icons { states }
+    }
+
+    /// The state whose icon the item shows now (`IconName` is a PNG path with libayatana).
+    fn shown(&self, menu: &Menu, item: &Item) -> Result<String, String> {
+        let name = menu
+            .client
+            .item_property(item, "IconName")
+            .ok_or("the tray item has no IconName")?;
+        let mut path = PathBuf::from(&name);
+        if !path.is_absolute() {
+            let theme = menu
+                .client
+                .item_property(item, "IconThemePath")
+                .unwrap_or_default();
+            path = Path::new(&theme).join(format!("{name}.png"));
+        }
+        let sig = screen::pixel_signature(&path)?;
+        self.states
+            .iter()
+            .find(|(_, s)| *s == sig)
+            .map(|(state, _)| state.clone())
+            .ok_or_else(|| format!("{} is none of the state icons", path.display()))
+    }
+
+    /// Waits until the item shows `want`'s icon; a mismatch is collected in `failures`.
+    fn expect(&self, menu: &Menu, item: &Item, want: &str, failures: &mut Vec<String>) {
+        let mut last = Err(String::new());
+        let ok = wait_for(ACTION, || {
+            last = self.shown(menu, item);
+            (last.as_deref() == Ok(want)).then_some(())
+        });
+        if ok.is_none() {
+            failures.push(format!(
+                "the tray icon should be icons/tray/{want}@2x.png, it shows {last:?}"
+            ));
         }
     }
 }

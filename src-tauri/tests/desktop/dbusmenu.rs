@@ -134,16 +134,17 @@ impl MenuClient {
         })
     }
 
-    /// The item's `Title`, `Id` and `Status` properties (for the report).
-    pub fn item_properties(&self, item: &Item) -> zbus::Result<(String, String, String)> {
+    /// A string property of the item (`Title`, `Id`, `Status`, `IconName`, `IconThemePath`…);
+    /// `None` when the item does not answer it.
+    pub fn item_property(&self, item: &Item, name: &str) -> Option<String> {
         let proxy = Proxy::new(
             &self.conn,
             item.service.clone(),
             item.path.clone(),
             ITEM_IFACE,
-        )?;
-        let get = |name: &str| proxy.get_property::<String>(name).unwrap_or_default();
-        Ok((get("Title"), get("Id"), get("Status")))
+        )
+        .ok()?;
+        proxy.get_property::<String>(name).ok()
     }
 
     fn menu(&self) -> zbus::Result<Proxy<'static>> {

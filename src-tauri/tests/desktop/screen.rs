@@ -89,6 +89,17 @@ pub fn colour_count(path: &Path) -> Result<u64, String> {
     }
 }
 
+/// The signature of an image's pixels (`identify -format %#`: SHA-256 of the decoded pixel
+/// data), equal for two files that show the same pixels whatever their encoding.
+pub fn pixel_signature(path: &Path) -> Result<String, String> {
+    let mut cmd = Command::new("identify");
+    cmd.args(["-format", "%#"]).arg(path);
+    match proc::run("identify", cmd, TOOL_TIMEOUT) {
+        (Some(0), out, _) if !out.trim().is_empty() => Ok(out.trim().to_string()),
+        (code, out, err) => Err(format!("identify -format %# failed ({code:?}): {out}{err}")),
+    }
+}
+
 /// Where screenshots go: `src-tauri/tests/artifacts/` (created with a `.gitignore` that ignores
 /// everything in it, so artifacts never get committed).
 pub fn artifacts_dir() -> PathBuf {

@@ -504,6 +504,82 @@ fn tray_app_end_to_end() {
         .unwrap_or_else(|| panic!("the app did not exit within {ACTION:?} after Quit"));
     assert!(status.success(), "Quit must exit 0, got {status}");
     step(t0, &format!("Quit: the app exited ({status})"));
+
+    // ── A login start: `--hidden` stays in the tray until "Open Mayros Sync" ─────────────
+    let registered = watcher.registry.items().len();
+    let mut cmd = session.command(Path::new(APP));
+    cmd.arg("--hidden")
+        .arg("--data-dir")
+        .arg(&app_dir)
+        .args(["--api", "127.0.0.1:0"]);
+    app = Proc::spawn("mayros-sync --hidden", cmd).expect("start mayros-sync --hidden");
+    let item = wait_until(
+        "the tray item of the --hidden start to register",
+        START,
+        || {
+            assert_running(&mut app);
+            watcher.registry.items().get(registered).cloned()
+        },
+        || format!("{:?}", watcher.registry.items()),
+    );
+    let menu = Menu::connect(&session, &item);
+    // The pairing survived the restart: the menu lists the peer again.
+    menu.wait(
+        "the peer in the Devices submenu after a restart",
+        START,
+        |root| device_line(root).is_some(),
+    );
+    let viewable = || {
+        screen::windows_named(&session.display, TITLE)
+            .into_iter()
+            .find(|w| {
+                w.width >= 200 && w.height >= 200 && screen::is_viewable(&session.display, &w.id)
+            })
+    };
+    if let Some(w) = viewable() {
+        failures.push(format!(
+            "started with --hidden, the window {} is shown anyway",
+            w.id
+        ));
+    }
+    menu.click("Open Mayros Sync");
+    match wait_for(ACTION, viewable) {
+        Some(w) => {
+            let opened = artifacts.join("desktop-window-opened.png");
+            let drawn = wait_for(RENDER, || {
+                screen::screenshot(&session.display, &w.id, &opened).ok()?;
+                let n = screen::colour_count(&opened).ok()?;
+                (n >= MIN_COLOURS).then_some(n)
+            });
+            println!(
+                "screenshot of the window opened from the tray: {}",
+                opened.display()
+            );
+            match drawn {
+                Some(n) => step(
+                    t0,
+                    &format!(
+                        "--hidden start: no window until Open Mayros Sync showed {} ({n} colours)",
+                        w.id
+                    ),
+                ),
+                None => failures.push(format!(
+                    "the window opened from the tray stays blank: {} has {:?} colours",
+                    opened.display(),
+                    screen::colour_count(&opened)
+                )),
+            }
+        }
+        None => failures.push(format!(
+            "\"Open Mayros Sync\" did not show the window within {ACTION:?} (started with --hidden)"
+        )),
+    }
+    menu.click("Quit");
+    let status = app
+        .wait_exit(ACTION)
+        .unwrap_or_else(|| panic!("the --hidden app did not exit within {ACTION:?} after Quit"));
+    assert!(status.success(), "Quit must exit 0, got {status}");
+    step(t0, &format!("Quit again: the app exited ({status})"));
     let _ = peer.terminate(DAEMON);
     step(t0, "done");
     assert!(

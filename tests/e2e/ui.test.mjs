@@ -172,12 +172,45 @@ describe('web UI against two real engines', () => {
     if (status.gossip) {
       // Native mode: gossip rounds ran with bravo, and their figures reach the page.
       await waitFor('gossip rounds on the page', async () => Number((await text('gossip-round')).replace(/,/g, '')) > 0);
-      await waitFor('a measured round latency', async () => /\d+ (ms|s)/.test(await text('gossip-latency')));
     }
     await shots('overview-paired');
     await page.getByTestId('tab-devices').click();
     await shots('devices');
     await shots('devices-bravo', bravoPage);
+  });
+
+  it('lists a conflict live and restores the value that lost', STEP, async () => {
+    for (const p of [page, bravoPage]) {
+      await p.getByTestId('tab-conflicts').click();
+      await p.getByTestId('conflicts-empty').waitFor();
+    }
+    // Both devices change the same fact while neither syncs, then sync.
+    for (const d of [alpha, bravo]) assert.equal((await d.request('POST', '/api/v1/sync/pause', {})).status, 200);
+    await alpha.putTriple('mayros:e2e:door', 'mayros:e2e:colour', 'red');
+    await bravo.putTriple('mayros:e2e:door', 'mayros:e2e:colour', 'blue');
+    for (const d of [alpha, bravo]) assert.equal((await d.request('POST', '/api/v1/sync/resume')).status, 200);
+    // Whichever device applies the other's change first resolves (and logs) the conflict.
+    const [where, logged] = await waitFor('a conflict logged on either device', async () => {
+      for (const [d, p] of [[alpha, page], [bravo, bravoPage]]) {
+        const list = await d.get('/api/v1/sync/conflicts');
+        if (list.length > 0) return [[d, p], list];
+      }
+      return null;
+    }, 60_000);
+    const [daemon, p] = where;
+    // Its page lists it without a reload.
+    const row = p.getByTestId('conflict').first();
+    await row.waitFor({ timeout: DEADLINE_MS });
+    assert.match(await row.innerText(), /mayros:e2e:door mayros:e2e:colour/);
+    await shots(daemon === alpha ? 'conflicts' : 'conflicts-bravo', p);
+    const unrestored = logged.find((c) => !c.restoredAt && c.losers.length > 0);
+    assert.ok(unrestored, `a conflict with a loser: ${JSON.stringify(logged)}`);
+    await row.getByRole('button', { name: 'Restore' }).click();
+    await waitFor('the restore result', async () => /Restored \d+ triple/.test(await text('sync-result', p)));
+    await waitFor('the conflict marked restored', async () => /Restored/.test(await row.innerText()));
+    const after = await daemon.get('/api/v1/sync/conflicts');
+    assert.ok(after.some((c) => c.id === unrestored.id && c.restoredAt), 'the engine recorded the restore');
+    assert.equal(await page.evaluate(() => window.__noReload), true);
   });
 
   it('shows the engine\'s validation errors inline in the settings', STEP, async () => {
@@ -238,8 +271,23 @@ describe('web UI against two real engines', () => {
     await page.getByTestId('resume').click();
     await waitFor('not paused', async () => (await text('state')) !== 'Paused');
     assert.equal((await alpha.get('/api/v1/sync/status')).paused, false);
-    await page.getByTestId('tab-conflicts').click();
-    await shots('conflicts');
+    assert.deepEqual(page.errors, []);
+  });
+
+  it('unpairs a device from the devices view', STEP, async () => {
+    await page.getByTestId('tab-devices').click();
+    const peer = page.locator(`[data-testid="peer"][data-node-id="${bravo.nodeId}"]`);
+    await peer.getByTestId('unpair').click();
+    await peer.getByTestId('confirm-unpair').click();
+    const result = await waitFor('the unpair result', async () => {
+      const t = await text('sync-result');
+      return /Unpaired|Cannot unpair/.test(t) ? t : null;
+    });
+    assert.equal(result, 'Unpaired bravo.');
+    await peer.waitFor({ state: 'detached', timeout: DEADLINE_MS });
+    const peers = await alpha.get('/api/v1/sync/peers');
+    assert.ok(!peers.some((p) => p.nodeId === bravo.nodeId && p.status !== 'removed'), 'the engine no longer lists bravo');
+    await page.getByTestId('peers-empty').waitFor();
     assert.deepEqual(page.errors, []);
   });
 });

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use desktop::api::{self, Api};
 use desktop::dbusmenu::{Entry, MenuClient};
+use desktop::inspector;
 use desktop::notifications::FakeNotifications;
 use desktop::proc::{self, Proc};
 use desktop::session::{self, Session, LANG};
@@ -126,6 +127,7 @@ fn tray_app_end_to_end() {
     cmd.arg("--data-dir")
         .arg(&app_dir)
         .args(["--api", "127.0.0.1:0"]);
+    let inspect = with_inspector(&mut cmd);
     let mut app = Proc::spawn("mayros-sync", cmd).expect("start mayros-sync");
     step(t0, &format!("started {APP} (pid {})", app.pid()));
 
@@ -182,11 +184,11 @@ fn tray_app_end_to_end() {
         }
         other => failures.push(format!(
             "the window stays blank: {} has {:?} distinct colours (want >= {MIN_COLOURS}) \
-             {RENDER:?} after it appeared; the web UI did not render (an exception while its \
-             script loads leaves the page empty: note the app runs with LANG={LANG}, where \
-             WebKitGTK's navigator.language is \"C\", which Intl constructors reject)",
+             {RENDER:?} after it appeared; the web UI did not render (the app runs with \
+             LANG={LANG}); the page's console: {}",
             shot.display(),
-            other.map_or_else(|| screen::colour_count(&shot), Ok)
+            other.map_or_else(|| screen::colour_count(&shot), Ok),
+            page_console(inspect)
         )),
     }
 
@@ -512,6 +514,7 @@ fn tray_app_end_to_end() {
         .arg("--data-dir")
         .arg(&app_dir)
         .args(["--api", "127.0.0.1:0"]);
+    let inspect = with_inspector(&mut cmd);
     app = Proc::spawn("mayros-sync --hidden", cmd).expect("start mayros-sync --hidden");
     let item = wait_until(
         "the tray item of the --hidden start to register",
@@ -564,9 +567,11 @@ fn tray_app_end_to_end() {
                     ),
                 ),
                 None => failures.push(format!(
-                    "the window opened from the tray stays blank: {} has {:?} colours",
+                    "the window opened from the tray stays blank: {} has {:?} colours; the \
+                     page's console: {}",
                     opened.display(),
-                    screen::colour_count(&opened)
+                    screen::colour_count(&opened),
+                    page_console(inspect)
                 )),
             }
         }
@@ -710,6 +715,24 @@ impl Icons {
                 "the tray icon should be icons/tray/{want}@2x.png, it shows {last:?}"
             ));
         }
+    }
+}
+
+/// Lets the app's WebKit serve its inspector on a free loopback port, so a blank window can be
+/// explained by the page's console messages (see [`page_console`]).
+fn with_inspector(cmd: &mut std::process::Command) -> Option<std::net::SocketAddr> {
+    let addr = inspector::free_addr()?;
+    cmd.env(inspector::ENV, addr.to_string());
+    Some(addr)
+}
+
+/// The page's console messages, for a failure message.
+fn page_console(inspect: Option<std::net::SocketAddr>) -> String {
+    match inspect.map(inspector::console_messages) {
+        Some(Ok(lines)) if lines.is_empty() => "no messages".to_string(),
+        Some(Ok(lines)) => format!("\n    {}", lines.join("\n    ")),
+        Some(Err(e)) => format!("cannot read it: {e}"),
+        None => "no inspector port".to_string(),
     }
 }
 

@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod dbusmenu;
+pub mod inspector;
 pub mod notifications;
 pub mod proc;
 pub mod screen;

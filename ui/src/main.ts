@@ -321,7 +321,11 @@ async function startPairing(target: string, name: string): Promise<void> {
     render();
     const id = s.sessionId;
     while (state.pairing?.target === target && state.pairing.state === 'waiting' && id !== undefined) {
+      // A long poll: the engine answers when the session ends or after 25 s. Never more than
+      // one request a second, even if an answer comes back at once.
+      const asked = Date.now();
       const v = await api.call<PairSession>('pairSession', { id, waitMs: 25_000 });
+      if (v.state === 'waiting') await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (Date.now() - asked))));
       if (state.pairing?.target !== target) return;
       state.pairing = { target, name: v.name || name, state: v.state, code: v.code, reason: v.reason ?? null };
       render();

@@ -369,7 +369,27 @@ function gossipNow(): Gossip | null | undefined {
   return state.metrics ? state.metrics.gossip : state.status?.gossip;
 }
 
+let resultTimer: ReturnType<typeof setTimeout> | null = null;
+let shownResult: unknown = null;
+
+/** A result line goes stale: it is cleared a minute after it was shown. */
+function expireResult(): void {
+  if (state.syncResult === shownResult) return;
+  shownResult = state.syncResult;
+  if (resultTimer) clearTimeout(resultTimer);
+  const shown = state.syncResult;
+  resultTimer = shown
+    ? setTimeout(() => {
+        if (state.syncResult === shown) {
+          state.syncResult = null;
+          render();
+        }
+      }, 60_000)
+    : null;
+}
+
 function render(): void {
+  expireResult();
   const s = state.status;
   const st = overallState(s, { syncing: state.syncing });
   el.pill.className = `pill tone-${st.tone}`;
@@ -784,6 +804,11 @@ function renderDevices(): void {
   });
 }
 
+/** A peer's name when it is (or was) paired, else its short id. */
+function peerName(nodeId: string): string {
+  return state.status?.peers.find((p) => p.nodeId === nodeId)?.name ?? shortId(nodeId);
+}
+
 function renderConflicts(): void {
   const list = state.conflicts;
   renderIfChanged(cv.list, JSON.stringify(list), () => {
@@ -804,7 +829,7 @@ function renderConflicts(): void {
           'div',
           { class: 'conflict-head' },
           h('span', { class: 'mono' }, `${c.subject} ${c.predicate}`),
-          h('span', { class: 'muted small' }, `${formatTime(c.at)} · ${c.strategy} · from ${shortId(c.peer)}`),
+          h('span', { class: 'muted small' }, `${formatTime(c.at)} · ${c.strategy} · from ${peerName(c.peer)}`),
         ),
         h(
           'div',

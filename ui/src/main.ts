@@ -516,7 +516,7 @@ function renderOverview(): void {
     ),
     ...fact('Detail', c?.message || DASH),
     ...fact('Backend', c?.backend ?? DASH),
-    ...fact('URL', c?.url ? h('span', { class: 'mono small' }, c.url) : DASH),
+    ...fact('URL', c?.url ? h('span', { class: 'mono small clip', title: c.url }, c.url) : DASH),
     ...fact('Secrets', s?.secretStore === 'keyring' ? 'OS keyring' : s?.secretStore === 'file' ? 'File in the data dir' : (s?.secretStore ?? DASH)),
   ]);
 

@@ -1,6 +1,8 @@
 // The Mayros Sync window (DESIGN §10): status at a glance, live metrics, devices and pairing,
 // conflicts and settings. Values come from the engine only; pushed events drive updates.
 
+// First: later modules (uPlot) use navigator.language when they load.
+import './locale_guard';
 import './style.css';
 
 import { ApiError, createApi, type Api, type LinkState } from './api';

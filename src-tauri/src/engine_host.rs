@@ -17,6 +17,7 @@ use mayros_sync_node::api::{self, ApiState};
 use mayros_sync_node::{paths, Daemon, DaemonInfo, DaemonOptions, Engine};
 use serde_json::Value;
 use tower::ServiceExt as _;
+use tracing::Instrument as _;
 
 use crate::error::{CommandError, Error};
 
@@ -115,7 +116,15 @@ impl EngineHost {
         body: Option<Value>,
     ) -> Result<Value, CommandError> {
         let span = tracing::debug_span!("api", %method, path);
-        let _enter = span.enter();
+        self.send(method, path, body).instrument(span).await
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, CommandError> {
         if self.daemon.lock().await.is_none() {
             return Err(CommandError::new(
                 CommandError::ENGINE_DOWN,
@@ -141,6 +150,7 @@ impl EngineHost {
             .await
             .map_err(|e| CommandError::new(CommandError::INTERNAL, e.to_string()))?;
         let status = response.status();
+        tracing::debug!(%status, "engine answered");
         let bytes = axum::body::to_bytes(response.into_body(), api::MAX_BODY_BYTES)
             .await
             .map_err(|e| CommandError::new(CommandError::INTERNAL, e.to_string()))?;

@@ -227,7 +227,7 @@ pub fn menu_model(inputs: &MenuInputs) -> MenuModel {
         Entry::Item {
             id: MenuId::SyncNow,
             label: "Sync now".into(),
-            enabled: engine && !inputs.paused,
+            enabled: engine,
         },
     ];
     if inputs.paused {

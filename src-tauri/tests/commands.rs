@@ -88,3 +88,25 @@ fn a_stopped_engine_answers_engine_down() {
     let err = t.invoke("get_status", json!({})).unwrap_err();
     assert_eq!(err["kind"], "ENGINE_DOWN");
 }
+
+#[test]
+fn an_engine_that_could_not_start_is_reported_by_every_command() {
+    use mayros_sync_tray::notifier::RecordingNotifier;
+    use mayros_sync_tray::{run_app, EngineSlot, Launch};
+    use tauri::test::{mock_builder, mock_context, noop_assets};
+    let launch = Launch {
+        hidden: true,
+        engine: EngineSlot::Failed(
+            "another Mayros Sync engine is already running on data dir /d".into(),
+        ),
+        notifier: std::sync::Arc::new(RecordingNotifier::default()),
+        tray: false,
+        autostart: false,
+        local_offset: time::UtcOffset::UTC,
+    };
+    let app = run_app(mock_builder(), launch, mock_context(noop_assets())).unwrap();
+    let window = tauri::Manager::get_webview_window(&app, "main").unwrap();
+    let err = common::invoke_on(&window, "get_status", json!({})).unwrap_err();
+    assert_eq!(err["kind"], "ENGINE_DOWN");
+    assert!(err["message"].as_str().unwrap().contains("already running"));
+}

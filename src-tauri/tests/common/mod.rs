@@ -66,18 +66,26 @@ impl TestApp {
 
     /// Invokes a command as the UI would (`invoke(cmd, args)`): `Ok` body or `Err` error JSON.
     pub fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
-        let request = InvokeRequest {
-            cmd: cmd.into(),
-            callback: CallbackFn(0),
-            error: CallbackFn(1),
-            url: "tauri://localhost".parse().unwrap(),
-            body: InvokeBody::Json(args),
-            headers: Default::default(),
-            invoke_key: INVOKE_KEY.to_string(),
-        };
-        tauri::test::get_ipc_response(&self.window(), request)
-            .map(|body| body.deserialize::<Value>().unwrap())
+        invoke_on(&self.window(), cmd, args)
     }
+}
+
+/// Invokes a command in `window` through Tauri's IPC.
+pub fn invoke_on(
+    window: &WebviewWindow<MockRuntime>,
+    cmd: &str,
+    args: Value,
+) -> Result<Value, Value> {
+    let request = InvokeRequest {
+        cmd: cmd.into(),
+        callback: CallbackFn(0),
+        error: CallbackFn(1),
+        url: "tauri://localhost".parse().unwrap(),
+        body: InvokeBody::Json(args),
+        headers: Default::default(),
+        invoke_key: INVOKE_KEY.to_string(),
+    };
+    tauri::test::get_ipc_response(window, request).map(|body| body.deserialize::<Value>().unwrap())
 }
 
 impl Drop for TestApp {

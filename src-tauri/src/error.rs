@@ -18,6 +18,9 @@ pub enum Error {
     /// A desktop notification could not be shown, updated or closed.
     #[error("notification: {0}")]
     Notify(String),
+    /// A menu event with an id that is none of ours.
+    #[error("unknown menu id {0:?}")]
+    UnknownMenuId(String),
     /// A file or path problem.
     #[error("{what}: {source}")]
     Io {

@@ -8,6 +8,8 @@ use std::str::FromStr;
 use tauri::menu::{CheckMenuItem, IsMenuItem, Menu, MenuItem, Submenu};
 use tauri::{Manager, Runtime};
 
+use crate::error::Error;
+
 /// A menu entry's id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum MenuId {
@@ -75,15 +77,10 @@ impl fmt::Display for MenuId {
     }
 }
 
-/// A string that is no menu id of ours.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown menu id {0:?}")]
-pub struct UnknownMenuId(pub String);
-
 impl FromStr for MenuId {
-    type Err = UnknownMenuId;
+    type Err = Error;
 
-    fn from_str(s: &str) -> Result<MenuId, UnknownMenuId> {
+    fn from_str(s: &str) -> Result<MenuId, Error> {
         if let Some(id) = s.strip_prefix("device:").filter(|id| !id.is_empty()) {
             return Ok(MenuId::Device(id.to_string()));
         }
@@ -107,7 +104,7 @@ impl FromStr for MenuId {
             "open" => MenuId::Open,
             "autostart" => MenuId::Autostart,
             "quit" => MenuId::Quit,
-            _ => return Err(UnknownMenuId(s.to_string())),
+            _ => return Err(Error::UnknownMenuId(s.to_string())),
         })
     }
 }

@@ -154,6 +154,12 @@ pub fn run() -> anyhow::Result<()> {
         .thread_name("mayros-engine")
         .build()?;
     tauri::async_runtime::set(runtime.handle().clone());
+    // Installed first, so a SIGTERM that arrives while the engine and window start still
+    // stops them cleanly instead of killing the process.
+    let signals = {
+        let _in_runtime = runtime.enter();
+        Signals::new()?
+    };
 
     let engine_args = EngineArgs {
         data_dir: args.data_dir.clone(),
@@ -184,7 +190,7 @@ pub fn run() -> anyhow::Result<()> {
         tauri::generate_context!(),
     )?;
     let handle = app.handle().clone();
-    runtime.spawn(quit_on_signal(handle));
+    runtime.spawn(quit_on_signal(handle, signals));
     app.run(|_app, event| {
         // Closing the window hides it; the app lives in the tray until Quit.
         if let RunEvent::ExitRequested {
@@ -197,19 +203,27 @@ pub fn run() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// SIGINT and SIGTERM, registered before anything starts.
+struct Signals {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Signals {
+            int: signal(SignalKind::interrupt())?,
+            term: signal(SignalKind::terminate())?,
+        })
+    }
+}
+
 /// SIGINT or SIGTERM: the same clean stop as Quit.
-async fn quit_on_signal<R: Runtime>(app: tauri::AppHandle<R>) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut int), Ok(mut term)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        tracing::warn!("cannot handle SIGINT/SIGTERM");
-        return;
-    };
+async fn quit_on_signal<R: Runtime>(app: tauri::AppHandle<R>, mut signals: Signals) {
     let name = tokio::select! {
-        _ = int.recv() => "SIGINT",
-        _ = term.recv() => "SIGTERM",
+        _ = signals.int.recv() => "SIGINT",
+        _ = signals.term.recv() => "SIGTERM",
     };
     tracing::info!("{name} received; stopping");
     if app.try_state::<ShellState>().is_some() {

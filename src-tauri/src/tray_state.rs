@@ -400,4 +400,28 @@ mod tests {
             assert!(!s.label().is_empty());
         }
     }
+
+    /// The UI header (ui/src/format.ts) is tested against the same cases: both must agree.
+    #[test]
+    fn agrees_with_the_ui_on_the_shared_cases() {
+        let doc: Value = serde_json::from_str(include_str!("../../ui/src/tray_state_cases.json"))
+            .expect("the shared cases are JSON");
+        let cases = doc["cases"].as_array().expect("a cases array");
+        assert!(cases.len() >= 10, "the shared case list shrank");
+        for c in cases {
+            let name = c["name"].as_str().unwrap_or("?");
+            let facts = ShellFacts {
+                syncing: c["syncing"].as_bool().unwrap_or(false),
+                ..ShellFacts::default()
+            };
+            let status = c.get("status").filter(|s| !s.is_null());
+            let view = tray_view(status, &facts, UtcOffset::UTC);
+            assert_eq!(
+                Some(view.state.icon_stem()),
+                c["expect"].as_str(),
+                "case {name:?}: {}",
+                view.status_line
+            );
+        }
+    }
 }

@@ -1,3 +1,4 @@
+import cases from './tray_state_cases.json';
 import { describe, expect, it } from 'vitest';
 
 import {
@@ -15,6 +16,7 @@ import {
   shortId,
   warningKey,
 } from './format';
+import type { StateTone } from './format';
 import type { Status } from './types';
 
 describe('formatters', () => {
@@ -89,7 +91,8 @@ describe('overall state', () => {
     modeReason: 'r',
     nodeId: 'n',
     name: 'me',
-    peers: [],
+    peers: [{ nodeId: 'p', name: 'bravo', status: 'active' }],
+    gossip: { peers: [{ nodeId: 'p', connected: true }] },
     cortex: { healthy: true },
   };
   it('uses the tray labels', () => {
@@ -97,11 +100,28 @@ describe('overall state', () => {
     expect(overallState(base).label).toBe('In sync');
     expect(overallState(base, { syncing: true }).label).toBe('Syncing');
     expect(overallState({ ...base, paused: true }).label).toBe('Paused');
-    expect(overallState({ ...base, cortex: { healthy: false, message: 'down' } }).label).toBe('Offline');
-    expect(overallState({ ...base, peers: [{ nodeId: 'p', name: 'p', status: 'unreachable' }] }).label).toBe('Offline');
+    expect(overallState({ ...base, mode: 'none', modeReason: 'Cortex unhealthy: down' })).toMatchObject({
+      label: 'Offline',
+      detail: 'Cortex unhealthy: down',
+    });
+    expect(overallState({ ...base, peers: [] }).detail).toMatch(/No paired devices/);
     expect(overallState({ ...base, peers: [{ nodeId: 'p', name: 'bravo', status: 'active', failures: 3 }] })).toMatchObject({
       label: 'Needs attention',
       detail: 'Sync with bravo is failing.',
     });
   });
+
+  const tones: Record<string, StateTone> = {
+    'in-sync': 'ok',
+    syncing: 'busy',
+    paused: 'paused',
+    offline: 'offline',
+    attention: 'attention',
+    error: 'error',
+  };
+  for (const c of cases.cases as { name: string; status: Status | null; syncing?: boolean; expect: string }[]) {
+    it(`agrees with the tray: ${c.name}`, () => {
+      expect(overallState(c.status, { syncing: c.syncing ?? false }).tone).toBe(tones[c.expect]);
+    });
+  }
 });

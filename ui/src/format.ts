@@ -1,6 +1,6 @@
 // Formatting of engine values for display. Unknown values are always "—", never a made-up 0.
 
-import type { Gossip, Status } from './types';
+import type { Gossip, PeerView, Status } from './types';
 
 /** Shown for every unknown value. */
 export const DASH = '—';
@@ -113,7 +113,25 @@ export function roundLatencyMs(g: Gossip | null | undefined): number | null {
 /** The overall state, with the tray's labels (DESIGN §10). */
 export type StateTone = 'ok' | 'busy' | 'paused' | 'offline' | 'attention' | 'error';
 
-/** The state label and tone of a status (`null`: the engine cannot be reached). */
+/** Failed syncs in a row after which a peer needs attention (as the tray and its notifications). */
+export const PERSISTENT_FAILURES = 3;
+
+/** Paired peers: every peer the engine lists except removed ones. */
+export function pairedPeers(s: Status): PeerView[] {
+  return (s.peers ?? []).filter((p) => p.status !== 'removed');
+}
+
+/** Whether a paired peer is reachable now: a connected gossip link in native mode, else an
+ *  active peer whose last sync did not fail (the tray's rule, src-tauri/src/tray_state.rs). */
+export function peerOnline(s: Status, p: PeerView): boolean {
+  if (s.mode === 'native' && Array.isArray(s.gossip?.peers)) {
+    return s.gossip.peers.some((l) => l.nodeId === p.nodeId && l.connected === true);
+  }
+  return p.status === 'active' && p.lastResult !== 'error';
+}
+
+/** The state label and tone of a status (`null`: the engine cannot be reached). The rules are the
+ *  tray's; ui/src/tray_state_cases.json holds the cases both are tested against. */
 export function overallState(
   s: Status | null,
   opts: { syncing?: boolean } = {},
@@ -125,12 +143,10 @@ export function overallState(
       tone: 'paused',
       detail: s.pausedUntil ? `until ${formatTime(s.pausedUntil)}` : 'until resumed',
     };
-  if (s.cortex && s.cortex.healthy === false)
-    return { label: 'Offline', tone: 'offline', detail: `Cortex: ${s.cortex.message || 'unhealthy'}` };
-  const active = s.peers.filter((p) => p.status !== 'removed');
-  if (active.length > 0 && active.every((p) => p.status === 'unreachable'))
-    return { label: 'Offline', tone: 'offline', detail: 'No paired device is reachable.' };
-  const failing = active.filter((p) => (p.failures ?? 0) >= 3);
+  if (s.mode === 'none')
+    return { label: 'Offline', tone: 'offline', detail: s.modeReason || 'No Cortex to sync.' };
+  const paired = pairedPeers(s);
+  const failing = paired.filter((p) => (p.failures ?? 0) >= PERSISTENT_FAILURES);
   if (failing.length > 0)
     return {
       label: 'Needs attention',
@@ -140,7 +156,11 @@ export function overallState(
   if ((s.reviewCount ?? 0) > 0)
     return { label: 'Needs attention', tone: 'attention', detail: `${s.reviewCount} item(s) held for review.` };
   if (opts.syncing) return { label: 'Syncing', tone: 'busy', detail: 'A sync is running.' };
-  return { label: 'In sync', tone: 'ok', detail: active.length ? `${active.length} paired device(s)` : 'No paired devices' };
+  const online = paired.filter((p) => peerOnline(s, p)).length;
+  if (paired.length === 0)
+    return { label: 'Offline', tone: 'offline', detail: 'No paired devices yet: pair one under Devices.' };
+  if (online === 0) return { label: 'Offline', tone: 'offline', detail: 'No paired device is reachable.' };
+  return { label: 'In sync', tone: 'ok', detail: `${online} of ${paired.length} paired device(s) online` };
 }
 
 /** The config key an engine error names: "config key `sync.intervalSeconds`: …" → "sync.intervalSeconds". */

@@ -28,6 +28,10 @@ pub struct EngineArgs {
     pub data_dir: Option<PathBuf>,
     /// `--api` (default 127.0.0.1:19090).
     pub api: Option<SocketAddr>,
+    /// `--peer-api` (default 0.0.0.0:19092): the HTTPS peer API of polled mode.
+    pub peer_api: Option<SocketAddr>,
+    /// `--quic` (default 0.0.0.0:19091): the QUIC endpoint of native mode.
+    pub quic: Option<SocketAddr>,
 }
 
 impl EngineArgs {
@@ -52,6 +56,12 @@ impl EngineArgs {
         opts.data_dir_given = given.is_some();
         if let Some(api) = self.api {
             opts.api = api;
+        }
+        if let Some(addr) = self.peer_api {
+            opts.peer_api = Some(addr);
+        }
+        if let Some(addr) = self.quic {
+            opts.quic = Some(addr);
         }
         Ok(opts)
     }
@@ -261,14 +271,12 @@ mod tests {
     }
 
     #[test]
-    fn data_dir_and_api_come_from_the_flags() {
+    fn data_dir_and_addresses_come_from_the_flags() {
         let args = EngineArgs {
             data_dir: Some("/tmp/x".into()),
-            api: Some(
-                "127.0.0.1:0"
-                    .parse()
-                    .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0))),
-            ),
+            api: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+            peer_api: Some(SocketAddr::from(([127, 0, 0, 1], 40001))),
+            quic: Some(SocketAddr::from(([127, 0, 0, 1], 40002))),
         };
         let opts = args.daemon_options().ok();
         assert_eq!(
@@ -276,6 +284,14 @@ mod tests {
             Some(PathBuf::from("/tmp/x"))
         );
         assert_eq!(opts.as_ref().map(|o| o.data_dir_given), Some(true));
+        assert_eq!(
+            opts.as_ref().and_then(|o| o.peer_api),
+            Some(SocketAddr::from(([127, 0, 0, 1], 40001)))
+        );
+        assert_eq!(
+            opts.as_ref().and_then(|o| o.quic),
+            Some(SocketAddr::from(([127, 0, 0, 1], 40002)))
+        );
         assert_eq!(opts.map(|o| o.api.port()), Some(0));
     }
 }

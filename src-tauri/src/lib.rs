@@ -31,7 +31,7 @@ use crate::notifier::{DesktopNotifier, Notifier};
 pub use crate::shell_state::{EngineSlot, ShellState};
 use crate::tray_state::{TrayState, TrayView};
 
-/// `mayros-sync [--hidden] [--data-dir D] [--api ADDR]`.
+/// `mayros-sync [--hidden] [--data-dir D] [--api ADDR] [--peer-api ADDR] [--quic ADDR]`.
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "mayros-sync",
@@ -49,6 +49,12 @@ pub struct Args {
     /// [default: 127.0.0.1:19090]
     #[arg(long, value_name = "ADDR")]
     pub api: Option<std::net::SocketAddr>,
+    /// HTTPS peer API address for polled mode (port 0 picks a free one) [default: 0.0.0.0:19092]
+    #[arg(long, value_name = "ADDR")]
+    pub peer_api: Option<std::net::SocketAddr>,
+    /// QUIC endpoint address for native mode (port 0 picks a free one) [default: 0.0.0.0:19091]
+    #[arg(long, value_name = "ADDR")]
+    pub quic: Option<std::net::SocketAddr>,
 }
 
 /// How to start the shell.
@@ -164,6 +170,8 @@ pub fn run() -> anyhow::Result<()> {
     let engine_args = EngineArgs {
         data_dir: args.data_dir.clone(),
         api: args.api,
+        peer_api: args.peer_api,
+        quic: args.quic,
     };
     let engine = match engine_args
         .daemon_options()

@@ -28,6 +28,15 @@ use serde_json::json;
 
 /// The app under test.
 const APP: &str = env!("CARGO_BIN_EXE_mayros-sync");
+/// The app listens on loopback only (its defaults are every interface).
+const LOOPBACK_LISTENERS: [&str; 6] = [
+    "--api",
+    "127.0.0.1:0",
+    "--peer-api",
+    "127.0.0.1:0",
+    "--quic",
+    "127.0.0.1:0",
+];
 /// Overrides where the `mayros` CLI binary is.
 const CLI_ENV: &str = "MAYROS_CLI_BIN";
 /// The device name of the paired daemon (what notifications name).
@@ -124,9 +133,7 @@ fn tray_app_end_to_end() {
     let app_dir = session.root().join("app");
     write_config(&app_dir, &json!({"sync": {"nativeP2pPreferred": false}}));
     let mut cmd = session.command(Path::new(APP));
-    cmd.arg("--data-dir")
-        .arg(&app_dir)
-        .args(["--api", "127.0.0.1:0"]);
+    cmd.arg("--data-dir").arg(&app_dir).args(LOOPBACK_LISTENERS);
     let inspect = with_inspector(&mut cmd);
     let mut app = Proc::spawn("mayros-sync", cmd).expect("start mayros-sync");
     step(t0, &format!("started {APP} (pid {})", app.pid()));
@@ -513,7 +520,7 @@ fn tray_app_end_to_end() {
     cmd.arg("--hidden")
         .arg("--data-dir")
         .arg(&app_dir)
-        .args(["--api", "127.0.0.1:0"]);
+        .args(LOOPBACK_LISTENERS);
     let inspect = with_inspector(&mut cmd);
     app = Proc::spawn("mayros-sync --hidden", cmd).expect("start mayros-sync --hidden");
     let item = wait_until(

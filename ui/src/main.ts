@@ -688,7 +688,10 @@ function renderDevices(): void {
     busy: state.peerBusy.has(x.nodeId),
     confirm: state.confirmUnpair === x.nodeId,
   }));
-  renderIfChanged(dv.peers, JSON.stringify([s === null, peerRows]), () => {
+  // The table is rebuilt only when the set of devices changes; each cell is then refreshed on
+  // its own, so a moving "last sync" never replaces the buttons under the pointer.
+  const rowsKey = JSON.stringify([s === null, peers.map((x) => x.nodeId)]);
+  renderIfChanged(dv.peers, rowsKey, () => {
     if (!s) return [h('p', { class: 'empty' }, DASH)];
     if (peers.length === 0)
       return [
@@ -712,40 +715,55 @@ function renderDevices(): void {
         h(
           'tbody',
           null,
-          ...peerRows.map(({ x, connected, last, busy, confirm }) =>
+          ...peers.map((x) =>
             h(
               'tr',
               { 'data-testid': 'peer', 'data-node-id': x.nodeId },
-              h('td', null, h('div', { class: 'name' }, x.name), h('div', { class: 'muted mono small', title: x.nodeId }, shortId(x.nodeId))),
-              h(
-                'td',
-                null,
-                h('span', { class: `badge badge-${x.status}`, 'data-testid': 'peer-status' }, x.status),
-                connected === null ? null : h('span', { class: `badge ${connected ? 'badge-active' : 'badge-idle'}` }, connected ? 'connected' : 'not connected'),
-                x.lastError && (x.failures ?? 0) > 0 ? h('div', { class: 'error small' }, x.lastError) : null,
-              ),
-              h('td', { title: x.lastSyncAt ? formatTime(x.lastSyncAt) : '' }, last, x.lastResult ? h('div', { class: 'muted small' }, x.lastResult) : null),
-              h('td', { class: 'num' }, formatCount(x.totalTriplesSynced)),
-              h('td', { class: 'num' }, formatCount(x.failures)),
-              h(
-                'td',
-                { class: 'row-actions' },
-                confirm
-                  ? [
-                      h('span', { class: 'small' }, `Unpair ${x.name}? `),
-                      h('button', { class: 'danger', 'data-testid': 'confirm-unpair', onclick: () => void unpair(x) }, 'Unpair'),
-                      h('button', { onclick: () => ((state.confirmUnpair = null), render()) }, 'Cancel'),
-                    ]
-                  : [
-                      h('button', { 'data-testid': 'peer-sync', disabled: busy, onclick: () => void syncNow(x.nodeId) }, busy ? 'Syncing…' : 'Sync now'),
-                      h('button', { 'data-testid': 'unpair', disabled: busy, onclick: () => ((state.confirmUnpair = x.nodeId), render()) }, 'Unpair'),
-                    ],
-              ),
+              h('td'),
+              h('td'),
+              h('td'),
+              h('td', { class: 'num' }),
+              h('td', { class: 'num' }),
+              h('td', { class: 'row-actions' }),
             ),
           ),
         ),
       ),
     ];
+  });
+  const rows = dv.peers.querySelectorAll('tr[data-testid="peer"]');
+  peerRows.forEach(({ x, connected, last, busy, confirm }, i) => {
+    const tr = rows.item(i);
+    if (!tr || tr.getAttribute('data-node-id') !== x.nodeId) return;
+    const [name, status, lastSync, synced, failures, actions] = Array.from(tr.children);
+    renderIfChanged(name, JSON.stringify([x.name, x.nodeId]), () => [
+      h('div', { class: 'name' }, x.name),
+      h('div', { class: 'muted mono small', title: x.nodeId }, shortId(x.nodeId)),
+    ]);
+    renderIfChanged(status, JSON.stringify([x.status, connected, x.lastError, x.failures]), () => [
+      h('span', { class: `badge badge-${x.status}`, 'data-testid': 'peer-status' }, x.status),
+      connected === null ? null : h('span', { class: `badge ${connected ? 'badge-active' : 'badge-idle'}` }, connected ? 'connected' : 'not connected'),
+      x.lastError && (x.failures ?? 0) > 0 ? h('div', { class: 'error small' }, x.lastError) : null,
+    ]);
+    lastSync.setAttribute('title', x.lastSyncAt ? formatTime(x.lastSyncAt) : '');
+    renderIfChanged(lastSync, JSON.stringify([last, x.lastResult]), () => [
+      last,
+      x.lastResult ? h('div', { class: 'muted small' }, x.lastResult) : null,
+    ]);
+    setText(synced, formatCount(x.totalTriplesSynced));
+    setText(failures, formatCount(x.failures));
+    renderIfChanged(actions, JSON.stringify([busy, confirm, x.name]), () =>
+      confirm
+        ? [
+            h('span', { class: 'small' }, `Unpair ${x.name}? `),
+            h('button', { class: 'danger', 'data-testid': 'confirm-unpair', onclick: () => void unpair(x) }, 'Unpair'),
+            h('button', { onclick: () => ((state.confirmUnpair = null), render()) }, 'Cancel'),
+          ]
+        : [
+            h('button', { 'data-testid': 'peer-sync', disabled: busy, onclick: () => void syncNow(x.nodeId) }, busy ? 'Syncing…' : 'Sync now'),
+            h('button', { 'data-testid': 'unpair', disabled: busy, onclick: () => ((state.confirmUnpair = x.nodeId), render()) }, 'Unpair'),
+          ],
+    );
   });
 
   // Nearby devices.
@@ -1040,9 +1058,17 @@ async function toggleAutostart(enabled: boolean): Promise<void> {
 
 // ---------------------------------------------------------------- live events
 
+/** The figures of the last metrics event, to notice when they move. */
+let lastFigures: string | null = null;
+
 function onMetrics(data: unknown): void {
   if (!data || typeof data !== 'object') return;
   const m = data as Metrics;
+  // When the figures moved, the status behind the other cards (peers' last sync, the Cortex's
+  // detail line) moved too: refresh it, at most once per metrics event (every 2 s).
+  const figures = JSON.stringify([m.tripleCount, m.sync]);
+  if (lastFigures !== null && figures !== lastFigures) scheduleRefresh('status');
+  lastFigures = figures;
   state.metrics = m;
   chart?.push({
     t: Date.now() / 1000,

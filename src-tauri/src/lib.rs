@@ -13,6 +13,7 @@ pub mod menu;
 pub mod notifier;
 pub mod notify_policy;
 pub mod shell_state;
+pub mod single_instance;
 pub mod tray;
 pub mod tray_state;
 pub mod ui_events;
@@ -69,6 +70,8 @@ pub struct Launch {
     pub tray: bool,
     /// Load the autostart plugin.
     pub autostart: bool,
+    /// Hand over to an app already running on this data dir (see [`single_instance`]).
+    pub single_instance: Option<std::path::PathBuf>,
     /// The local UTC offset, read at start-up (before any thread exists).
     pub local_offset: UtcOffset,
 }
@@ -114,6 +117,10 @@ pub fn run_app<R: Runtime>(
             commands::get_autostart,
             commands::set_autostart,
         ]);
+    // First, so a second start hands over before anything else is set up.
+    if let Some(data_dir) = &launch.single_instance {
+        builder = builder.plugin(single_instance::plugin(data_dir));
+    }
     if launch.autostart {
         builder = builder.plugin(autostart::plugin());
     }
@@ -173,10 +180,9 @@ pub fn run() -> anyhow::Result<()> {
         peer_api: args.peer_api,
         quic: args.quic,
     };
-    let engine = match engine_args
-        .daemon_options()
-        .map(|opts| runtime.block_on(EngineHost::start(opts)))
-    {
+    let options = engine_args.daemon_options();
+    let data_dir = options.as_ref().ok().map(|o| o.data_dir.clone());
+    let engine = match options.map(|opts| runtime.block_on(EngineHost::start(opts))) {
         Ok(Ok(host)) => EngineSlot::Running(Arc::new(host)),
         Ok(Err(e)) | Err(e) => {
             tracing::error!(error = %e, "the engine cannot start; the tray shows why");
@@ -190,6 +196,7 @@ pub fn run() -> anyhow::Result<()> {
         notifier,
         tray: true,
         autostart: true,
+        single_instance: data_dir,
         local_offset,
     };
     let app = run_app(

@@ -102,6 +102,7 @@ fn an_engine_that_could_not_start_is_reported_by_every_command() {
         notifier: std::sync::Arc::new(RecordingNotifier::default()),
         tray: false,
         autostart: false,
+        single_instance: None,
         local_offset: time::UtcOffset::UTC,
     };
     let app = run_app(mock_builder(), launch, mock_context(noop_assets())).unwrap();

@@ -586,6 +586,30 @@ fn tray_app_end_to_end() {
             "\"Open Mayros Sync\" did not show the window within {ACTION:?} (started with --hidden)"
         )),
     }
+    // ── A second start on the same data dir hands over to the running app and exits ───────
+    let items_before = watcher.registry.items().len();
+    let mut cmd = session.command(Path::new(APP));
+    cmd.arg("--data-dir").arg(&app_dir).args(LOOPBACK_LISTENERS);
+    let mut second = Proc::spawn("a second mayros-sync", cmd).expect("start a second mayros-sync");
+    match second.wait_exit(START) {
+        Some(status) if status.success() => step(
+            t0,
+            "a second start on the same data dir handed over and exited 0",
+        ),
+        Some(status) => failures.push(format!(
+            "a second start on the same data dir exited {status} instead of handing over"
+        )),
+        None => failures.push(format!(
+            "a second start on the same data dir still runs after {START:?}"
+        )),
+    }
+    assert_running(&mut app);
+    if watcher.registry.items().len() != items_before {
+        failures.push(format!(
+            "a second start registered another tray item: {:?}",
+            watcher.registry.items()
+        ));
+    }
     menu.click("Quit");
     let status = app
         .wait_exit(ACTION)

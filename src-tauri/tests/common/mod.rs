@@ -47,6 +47,7 @@ pub fn start(autostart: bool) -> TestApp {
         notifier: Arc::clone(&notifier) as Arc<dyn Notifier>,
         tray: false,
         autostart,
+        single_instance: None,
         local_offset: time::UtcOffset::UTC,
     };
     let app = run_app(mock_builder(), launch, mock_context(noop_assets())).unwrap();

@@ -8,9 +8,9 @@ use tauri::State;
 use tauri_plugin_autostart::AutoLaunchManager;
 
 use crate::autostart;
-use crate::engine_host::segment;
 use crate::error::CommandError;
 use crate::shell_state::ShellState;
+use mayros_sync_node::api::path_segment as segment;
 
 type Answer = Result<Value, CommandError>;
 

@@ -232,19 +232,6 @@ fn retry_on_free_port(opts: &mut DaemonOptions, e: &mayros_sync_node::Error) -> 
     }
 }
 
-/// Percent-encodes one path segment (a peer name may hold spaces or slashes).
-pub fn segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,12 +249,6 @@ mod tests {
         let e = decode(StatusCode::BAD_GATEWAY, b"oops").err();
         assert_eq!(e.map(|e| e.kind), Some("INTERNAL".to_string()));
         assert_eq!(decode(StatusCode::NO_CONTENT, b""), Ok(Value::Null));
-    }
-
-    #[test]
-    fn segments_are_percent_encoded() {
-        assert_eq!(segment("my laptop/2"), "my%20laptop%2F2");
-        assert_eq!(segment("ab12"), "ab12");
     }
 
     #[test]

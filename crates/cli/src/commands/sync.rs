@@ -14,6 +14,7 @@ use crate::cli::{
 };
 use crate::client::{Answer, EngineClient, LONG_REQUEST_TIMEOUT};
 use crate::output::{self, sync as fmt};
+use mayros_sync_node::api::path_segment;
 
 /// Runs one `mayros sync` operation against the engine of the data dir.
 pub async fn run(global: &GlobalArgs, command: SyncCommand) -> anyhow::Result<()> {
@@ -344,30 +345,4 @@ async fn review(client: &EngineClient, args: ReviewArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Percent-encodes everything but letters, digits, `-`, `_` and `~`, so an id is exactly one
-/// path segment (dots too: `..` would otherwise be resolved away by the URL parser).
-fn path_segment(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_stay_one_path_segment() {
-        assert_eq!(path_segment("7"), "7");
-        assert_eq!(path_segment("a-b_c~"), "a-b_c~");
-        assert_eq!(path_segment("../x y"), "%2E%2E%2Fx%20y");
-    }
 }

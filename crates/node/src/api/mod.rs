@@ -51,6 +51,20 @@ impl ApiState {
     }
 }
 
+/// Percent-encodes `text` as exactly one path segment of a local-API URL: everything but letters,
+/// digits, `-`, `_` and `~` (dots too, so `..` cannot be resolved away), for the API's clients.
+pub fn path_segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// Builds the whole local API.
 pub fn router(state: ApiState) -> Router {
     let cortex = Router::new()
@@ -176,4 +190,17 @@ async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) ->
         "METHOD_NOT_ALLOWED",
         format!("{method} is not allowed on {}", uri.path()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_segment;
+
+    #[test]
+    fn ids_and_names_stay_one_path_segment() {
+        assert_eq!(path_segment("7"), "7");
+        assert_eq!(path_segment("a-b_c~"), "a-b_c~");
+        assert_eq!(path_segment("../x y"), "%2E%2E%2Fx%20y");
+        assert_eq!(path_segment("my laptop/2"), "my%20laptop%2F2");
+    }
 }

@@ -393,7 +393,11 @@ function expireResult(): void {
 function render(): void {
   expireResult();
   const s = state.status;
-  const st = overallState(s, { syncing: state.syncing });
+  // Before the first answer there is nothing to judge: say so rather than "Error".
+  const st =
+    s === null && state.statusError === null
+      ? { label: 'Connecting…', tone: 'busy' as const, detail: 'Waiting for the engine’s first answer.' }
+      : overallState(s, { syncing: state.syncing });
   el.pill.className = `pill tone-${st.tone}`;
   setText(el.pill, st.label);
   setText(el.stateDetail, s ? st.detail : state.statusError ? `${st.detail} ${state.statusError}` : st.detail);

@@ -82,3 +82,16 @@ mayros_ensure_cargo() {
   command -v cargo >/dev/null 2>&1 ||
     mayros_die "cargo not found: install the Rust toolchain (https://rustup.rs), then re-run"
 }
+
+# Keeps a long-lived target dir (CI reuses ~/.cache/mayros/target across runs) from filling the
+# disk: every dependency or feature change leaves another variant behind. Above $2 GiB it is
+# emptied, and the next build starts cold.
+mayros_trim_target_dir() {
+  local dir="$1" max_gib="$2" kib
+  [[ -d $dir ]] || return 0
+  kib="$(du -sk "$dir" 2>/dev/null | cut -f1)"
+  if ((kib > max_gib * 1024 * 1024)); then
+    mayros_log "==> $dir holds $((kib / 1024 / 1024)) GiB (limit $max_gib GiB): emptying it"
+    rm -rf "$dir"
+  fi
+}

@@ -78,11 +78,19 @@ export class LiveChart {
     this.height = height;
     new ResizeObserver(() => this.resize()).observe(el);
     window.matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => this.rebuild());
+    // A hidden window (the app in the tray) keeps collecting points but draws nothing.
+    document.addEventListener('visibilitychange', () => {
+      if (!document.hidden) this.redraw();
+    });
   }
 
-  /** Adds a measurement and redraws. */
+  /** Adds a measurement and redraws (only while the page is visible). */
   push(s: Sample): void {
     this.series.push(s);
+    if (!document.hidden) this.redraw();
+  }
+
+  private redraw(): void {
     if (!this.plot) this.rebuild();
     else {
       this.plot.setData(this.series.data());

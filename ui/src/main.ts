@@ -1080,10 +1080,14 @@ function onMetrics(data: unknown): void {
     synced: typeof m.gossip?.changesReceived === 'number' ? m.gossip.changesReceived : null,
     latencyMs: roundLatencyMs(m.gossip),
   });
-  render();
+  // Nothing to draw while the window is hidden in the tray; drawn again once shown.
+  if (!document.hidden) render();
 }
 
 function subscribe(): void {
+  document.addEventListener('visibilitychange', () => {
+    if (!document.hidden) render();
+  });
   api.subscribe(
     (kind, data) => {
       switch (kind) {

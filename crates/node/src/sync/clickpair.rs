@@ -658,36 +658,31 @@ impl Engine {
             quic: quic_port.map(|p| SocketAddr::new(addr.ip(), p)),
         };
         let who = serde_json::json!({"nodeId": peer, "name": name});
-        match decision {
+        let (change, reason) = match decision {
             Ok(Ok(Decision::Accept(choice, done))) => {
                 let result = self
                     .accept_on(s, peer, &name, a_in_group, choice, endpoints)
                     .await;
                 let _ = done.send(result.clone().map(|()| name.clone()));
                 self.pairing_event(if result.is_ok() { "paired" } else { "failed" }, who);
-                result
+                return result;
             }
             Ok(Ok(Decision::Reject)) | Ok(Err(_)) => {
-                lock(&self.sync_state().clickpairs.requests).remove(peer);
-                self.pairing_event("rejected", who);
-                let _ = s
-                    .send(&PairMsg::Rejected {
-                        reason: "the other device rejected the request".into(),
-                    })
-                    .await;
-                Err("rejected".into())
+                ("rejected", "the other device rejected the request")
             }
-            Err(_) => {
-                lock(&self.sync_state().clickpairs.requests).remove(peer);
-                self.pairing_event("expired", who);
-                let _ = s
-                    .send(&PairMsg::Rejected {
-                        reason: "the request expired (nobody accepted it within 60 s)".into(),
-                    })
-                    .await;
-                Err("expired".into())
-            }
-        }
+            Err(_) => (
+                "expired",
+                "the request expired (nobody accepted it within 60 s)",
+            ),
+        };
+        lock(&self.sync_state().clickpairs.requests).remove(peer);
+        self.pairing_event(change, who);
+        let _ = s
+            .send(&PairMsg::Rejected {
+                reason: reason.into(),
+            })
+            .await;
+        Err(change.into())
     }
 
     async fn accept_on(

@@ -3,23 +3,15 @@
 //! binary with one test, because libdbus reads the bus address once per process.
 #![allow(clippy::unwrap_used)]
 
-use std::path::Path;
+mod common;
+use common::install_id_of;
+
 use std::time::{Duration, Instant};
 
 use mayros_sync_store::keyring_store::KEYRING_MARKER;
 use mayros_sync_store::{
     select_secret_store, Error, FileSecretStore, SecretStore, SecretStoreChoice, SecretStoreKind,
-    Store,
 };
-
-fn install_id_of(data_dir: &Path) -> String {
-    std::fs::create_dir_all(data_dir).unwrap();
-    Store::open(&data_dir.join("store.db"))
-        .unwrap()
-        .meta()
-        .unwrap()
-        .install_id
-}
 
 #[test]
 fn without_a_session_bus_the_files_are_used_and_the_reason_given() {

@@ -9,6 +9,9 @@
 //! unless `MAYROS_SKIP_KEYRING_TESTS=1`.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+use common::install_id_of;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -20,7 +23,7 @@ use mayros_sync_store::keyring_store::{
 };
 use mayros_sync_store::{
     select_secret_store, DeviceIdentity, Error, FileSecretStore, KeyringSecretStore, SecretStore,
-    SecretStoreChoice, SecretStoreKind, Store,
+    SecretStoreChoice, SecretStoreKind,
 };
 
 /// A private session bus with an unlocked gnome-keyring on it; everything is killed on drop.
@@ -156,15 +159,6 @@ fn wait_for<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Result<T, Str
             Err(_) => std::thread::sleep(Duration::from_millis(100)),
         }
     }
-}
-
-fn install_id_of(data_dir: &Path) -> String {
-    std::fs::create_dir_all(data_dir).unwrap();
-    Store::open(&data_dir.join("store.db"))
-        .unwrap()
-        .meta()
-        .unwrap()
-        .install_id
 }
 
 fn secret_files(data_dir: &Path) -> Vec<String> {

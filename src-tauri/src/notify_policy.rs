@@ -9,8 +9,8 @@
 
 use std::collections::HashMap;
 
-/// Failed attempts in a row after which a failure is notified.
-pub const FAILURES_BEFORE_NOTICE: u32 = 3;
+use crate::tray_state::PERSISTENT_FAILURES;
+
 /// Time of failing after which a failure is notified, whatever the count.
 pub const FAILING_FOR_MS: u64 = 10 * 60 * 1000;
 /// Minimum time between two notifications about the same peer or topic.
@@ -201,7 +201,7 @@ impl NotifyPolicy {
                 ..Incident::default()
             });
         incident.failures = incident.failures.saturating_add(1);
-        let persistent = incident.failures >= FAILURES_BEFORE_NOTICE
+        let persistent = u64::from(incident.failures) >= PERSISTENT_FAILURES
             || now_ms.saturating_sub(incident.since_ms) >= FAILING_FOR_MS;
         if !self.enabled || !persistent {
             return Vec::new();

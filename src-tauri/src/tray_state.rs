@@ -5,7 +5,8 @@
 use serde_json::Value;
 use time::{OffsetDateTime, UtcOffset};
 
-/// Consecutive failures after which a peer's failure counts as persistent (DESIGN §10).
+/// Consecutive failures after which a peer's failure counts as persistent (DESIGN §10): the
+/// tray then needs attention and the failure is notified.
 pub const PERSISTENT_FAILURES: u64 = 3;
 
 /// The tray icon states, one PNG each under `icons/tray/`.

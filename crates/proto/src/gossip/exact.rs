@@ -11,7 +11,7 @@ use crate::encode::put_varint;
 use crate::frame::read_varint;
 use crate::reconcile::riblt::{decode_symbols, encode_symbols, CodedSymbol, Decoder, Encoder};
 
-/// Symbols in the first batch; later batches double, up to [`MAX_BATCH`].
+/// Symbols in the first batch; later batches grow by half, up to [`MAX_BATCH`].
 pub const FIRST_BATCH: usize = 64;
 /// Largest batch of symbols in one message.
 pub const MAX_BATCH: usize = 16_384;
@@ -324,7 +324,8 @@ impl Responder {
                 initiator_lacks: decoder.local_only().to_vec(),
             };
         }
-        self.batch = (self.batch * 2).min(MAX_BATCH);
+        // Grow by half: the symbols sent overshoot what decoding needed by at most 50 %.
+        self.batch = (self.batch * 3 / 2).min(MAX_BATCH);
         ResponderEvent::Send(ExactMsg::More {
             session,
             count: self.batch as u32,

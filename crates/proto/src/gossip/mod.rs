@@ -7,3 +7,4 @@ pub mod node;
 mod reader;
 pub mod replica;
 pub mod sim;
+pub mod strategy;

@@ -44,7 +44,18 @@ pub mod kind {
     pub const ROSTER: u64 = 21;
     /// A rotated group seed (hex, JSON string) after an unpair; handled by the engine.
     pub const SEED: u64 = 22;
+    /// [`super::GossipMsg::ListAsk`].
+    pub const LIST_ASK: u64 = 40;
+    /// [`super::GossipMsg::ListChunk`].
+    pub const LIST_CHUNK: u64 = 41;
+    /// [`super::GossipMsg::ListWant`].
+    pub const LIST_WANT: u64 = 42;
+    /// [`super::GossipMsg::Expect`].
+    pub const EXPECT: u64 = 43;
 }
+
+/// Most short ids in one listing or want message (128 KiB of ids).
+pub const MAX_LIST_CHUNK: usize = 16_384;
 
 /// Most entries in one address-book message.
 pub const MAX_ADDRESSES: usize = 1_024;
@@ -160,6 +171,39 @@ pub enum GossipMsg<C> {
     },
     /// Exact reconciliation (the session id is the round id).
     Exact(ExactMsg),
+    /// Initiator → responder: list your elements' shorts under `salt` (the responder is the
+    /// smaller side, or the exact step failed).
+    ListAsk {
+        /// Round id.
+        round: u64,
+        /// Salt of the listing's short ids (fresh per round).
+        salt: u64,
+    },
+    /// The lister's salted short ids, in chunks of at most [`MAX_LIST_CHUNK`].
+    ListChunk {
+        /// Round id.
+        round: u64,
+        /// Salt of the short ids.
+        salt: u64,
+        /// Whether this is the listing's last chunk.
+        last: bool,
+        /// Salted short ids.
+        shorts: Vec<u64>,
+    },
+    /// The listing's receiver → lister: the listed shorts it lacks (send them), in chunks.
+    ListWant {
+        /// Round id.
+        round: u64,
+        /// Whether this is the last chunk of wants.
+        last: bool,
+        /// Salted short ids wanted.
+        want: Vec<u64>,
+    },
+    /// The sender has queued `count` changes for the receiver (its "to receive" estimate).
+    Expect {
+        /// Changes queued.
+        count: u64,
+    },
 }
 
 /// A message that could not be decoded.
@@ -192,7 +236,35 @@ fn put_bloom(out: &mut Vec<u8>, b: Option<&BloomFilter>) {
     }
 }
 
+fn put_shorts(out: &mut Vec<u8>, shorts: &[u64]) {
+    put_varint(out, shorts.len() as u64);
+    for s in shorts {
+        out.extend_from_slice(&s.to_le_bytes());
+    }
+}
+
 impl Reader<'_> {
+    fn flag(&mut self) -> Option<bool> {
+        match self.byte()? {
+            0 => Some(false),
+            1 => Some(true),
+            _ => None,
+        }
+    }
+
+    fn shorts(&mut self) -> Option<Vec<u64>> {
+        let n = usize::try_from(self.varint()?).ok()?;
+        if n > MAX_LIST_CHUNK {
+            return None;
+        }
+        let raw = self.take(n.checked_mul(8)?)?;
+        Some(
+            raw.chunks_exact(8)
+                .filter_map(|c| c.try_into().ok().map(u64::from_le_bytes))
+                .collect(),
+        )
+    }
+
     fn summary(&mut self) -> Option<Summary> {
         let len = usize::try_from(self.varint()?).ok()?;
         Summary::from_bytes(self.take(len)?)
@@ -268,6 +340,33 @@ impl<C: Payload> GossipMsg<C> {
                 kind::ROUND_END
             }
             GossipMsg::Exact(m) => return m.encode(),
+            GossipMsg::ListAsk { round, salt } => {
+                put_u64(&mut out, *round);
+                out.extend_from_slice(&salt.to_le_bytes());
+                kind::LIST_ASK
+            }
+            GossipMsg::ListChunk {
+                round,
+                salt,
+                last,
+                shorts,
+            } => {
+                put_u64(&mut out, *round);
+                out.extend_from_slice(&salt.to_le_bytes());
+                out.push(u8::from(*last));
+                put_shorts(&mut out, shorts);
+                kind::LIST_CHUNK
+            }
+            GossipMsg::ListWant { round, last, want } => {
+                put_u64(&mut out, *round);
+                out.push(u8::from(*last));
+                put_shorts(&mut out, want);
+                kind::LIST_WANT
+            }
+            GossipMsg::Expect { count } => {
+                put_u64(&mut out, *count);
+                kind::EXPECT
+            }
         };
         (k, out)
     }
@@ -336,6 +435,30 @@ impl<C: Payload> GossipMsg<C> {
             })(),
             kind::SEND_ALL => r.varint().map(|round| GossipMsg::SendAll { round }),
             kind::ROUND_END => r.varint().map(|round| GossipMsg::RoundEnd { round }),
+            kind::LIST_ASK => (|| {
+                let round = r.varint()?;
+                let salt = r.u64_le()?;
+                Some(GossipMsg::ListAsk { round, salt })
+            })(),
+            kind::LIST_CHUNK => (|| {
+                let round = r.varint()?;
+                let salt = r.u64_le()?;
+                let last = r.flag()?;
+                let shorts = r.shorts()?;
+                Some(GossipMsg::ListChunk {
+                    round,
+                    salt,
+                    last,
+                    shorts,
+                })
+            })(),
+            kind::LIST_WANT => (|| {
+                let round = r.varint()?;
+                let last = r.flag()?;
+                let want = r.shorts()?;
+                Some(GossipMsg::ListWant { round, last, want })
+            })(),
+            kind::EXPECT => r.varint().map(|count| GossipMsg::Expect { count }),
             _ => return Ok(None),
         };
         match msg {
@@ -362,6 +485,10 @@ impl<C: Payload> GossipMsg<C> {
             GossipMsg::SendAll { .. } => kind::SEND_ALL,
             GossipMsg::RoundEnd { .. } => kind::ROUND_END,
             GossipMsg::Exact(m) => m.encode().0,
+            GossipMsg::ListAsk { .. } => kind::LIST_ASK,
+            GossipMsg::ListChunk { .. } => kind::LIST_CHUNK,
+            GossipMsg::ListWant { .. } => kind::LIST_WANT,
+            GossipMsg::Expect { .. } => kind::EXPECT,
         }
     }
 }
@@ -382,6 +509,10 @@ pub fn kind_name(k: u64) -> &'static str {
         kind::ADDRESSES => "addresses",
         kind::ROSTER => "roster",
         kind::SEED => "seed",
+        kind::LIST_ASK => "list-ask",
+        kind::LIST_CHUNK => "list-chunk",
+        kind::LIST_WANT => "list-want",
+        kind::EXPECT => "expect",
         exact::kind::SYMBOLS => "exact-symbols",
         exact::kind::MORE => "exact-more",
         exact::kind::DONE => "exact-done",
@@ -455,6 +586,28 @@ mod tests {
             GossipMsg::SendAll { round: 8 },
             GossipMsg::RoundEnd { round: 9 },
             GossipMsg::Exact(ExactMsg::Abort { session: 10 }),
+            GossipMsg::ListAsk {
+                round: 11,
+                salt: u64::MAX,
+            },
+            GossipMsg::ListChunk {
+                round: 12,
+                salt: 3,
+                last: false,
+                shorts: vec![1, u64::MAX, 0],
+            },
+            GossipMsg::ListChunk {
+                round: 12,
+                salt: 3,
+                last: true,
+                shorts: vec![],
+            },
+            GossipMsg::ListWant {
+                round: 13,
+                last: true,
+                want: vec![42],
+            },
+            GossipMsg::Expect { count: 500_000 },
         ]
     }
 

@@ -9,8 +9,13 @@
 //!    responder sends what the initiator's filter lacks and its summary (`Check`). Equal →
 //!    done. A side whose window is unknown (first round since start) or larger than
 //!    `max_window` sends no filter.
-//! 3. **exact** — otherwise a rateless-IBLT session ([`super::exact`]) whose cost grows with
-//!    the difference finds every differing element; each side sends what the other lacks.
+//! 3. **identify** — otherwise [`super::strategy::choose`] picks, from both summaries' counts
+//!    and the pair's history, either a rateless-IBLT session ([`super::exact`]) whose budget
+//!    covers any difference it identifies more cheaply than a listing, or a listing: the
+//!    smaller side streams salted short ids ([`GossipMsg::ListChunk`]), the other sends what
+//!    the listing lacks and asks for what it lacks ([`GossipMsg::ListWant`]). An IBLT that
+//!    spends its budget or aborts falls to the listing in the same round, and the pair's
+//!    history keeps the next rounds off it until one succeeds: no round repeats a failure.
 //! 4. **transfer** — changes move in [`GossipMsg::Batch`]es of at most `max_batch_changes`
 //!    changes and `max_batch_bytes` bytes; the receiver applies each batch in one transaction
 //!    and acks it; at most `window_batches` batches are unacked per peer (flow control:
@@ -31,13 +36,15 @@
 //! Per peer pair, rounds are started by the side with the smaller id among those that start
 //! rounds at all (a polled-mode node only answers), so a pair never runs two rounds at once.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::hash::Hash;
 
 use super::exact::{ExactMsg, Initiator, InitiatorEvent, Responder, ResponderEvent};
 use super::msg::GossipMsg;
+use super::msg::MAX_LIST_CHUNK;
 use super::replica::{bloom_key, Element, Payload, Replica, Source};
+use super::strategy::{self, PairHistory, Plan, Side};
 use crate::reconcile::bloom::BloomFilter;
 use crate::reconcile::summary::{FingerprintKey, Summary};
 
@@ -161,6 +168,10 @@ pub struct GossipStats {
     pub exact_sessions: u64,
     /// Differing elements found by exact reconciliation on this side.
     pub exact_differences: u64,
+    /// Listings this node sent or received (large or unknown differences).
+    pub listings: u64,
+    /// Differing elements found by listings on this side.
+    pub listed_differences: u64,
 }
 
 /// Per-peer figures for status.
@@ -170,6 +181,13 @@ pub struct PeerGossip {
     pub last_round_ms: Option<u64>,
     /// Changes queued for the peer and not yet sent.
     pub queued_changes: usize,
+    /// Changes the peer said it queued for us and that have not arrived yet.
+    pub to_receive: u64,
+    /// Rounds with the peer that ended without a decision since the last good one.
+    pub failed_rounds: u32,
+    /// A round proved the pair in sync since the link came up, and none found a difference
+    /// after that.
+    pub proven_in_sync: bool,
     /// Batches sent and not yet acknowledged.
     pub unacked_batches: usize,
     /// Whether the peer starts rounds (from its hello).
@@ -188,6 +206,7 @@ enum Queued<C> {
     },
     Scan {
         cursor: u64,
+        remaining: u64,
     },
     Msg(GossipMsg<C>),
 }
@@ -199,7 +218,40 @@ enum Phase {
     Exact {
         initiator: Initiator,
         shorts: HashMap<u64, [u8; 32]>,
+        fallback: Side,
     },
+    /// We listed; waiting for the responder's wants.
+    Listed {
+        map: HashMap<u64, [u8; 32]>,
+        sent: usize,
+    },
+    /// We asked the responder to list; collecting its chunks.
+    Listing(Receiving),
+}
+
+/// One chunk of a listing, as received.
+#[derive(Debug)]
+struct ListPart {
+    round: u64,
+    salt: u64,
+    last: bool,
+    shorts: Vec<u64>,
+}
+
+/// A listing being received.
+#[derive(Debug)]
+struct Receiving {
+    salt: u64,
+    shorts: HashSet<u64>,
+}
+
+/// The responder's part in a listing.
+#[derive(Debug)]
+enum InList {
+    /// It listed; waiting for the initiator's wants.
+    Listed(HashMap<u64, [u8; 32]>),
+    /// The initiator lists; collecting its chunks.
+    Receiving(Receiving),
 }
 
 #[derive(Debug)]
@@ -217,6 +269,8 @@ struct InRound {
     deadline: u64,
     marker: u64,
     exact: Option<(Responder, HashMap<u64, [u8; 32]>)>,
+    exact_closed: bool,
+    list: Option<InList>,
 }
 
 #[derive(Debug)]
@@ -229,6 +283,9 @@ struct PeerState<C> {
     unacked: VecDeque<u64>,
     next_seq: u64,
     last_round_ms: Option<u64>,
+    history: PairHistory,
+    to_receive: u64,
+    proven: bool,
 }
 
 impl<C> PeerState<C> {
@@ -242,6 +299,9 @@ impl<C> PeerState<C> {
             unacked: VecDeque::new(),
             next_seq: 0,
             last_round_ms: None,
+            history: PairHistory::default(),
+            to_receive: 0,
+            proven: false,
         }
     }
 
@@ -373,6 +433,9 @@ where
         Some(PeerGossip {
             last_round_ms: s.last_round_ms,
             queued_changes: queued_changes(&s.queue, None),
+            to_receive: s.to_receive,
+            failed_rounds: s.history.failed_rounds,
+            proven_in_sync: s.proven,
             unacked_batches: s.unacked.len(),
             initiates: s.initiates,
         })
@@ -414,6 +477,7 @@ where
 
     fn send_ids(&mut self, peer: &P, ids: Vec<[u8; 32]>) {
         if !ids.is_empty() {
+            self.expect(peer, ids.len() as u64);
             self.enqueue(
                 peer,
                 Queued::Ids {
@@ -422,6 +486,36 @@ where
                 },
             );
         }
+    }
+
+    /// Tells `peer` that `count` more changes are on their way (its "to receive").
+    fn expect(&mut self, peer: &P, count: u64) {
+        if count > 0 {
+            self.transmit
+                .push_back((peer.clone(), GossipMsg::Expect { count }));
+        }
+    }
+
+    /// Queues everything this node holds for `peer` (it holds nothing).
+    fn send_all<R>(&mut self, peer: &P, replica: &mut R)
+    where
+        R: Replica<P, Change = C>,
+    {
+        let remaining = match replica.summary() {
+            Ok(s) => total(&s),
+            Err(e) => {
+                self.replica_error(peer, "cannot compute the summary", e);
+                0
+            }
+        };
+        self.expect(peer, remaining);
+        self.enqueue(
+            peer,
+            Queued::Scan {
+                cursor: 0,
+                remaining,
+            },
+        );
     }
 
     fn send_msg(&mut self, peer: &P, msg: GossipMsg<C>) {
@@ -476,10 +570,11 @@ where
                         }
                     }
                 }
-                Queued::Scan { cursor } => {
+                Queued::Scan { cursor, remaining } => {
                     let at = *cursor;
                     match replica.scan(at, max_changes) {
                         Ok((changes, next)) => {
+                            *remaining = remaining.saturating_sub(changes.len() as u64);
                             match next {
                                 Some(n) => *cursor = n,
                                 None => {
@@ -559,6 +654,13 @@ where
         let duration_ms = now.saturating_sub(out.started);
         s.last_round_ms = Some(duration_ms);
         match &outcome {
+            RoundOutcome::Failed(_) => s.history.failed(matches!(out.phase, Phase::Exact { .. })),
+            _ => s.history.succeeded(),
+        }
+        if matches!(outcome, RoundOutcome::InSync | RoundOutcome::BloomSynced) {
+            s.to_receive = 0;
+        }
+        match &outcome {
             RoundOutcome::Failed(_) => self.stats.failed_rounds += 1,
             RoundOutcome::InSync => {
                 self.stats.in_sync_rounds += 1;
@@ -577,6 +679,9 @@ where
     }
 
     fn acked(&mut self, peer: &P, marker: u64) {
+        if let Some(s) = self.peers.get_mut(peer) {
+            s.proven = true;
+        }
         self.last_ok.insert(peer.clone(), marker);
         self.events.push_back(GossipEvent::Acked {
             peer: peer.clone(),
@@ -639,7 +744,30 @@ where
         }
     }
 
-    fn start_exact<R>(&mut self, peer: &P, now: u64, replica: &mut R)
+    /// The summaries still differ: identify the difference the way the strategy picks.
+    fn start_identify<R>(
+        &mut self,
+        peer: &P,
+        mine: &Summary,
+        theirs: &Summary,
+        now: u64,
+        replica: &mut R,
+    ) where
+        R: Replica<P, Change = C>,
+    {
+        let history = self.peers.get(peer).map(|s| s.history).unwrap_or_default();
+        let lister = if strategy::elements(mine) <= strategy::elements(theirs) {
+            Side::Initiator
+        } else {
+            Side::Responder
+        };
+        match strategy::choose(mine, theirs, &history) {
+            Plan::Exact { budget } => self.start_exact(peer, budget, lister, now, replica),
+            Plan::List { lister } => self.start_list(peer, lister, now, replica),
+        }
+    }
+
+    fn start_exact<R>(&mut self, peer: &P, budget: u64, fallback: Side, now: u64, replica: &mut R)
     where
         R: Replica<P, Change = C>,
     {
@@ -648,16 +776,308 @@ where
             return;
         };
         let hash_key = self.random();
-        let budget = 4 * shorts.len() as u64 + 1_024;
         let Some(out) = self.peers.get_mut(peer).and_then(|s| s.outgoing.as_mut()) else {
             return;
         };
         let (initiator, first) =
             Initiator::start(out.round, hash_key, shorts.keys().copied(), budget);
-        out.phase = Phase::Exact { initiator, shorts };
+        out.phase = Phase::Exact {
+            initiator,
+            shorts,
+            fallback,
+        };
         out.deadline = now + self.cfg.session_timeout_ms;
         self.stats.exact_sessions += 1;
         self.send_msg(peer, GossipMsg::Exact(first));
+    }
+
+    /// Our elements' short ids under a listing's salted key, short → id.
+    fn salted<R>(&mut self, peer: &P, salt: u64, replica: &mut R) -> Option<Vec<(u64, [u8; 32])>>
+    where
+        R: Replica<P, Change = C>,
+    {
+        let key = self.key.salted(salt);
+        match replica.elements() {
+            Ok(els) => {
+                let mut v: Vec<(u64, [u8; 32])> =
+                    els.iter().map(|e| (e.short(&key), e.id)).collect();
+                v.sort_unstable();
+                Some(v)
+            }
+            Err(e) => {
+                self.replica_error(peer, "cannot list elements", e);
+                None
+            }
+        }
+    }
+
+    /// Sends our listing (salted shorts, in chunks); answers the short → id map for the wants.
+    fn send_listing<R>(
+        &mut self,
+        peer: &P,
+        round: u64,
+        salt: u64,
+        replica: &mut R,
+    ) -> Option<HashMap<u64, [u8; 32]>>
+    where
+        R: Replica<P, Change = C>,
+    {
+        let listed = self.salted(peer, salt, replica)?;
+        self.stats.listings += 1;
+        let shorts: Vec<u64> = listed.iter().map(|(s, _)| *s).collect();
+        let mut chunks = shorts.chunks(MAX_LIST_CHUNK).peekable();
+        if chunks.peek().is_none() {
+            self.send_msg(
+                peer,
+                GossipMsg::ListChunk {
+                    round,
+                    salt,
+                    last: true,
+                    shorts: Vec::new(),
+                },
+            );
+        }
+        while let Some(chunk) = chunks.next() {
+            let last = chunks.peek().is_none();
+            self.send_msg(
+                peer,
+                GossipMsg::ListChunk {
+                    round,
+                    salt,
+                    last,
+                    shorts: chunk.to_vec(),
+                },
+            );
+        }
+        Some(listed.into_iter().collect())
+    }
+
+    /// A whole listing arrived: send what it lacks, ask for what we lack; answers the count of
+    /// elements sent, `None` on a replica error.
+    fn answer_listing<R>(
+        &mut self,
+        peer: &P,
+        round: u64,
+        listing: &Receiving,
+        replica: &mut R,
+    ) -> Option<usize>
+    where
+        R: Replica<P, Change = C>,
+    {
+        let own = self.salted(peer, listing.salt, replica)?;
+        self.stats.listings += 1;
+        let own_shorts: HashSet<u64> = own.iter().map(|(s, _)| *s).collect();
+        let lacks: Vec<[u8; 32]> = own
+            .iter()
+            .filter(|(s, _)| !listing.shorts.contains(s))
+            .map(|(_, id)| *id)
+            .collect();
+        let mut want: Vec<u64> = listing
+            .shorts
+            .iter()
+            .filter(|s| !own_shorts.contains(s))
+            .copied()
+            .collect();
+        want.sort_unstable();
+        let found = lacks.len();
+        self.stats.listed_differences += found as u64;
+        let mut chunks = want.chunks(MAX_LIST_CHUNK).peekable();
+        if chunks.peek().is_none() {
+            self.send_msg(
+                peer,
+                GossipMsg::ListWant {
+                    round,
+                    last: true,
+                    want: Vec::new(),
+                },
+            );
+        }
+        while let Some(chunk) = chunks.next() {
+            let last = chunks.peek().is_none();
+            self.send_msg(
+                peer,
+                GossipMsg::ListWant {
+                    round,
+                    last,
+                    want: chunk.to_vec(),
+                },
+            );
+        }
+        self.send_ids(peer, lacks);
+        Some(found)
+    }
+
+    /// Identifies the difference by a listing of the side `lister`.
+    fn start_list<R>(&mut self, peer: &P, lister: Side, now: u64, replica: &mut R)
+    where
+        R: Replica<P, Change = C>,
+    {
+        let salt = self.random();
+        let Some(round) = self
+            .peers
+            .get(peer)
+            .and_then(|s| s.outgoing.as_ref())
+            .map(|o| o.round)
+        else {
+            return;
+        };
+        let phase = match lister {
+            Side::Initiator => match self.send_listing(peer, round, salt, replica) {
+                Some(map) => Phase::Listed { map, sent: 0 },
+                None => {
+                    self.finish_round(peer, RoundOutcome::Failed("replica error".into()), now);
+                    return;
+                }
+            },
+            Side::Responder => {
+                self.send_msg(peer, GossipMsg::ListAsk { round, salt });
+                Phase::Listing(Receiving {
+                    salt,
+                    shorts: HashSet::new(),
+                })
+            }
+        };
+        if let Some(out) = self.peers.get_mut(peer).and_then(|s| s.outgoing.as_mut()) {
+            out.phase = phase;
+            out.deadline = now + self.cfg.session_timeout_ms;
+        }
+    }
+
+    /// The exact step could not finish: fall to a listing in the same round.
+    fn exact_fell_through<R>(&mut self, peer: &P, now: u64, replica: &mut R)
+    where
+        R: Replica<P, Change = C>,
+    {
+        let fallback = match self.peers.get_mut(peer) {
+            Some(s) => {
+                s.history.exact_failed = true;
+                match s.outgoing.as_ref().map(|o| &o.phase) {
+                    Some(Phase::Exact { fallback, .. }) => *fallback,
+                    _ => return,
+                }
+            }
+            None => return,
+        };
+        self.start_list(peer, fallback, now, replica);
+    }
+
+    fn on_list_ask<R>(&mut self, peer: &P, round: u64, salt: u64, now: u64, replica: &mut R)
+    where
+        R: Replica<P, Change = C>,
+    {
+        let ours = self
+            .peers
+            .get(peer)
+            .and_then(|s| s.incoming.as_ref())
+            .is_some_and(|i| i.round == round && i.list.is_none());
+        if !ours {
+            return;
+        }
+        let Some(map) = self.send_listing(peer, round, salt, replica) else {
+            return;
+        };
+        let timeout = self.cfg.session_timeout_ms;
+        if let Some(i) = self.peers.get_mut(peer).and_then(|s| s.incoming.as_mut()) {
+            i.list = Some(InList::Listed(map));
+            i.deadline = now + timeout;
+        }
+    }
+
+    fn on_list_chunk<R>(&mut self, peer: &P, chunk: ListPart, now: u64, replica: &mut R)
+    where
+        R: Replica<P, Change = C>,
+    {
+        let ListPart {
+            round,
+            salt,
+            last,
+            shorts,
+        } = chunk;
+        let timeout = self.cfg.session_timeout_ms;
+        let Some(s) = self.peers.get_mut(peer) else {
+            return;
+        };
+        // The initiator collecting the responder's listing.
+        if let Some(out) = s.outgoing.as_mut().filter(|o| o.round == round) {
+            let Phase::Listing(rx) = &mut out.phase else {
+                return;
+            };
+            if rx.salt != salt {
+                return;
+            }
+            rx.shorts.extend(shorts);
+            out.deadline = now + timeout;
+            if !last {
+                return;
+            }
+            let Phase::Listing(rx) = std::mem::replace(&mut out.phase, Phase::AwaitReply) else {
+                return;
+            };
+            match self.answer_listing(peer, round, &rx, replica) {
+                Some(found) => self.finish_round(peer, RoundOutcome::Reconciled { found }, now),
+                None => self.finish_round(peer, RoundOutcome::Failed("replica error".into()), now),
+            }
+            return;
+        }
+        // The responder collecting the initiator's listing.
+        let Some(inc) = s.incoming.as_mut().filter(|i| i.round == round) else {
+            return;
+        };
+        let rx = match inc.list.get_or_insert_with(|| {
+            InList::Receiving(Receiving {
+                salt,
+                shorts: HashSet::new(),
+            })
+        }) {
+            InList::Receiving(rx) if rx.salt == salt => rx,
+            _ => return,
+        };
+        rx.shorts.extend(shorts);
+        inc.deadline = now + timeout;
+        if !last {
+            return;
+        }
+        let Some(InList::Receiving(rx)) = inc.list.take() else {
+            return;
+        };
+        s.incoming = None;
+        self.answer_listing(peer, round, &rx, replica);
+    }
+
+    fn on_list_want(&mut self, peer: &P, round: u64, last: bool, want: Vec<u64>, now: u64) {
+        let timeout = self.cfg.session_timeout_ms;
+        let Some(s) = self.peers.get_mut(peer) else {
+            return;
+        };
+        let mut ids = Vec::new();
+        let mut finished = None;
+        if let Some(out) = s.outgoing.as_mut().filter(|o| o.round == round) {
+            let Phase::Listed { map, sent } = &mut out.phase else {
+                return;
+            };
+            ids.extend(want.iter().filter_map(|w| map.get(w).copied()));
+            *sent += ids.len();
+            out.deadline = now + timeout;
+            if last {
+                finished = Some(*sent);
+            }
+        } else if let Some(inc) = s.incoming.as_mut().filter(|i| i.round == round) {
+            let Some(InList::Listed(map)) = &inc.list else {
+                return;
+            };
+            ids.extend(want.iter().filter_map(|w| map.get(w).copied()));
+            inc.deadline = now + timeout;
+            if last {
+                s.incoming = None;
+            }
+        } else {
+            return;
+        }
+        self.stats.listed_differences += ids.len() as u64;
+        self.send_ids(peer, ids);
+        if let Some(found) = finished {
+            self.finish_round(peer, RoundOutcome::Reconciled { found }, now);
+        }
     }
 
     /// Handles a message from `peer`.
@@ -682,6 +1102,11 @@ where
             } => {
                 let received = changes.len();
                 self.stats.changes_received += received as u64;
+                if source == Source::Round {
+                    if let Some(s) = self.peers.get_mut(peer) {
+                        s.to_receive = s.to_receive.saturating_sub(received as u64);
+                    }
+                }
                 match replica.apply(peer, changes, source) {
                     Ok(applied) => {
                         self.stats.changes_applied += applied as u64;
@@ -754,7 +1179,7 @@ where
                             self.send_msg(peer, GossipMsg::RoundEnd { round });
                             self.finish_round(peer, RoundOutcome::BloomSynced, now);
                         }
-                        Ok(_) => self.start_exact(peer, now, replica),
+                        Ok(mine) => self.start_identify(peer, &mine, &summary, now, replica),
                         Err(e) => {
                             self.replica_error(peer, "cannot compute the summary", e);
                             self.finish_round(
@@ -771,7 +1196,10 @@ where
                     .peers
                     .get_mut(peer)
                     .and_then(|s| match s.incoming.take() {
-                        Some(i) if i.round == round => Some(i.marker),
+                        Some(i) if i.round == round => {
+                            s.to_receive = 0;
+                            Some(i.marker)
+                        }
                         other => {
                             s.incoming = other;
                             None
@@ -789,10 +1217,33 @@ where
                     .and_then(|s| s.incoming.take())
                     .is_some_and(|i| i.round == round);
                 if ours {
-                    self.enqueue(peer, Queued::Scan { cursor: 0 });
+                    self.send_all(peer, replica);
                 }
             }
             GossipMsg::Exact(m) => self.on_exact(peer, m, now, replica),
+            GossipMsg::ListAsk { round, salt } => self.on_list_ask(peer, round, salt, now, replica),
+            GossipMsg::ListChunk {
+                round,
+                salt,
+                last,
+                shorts,
+            } => {
+                let chunk = ListPart {
+                    round,
+                    salt,
+                    last,
+                    shorts,
+                };
+                self.on_list_chunk(peer, chunk, now, replica)
+            }
+            GossipMsg::ListWant { round, last, want } => {
+                self.on_list_want(peer, round, last, want, now)
+            }
+            GossipMsg::Expect { count } => {
+                if let Some(s) = self.peers.get_mut(peer) {
+                    s.to_receive = s.to_receive.saturating_add(count);
+                }
+            }
         }
         self.pump(peer, replica);
     }
@@ -819,6 +1270,7 @@ where
         if mine.in_sync_with(theirs) {
             if let Some(s) = self.peers.get_mut(peer) {
                 s.incoming = None;
+                s.to_receive = 0;
             }
             self.send_msg(peer, GossipMsg::InSync { round });
             self.stats.successful_rounds += 1;
@@ -831,11 +1283,14 @@ where
             self.window_filter(peer, replica).map(|(_, f)| f)
         };
         if let Some(s) = self.peers.get_mut(peer) {
+            s.proven = false;
             s.incoming = Some(InRound {
                 round,
                 deadline: now + self.cfg.session_timeout_ms,
                 marker,
                 exact: None,
+                exact_closed: false,
+                list: None,
             });
         }
         self.send_msg(
@@ -873,9 +1328,12 @@ where
             self.finish_round(peer, RoundOutcome::InSync, now);
             return;
         }
+        if let Some(s) = self.peers.get_mut(peer) {
+            s.proven = false;
+        }
         if total(theirs) == 0 {
             let found = usize::try_from(total(&mine)).unwrap_or(usize::MAX);
-            self.enqueue(peer, Queued::Scan { cursor: 0 });
+            self.send_all(peer, replica);
             self.finish_round(peer, RoundOutcome::Reconciled { found }, now);
             return;
         }
@@ -885,7 +1343,7 @@ where
             return;
         }
         let Some(filter) = bloom else {
-            self.start_exact(peer, now, replica);
+            self.start_identify(peer, &mine, theirs, now, replica);
             return;
         };
         let own = self.window_filter(peer, replica);
@@ -914,7 +1372,7 @@ where
         if let ExactMsg::Symbols { session, .. } = &m {
             let session = *session;
             let needs_responder = match self.peers.get(peer).and_then(|s| s.incoming.as_ref()) {
-                Some(i) if i.round == session => i.exact.is_none(),
+                Some(i) if i.round == session && !i.exact_closed => i.exact.is_none(),
                 _ => return,
             };
             if needs_responder {
@@ -954,9 +1412,9 @@ where
                     self.send_ids(peer, ids);
                 }
                 ResponderEvent::Aborted(abort) => {
-                    if let Some(s) = self.peers.get_mut(peer) {
-                        s.incoming = None;
-                    }
+                    // The initiator falls to a listing in this round: keep the round open.
+                    inc.exact = None;
+                    inc.exact_closed = true;
                     self.send_msg(peer, GossipMsg::Exact(abort));
                 }
                 ResponderEvent::Ignored => {}
@@ -964,17 +1422,25 @@ where
             return;
         }
         if let ExactMsg::Abort { session } = &m {
-            if let Some(s) = self.peers.get_mut(peer) {
-                if s.incoming.as_ref().is_some_and(|i| i.round == *session) {
-                    s.incoming = None;
-                }
+            if let Some(i) = self
+                .peers
+                .get_mut(peer)
+                .and_then(|s| s.incoming.as_mut())
+                .filter(|i| i.round == *session)
+            {
+                // The initiator falls to a listing in this round: keep the round open.
+                i.exact = None;
+                i.exact_closed = true;
             }
         }
         let timeout = self.cfg.session_timeout_ms;
         let Some(out) = self.peers.get_mut(peer).and_then(|s| s.outgoing.as_mut()) else {
             return;
         };
-        let Phase::Exact { initiator, shorts } = &mut out.phase else {
+        let Phase::Exact {
+            initiator, shorts, ..
+        } = &mut out.phase
+        else {
             return;
         };
         out.deadline = now + timeout;
@@ -992,17 +1458,9 @@ where
             }
             InitiatorEvent::GaveUp(abort) => {
                 self.send_msg(peer, GossipMsg::Exact(abort));
-                self.finish_round(
-                    peer,
-                    RoundOutcome::Failed("exact reconciliation spent its symbol budget".into()),
-                    now,
-                );
+                self.exact_fell_through(peer, now, replica);
             }
-            InitiatorEvent::Aborted => self.finish_round(
-                peer,
-                RoundOutcome::Failed("the peer aborted exact reconciliation".into()),
-                now,
-            ),
+            InitiatorEvent::Aborted => self.exact_fell_through(peer, now, replica),
             InitiatorEvent::Ignored => {}
         }
     }
@@ -1143,7 +1601,9 @@ fn queued_changes<C>(queue: &VecDeque<Queued<C>>, only: Option<Source>) -> usize
             Queued::Changes { changes, source } if only.is_none_or(|o| o == *source) => {
                 changes.len()
             }
-            Queued::Scan { .. } if only.is_none_or(|o| o == Source::Round) => 1,
+            Queued::Scan { remaining, .. } if only.is_none_or(|o| o == Source::Round) => {
+                usize::try_from(*remaining).unwrap_or(usize::MAX)
+            }
             _ => 0,
         })
         .sum()

@@ -62,6 +62,15 @@ pub struct Traffic {
     pub changes: u64,
     /// Application bytes delivered.
     pub bytes: u64,
+    /// Application bytes of the batches among them (the payload).
+    pub batch_bytes: u64,
+}
+
+impl Traffic {
+    /// Bytes spent finding the difference: everything but the batches' payload.
+    pub fn identification_bytes(&self) -> u64 {
+        self.bytes.saturating_sub(self.batch_bytes)
+    }
 }
 
 /// The simulated network.
@@ -198,6 +207,25 @@ impl Sim {
             self.nodes[i].local_changes(&[item], &mut self.replicas[i]);
         }
         self.flush(n);
+    }
+
+    /// Puts item `id` into node `n`'s replica as if it had been there before the links came
+    /// up (stamped `hlc`, authored by `n`), without announcing it: an arbitrary starting state.
+    pub fn preload(&mut self, n: u64, id: u64, live: bool, hlc: u64) {
+        let mut key = [0u8; 32];
+        key[..8].copy_from_slice(&id.to_le_bytes());
+        let item = Item {
+            id: key,
+            version: Version {
+                hlc,
+                author: n,
+                live,
+            },
+        };
+        self.writes.push(item);
+        self.replicas[n as usize].merge(item);
+        let h = &mut self.hlc[n as usize];
+        *h = (*h).max(hlc);
     }
 
     /// Node `n` collects its tombstones stamped at or before `horizon` (§2.3).
@@ -364,6 +392,7 @@ impl Sim {
                 self.traffic.bytes += msg.wire_len() as u64;
                 if let GossipMsg::Batch { changes, .. } = &msg {
                     self.traffic.changes += changes.len() as u64;
+                    self.traffic.batch_bytes += msg.wire_len() as u64;
                 }
                 let i = ev.to as usize;
                 self.nodes[i].handle(&ev.from, msg, now, &mut self.replicas[i]);

@@ -29,7 +29,7 @@ pub(crate) fn read_canonical_varint(buf: &[u8]) -> Option<(u64, usize)> {
 }
 
 /// Length of `v` as a bincode-standard varint (see [`crate::encode::put_varint`]).
-pub(crate) fn varint_len(v: u64) -> usize {
+pub fn varint_len(v: u64) -> usize {
     match v {
         0..=250 => 1,
         251..=0xFFFF => 3,

@@ -75,6 +75,15 @@ impl FingerprintKey {
         u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
     }
 
+    /// A key derived for one listing with `salt`, so its short ids collide independently of
+    /// the group key's (a collision never repeats in the next round).
+    pub fn salted(&self, salt: u64) -> FingerprintKey {
+        let mut h = blake3::Hasher::new_keyed(&self.0);
+        h.update(b"listing/1");
+        h.update(&salt.to_le_bytes());
+        FingerprintKey(*h.finalize().as_bytes())
+    }
+
     /// The element hash `E(id)` as four little-endian 64-bit limbs.
     fn element(&self, id: &[u8; 32]) -> [u64; 4] {
         limbs(blake3::keyed_hash(&self.0, id).as_bytes())

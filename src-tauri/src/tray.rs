@@ -87,7 +87,7 @@ pub fn menu_inputs(
                         .unwrap_or_default()
                         .to_string(),
                     name: tray_state::peer_name(p).to_string(),
-                    state: tray_state::peer_state_text(s, p).to_string(),
+                    state: tray_state::peer_state_text(s, p),
                 })
                 .collect()
         })

@@ -6,8 +6,8 @@ use serde_json::Value;
 use time::{OffsetDateTime, UtcOffset};
 
 /// Consecutive failures after which a peer's failure counts as persistent (DESIGN §10): the
-/// tray then needs attention and the failure is notified.
-pub const PERSISTENT_FAILURES: u64 = 3;
+/// tray then needs attention and the failure is notified. The engine's rule, not a copy.
+pub use mayros_sync_proto::syncstate::PERSISTENT_FAILURES;
 
 /// The tray icon states, one PNG each under `icons/tray/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -114,12 +114,18 @@ pub fn tray_view(status: Option<&Value>, facts: &ShellFacts, offset: UtcOffset) 
     let mut details = vec![mode.to_string(), peers_part];
     details.extend(last_sync);
     let review = u64_at(status, "/reviewCount");
-    let failing: Vec<&str> = paired_peers(status)
+    // The engine's overall state (DESIGN §13) when it sends one; the rules below give the same
+    // answer for an engine that does not, and add what only the shell knows.
+    let engine_state = str_at(status, "/state");
+    let failing: Vec<&Value> = paired_peers(status)
         .filter(|p| u64_at(p, "/failures") >= PERSISTENT_FAILURES)
-        .map(peer_name)
+        .filter(|p| str_at(p, "/state").is_none_or(|s| matches!(s, "failing" | "unreachable" | "")))
         .collect();
-    if let Some(name) = failing.first() {
-        let mut d = vec![format!("sync with {name} is failing")];
+    if let Some(p) = failing.first() {
+        let mut d = vec![match str_at(p, "/stateReason") {
+            Some(why) => format!("sync with {} is failing: {}", peer_name(p), first_line(why)),
+            None => format!("sync with {} is failing", peer_name(p)),
+        }];
         d.extend(details);
         return view(TrayState::Attention, d);
     }
@@ -138,8 +144,18 @@ pub fn tray_view(status: Option<&Value>, facts: &ShellFacts, offset: UtcOffset) 
         d.extend(details);
         return view(TrayState::Attention, d);
     }
-    if facts.syncing {
-        return view(TrayState::Syncing, details);
+    if facts.syncing || engine_state == Some("syncing") {
+        let incoming: u64 = paired_peers(status).map(|p| u64_at(p, "/toReceive")).sum();
+        let outgoing: u64 = paired_peers(status).map(|p| u64_at(p, "/toSend")).sum();
+        let mut d = Vec::new();
+        if incoming > 0 {
+            d.push(format!("{incoming} to receive"));
+        }
+        if outgoing > 0 {
+            d.push(format!("{outgoing} to send"));
+        }
+        d.extend(details);
+        return view(TrayState::Syncing, d);
     }
     if online == 0 {
         return view(TrayState::Offline, details);
@@ -178,6 +194,9 @@ pub fn peers_online(status: &Value) -> u64 {
 }
 
 fn peer_online(status: &Value, peer: &Value) -> bool {
+    if let Some(state) = str_at(peer, "/state").filter(|s| !s.is_empty()) {
+        return matches!(state, "in-sync" | "syncing" | "failing");
+    }
     let id = str_at(peer, "/nodeId").unwrap_or_default();
     if str_at(status, "/mode") == Some("native") {
         if let Some(links) = status.pointer("/gossip/peers").and_then(Value::as_array) {
@@ -190,8 +209,35 @@ fn peer_online(status: &Value, peer: &Value) -> bool {
     str_at(peer, "/status") == Some("active") && str_at(peer, "/lastResult") != Some("error")
 }
 
-/// One paired peer's state in words, for the `Devices` submenu (`<name> — <state>`).
-pub fn peer_state_text(status: &Value, peer: &Value) -> &'static str {
+/// One paired peer's state in words, for the `Devices` submenu (`<name> — <state>`): the
+/// engine's state with how far a converging pair is, else the legacy rule.
+pub fn peer_state_text(status: &Value, peer: &Value) -> String {
+    if let Some(state) = str_at(peer, "/state").filter(|s| !s.is_empty()) {
+        let incoming = u64_at(peer, "/toReceive");
+        let outgoing = u64_at(peer, "/toSend");
+        return match state {
+            "in-sync" => "in sync".to_string(),
+            "syncing" if incoming + outgoing > 0 => {
+                let mut parts = Vec::new();
+                if incoming > 0 {
+                    parts.push(format!("{incoming} to receive"));
+                }
+                if outgoing > 0 {
+                    parts.push(format!("{outgoing} to send"));
+                }
+                format!("syncing, {}", parts.join(", "))
+            }
+            "failing" => match str_at(peer, "/stateReason") {
+                Some(why) => format!("failing: {}", first_line(why)),
+                None => "failing".to_string(),
+            },
+            other => other.to_string(),
+        };
+    }
+    legacy_peer_state_text(status, peer).to_string()
+}
+
+fn legacy_peer_state_text(status: &Value, peer: &Value) -> &'static str {
     match str_at(peer, "/status") {
         Some("paused") => "paused",
         _ if u64_at(peer, "/failures") >= PERSISTENT_FAILURES => "failing",
@@ -381,6 +427,41 @@ mod tests {
         );
         let v = tray_view(None, &ShellFacts::default(), UtcOffset::UTC);
         assert_eq!(v.state, TrayState::Error);
+    }
+
+    #[test]
+    fn the_engine_state_is_rendered_with_progress_and_reasons() {
+        let s = status(json!({"state": "syncing", "peers": [
+            {"nodeId": "aa".repeat(32), "name": "laptop", "status": "unreachable", "failures": 0,
+             "state": "syncing", "toReceive": 1200, "toSend": 5},
+            {"nodeId": "bb".repeat(32), "name": "desk", "status": "unreachable", "failures": 1,
+             "state": "failing", "stateReason": "no answer in time"}
+        ]}));
+        let v = map(&s, &ShellFacts::default());
+        assert_eq!(v.state, TrayState::Syncing);
+        assert!(
+            v.status_line
+                .starts_with("Syncing · 1200 to receive · 5 to send · native · 2 peers online"),
+            "{}",
+            v.status_line
+        );
+        let peers: Vec<&Value> = paired_peers(&s).collect();
+        assert_eq!(
+            peer_state_text(&s, peers[0]),
+            "syncing, 1200 to receive, 5 to send"
+        );
+        assert_eq!(peer_state_text(&s, peers[1]), "failing: no answer in time");
+
+        // A link that is up but whose rounds keep failing: attention, with the reason.
+        let s = status(json!({"state": "attention", "peers": [
+            {"nodeId": "aa".repeat(32), "name": "laptop", "status": "unreachable", "failures": 4,
+             "state": "failing", "stateReason": "no answer in time"}
+        ]}));
+        let v = map(&s, &ShellFacts::default());
+        assert_eq!(v.state, TrayState::Attention);
+        assert!(v
+            .status_line
+            .starts_with("Needs attention · sync with laptop is failing: no answer in time"));
     }
 
     #[test]

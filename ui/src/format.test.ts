@@ -12,6 +12,7 @@ import {
   formatRelative,
   formatUptime,
   overallState,
+  peerStateText,
   roundLatencyMs,
   shortId,
   warningKey,
@@ -109,6 +110,24 @@ describe('overall state', () => {
       label: 'Needs attention',
       detail: 'Sync with bravo is failing.',
     });
+  });
+
+  it('renders the engine state with progress and the failing reason', () => {
+    const syncing: Status = {
+      ...base,
+      state: 'syncing',
+      peers: [{ nodeId: 'p', name: 'bravo', status: 'active', state: 'syncing', toReceive: 1200, toSend: 5 }],
+    };
+    expect(overallState(syncing)).toMatchObject({ label: 'Syncing', detail: '1,200 to receive, 5 to send.' });
+    expect(peerStateText(syncing.peers[0])).toBe('syncing · 1,200 to receive · 5 to send');
+    const failing: Status = {
+      ...base,
+      state: 'attention',
+      peers: [{ nodeId: 'p', name: 'bravo', status: 'unreachable', failures: 4, state: 'failing', stateReason: 'no answer in time' }],
+    };
+    expect(overallState(failing).detail).toBe('Sync with bravo is failing: no answer in time.');
+    expect(peerStateText(failing.peers[0])).toBe('failing');
+    expect(peerStateText({ nodeId: 'q', name: 'old', status: 'active' })).toBe('active');
   });
 
   const tones: Record<string, StateTone> = {

@@ -124,6 +124,7 @@ export function pairedPeers(s: Status): PeerView[] {
 /** Whether a paired peer is reachable now: a connected gossip link in native mode, else an
  *  active peer whose last sync did not fail (the tray's rule, src-tauri/src/tray_state.rs). */
 export function peerOnline(s: Status, p: PeerView): boolean {
+  if (p.state) return p.state === 'in-sync' || p.state === 'syncing' || p.state === 'failing';
   if (s.mode === 'native' && Array.isArray(s.gossip?.peers)) {
     return s.gossip.peers.some((l) => l.nodeId === p.nodeId && l.connected === true);
   }
@@ -146,16 +147,28 @@ export function overallState(
   if (s.mode === 'none')
     return { label: 'Offline', tone: 'offline', detail: s.modeReason || 'No Cortex to sync.' };
   const paired = pairedPeers(s);
-  const failing = paired.filter((p) => (p.failures ?? 0) >= PERSISTENT_FAILURES);
+  const failing = paired.filter(
+    (p) =>
+      (p.failures ?? 0) >= PERSISTENT_FAILURES &&
+      (!p.state || p.state === 'failing' || p.state === 'unreachable'),
+  );
   if (failing.length > 0)
     return {
       label: 'Needs attention',
       tone: 'attention',
-      detail: `Sync with ${failing.map((p) => p.name).join(', ')} is failing.`,
+      detail: `Sync with ${failing
+        .map((p) => (p.stateReason ? `${p.name} is failing: ${p.stateReason}` : `${p.name} is failing`))
+        .join('; ')}.`,
     };
   if ((s.reviewCount ?? 0) > 0)
     return { label: 'Needs attention', tone: 'attention', detail: `${s.reviewCount} item(s) held for review.` };
   if (opts.syncing) return { label: 'Syncing', tone: 'busy', detail: 'A sync is running.' };
+  if (s.state === 'syncing') {
+    const incoming = paired.reduce((n, p) => n + (p.toReceive ?? 0), 0);
+    const outgoing = paired.reduce((n, p) => n + (p.toSend ?? 0), 0);
+    const parts = [incoming > 0 ? `${formatCount(incoming)} to receive` : '', outgoing > 0 ? `${formatCount(outgoing)} to send` : ''].filter(Boolean);
+    return { label: 'Syncing', tone: 'busy', detail: parts.length ? `${parts.join(', ')}.` : 'Comparing with your devices.' };
+  }
   const online = paired.filter((p) => peerOnline(s, p)).length;
   if (paired.length === 0)
     return { label: 'Offline', tone: 'offline', detail: 'No paired devices yet: pair one under Devices.' };
@@ -173,4 +186,19 @@ export function configErrorKey(message: string): string | null {
 export function warningKey(warning: string): string | null {
   const m = /^([A-Za-z0-9_.]+) = /.exec(warning);
   return m ? m[1] : null;
+}
+
+/** One device's state in words for the devices table: the engine's state with how far a
+ *  converging pair is (`syncing · 1,200 to receive`), else its stored status. */
+export function peerStateText(p: PeerView): string {
+  if (!p.state) return p.status;
+  if (p.state === 'in-sync') return 'in sync';
+  if (p.state === 'syncing') {
+    const parts = [
+      (p.toReceive ?? 0) > 0 ? `${formatCount(p.toReceive)} to receive` : '',
+      (p.toSend ?? 0) > 0 ? `${formatCount(p.toSend)} to send` : '',
+    ].filter(Boolean);
+    return parts.length ? `syncing · ${parts.join(' · ')}` : 'syncing';
+  }
+  return p.state;
 }

@@ -20,6 +20,7 @@ import {
   formatTime,
   formatUptime,
   overallState,
+  peerStateText,
   roundLatencyMs,
   shortId,
 } from './format';
@@ -744,10 +745,11 @@ function renderDevices(): void {
       h('div', { class: 'name' }, x.name),
       h('div', { class: 'muted mono small', title: x.nodeId }, shortId(x.nodeId)),
     ]);
-    renderIfChanged(status, JSON.stringify([x.status, connected, x.lastError, x.failures]), () => [
-      h('span', { class: `badge badge-${x.status}`, 'data-testid': 'peer-status' }, x.status),
+    const why = x.stateReason ?? (x.lastError && (x.failures ?? 0) > 0 ? x.lastError : null);
+    renderIfChanged(status, JSON.stringify([x.status, x.state, x.toReceive, x.toSend, connected, why]), () => [
+      h('span', { class: `badge badge-${x.state || x.status}`, 'data-testid': 'peer-status' }, peerStateText(x)),
       connected === null ? null : h('span', { class: `badge ${connected ? 'badge-active' : 'badge-idle'}` }, connected ? 'connected' : 'not connected'),
-      x.lastError && (x.failures ?? 0) > 0 ? h('div', { class: 'error small' }, x.lastError) : null,
+      why ? h('div', { class: 'error small', 'data-testid': 'peer-reason' }, why) : null,
     ]);
     lastSync.setAttribute('title', x.lastSyncAt ? formatTime(x.lastSyncAt) : '');
     renderIfChanged(lastSync, JSON.stringify([last, x.lastResult]), () => [

@@ -16,7 +16,18 @@ export interface PeerView {
   lastError?: string | null;
   nextRetryAt?: string | null;
   stale?: boolean;
+  /** The engine's state of this device (DESIGN §13). */
+  state?: PeerSyncState;
+  /** Why it is failing, unreachable or offline. */
+  stateReason?: string | null;
+  /** Changes it said it queued for us that have not arrived (native mode). */
+  toReceive?: number;
+  /** Changes queued for it (native mode). */
+  toSend?: number;
 }
+
+/** A paired device's state as the engine computes it. */
+export type PeerSyncState = 'in-sync' | 'syncing' | 'failing' | 'unreachable' | 'paused' | 'removed' | 'offline' | '';
 
 export interface NativePeer {
   nodeId: string;
@@ -61,6 +72,8 @@ export interface Status {
   uptimeSeconds?: number;
   cortex?: { backend?: string; url?: string | null; healthy?: boolean; message?: string; version?: string | null };
   secretStore?: string;
+  /** The engine's overall state (DESIGN §13). */
+  state?: 'in-sync' | 'syncing' | 'paused' | 'offline' | 'attention';
   peers: PeerView[];
   gossip?: Gossip | null;
   sync?: SyncCounters;

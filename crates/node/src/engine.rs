@@ -9,6 +9,7 @@ use mayros_sync_proto::mode::{
     self, HealthProbe, ModeChange, ModeDecision, ModeSelector, P2pProbe,
 };
 use mayros_sync_proto::peerstate::PeerStatus;
+use mayros_sync_proto::syncstate;
 use mayros_sync_store::{DeviceIdentity, SecretStore, SecretStoreKind, Store};
 use serde::Serialize;
 
@@ -127,6 +128,8 @@ impl std::fmt::Debug for Engine {
 pub struct StatusSnapshot {
     /// "native", "polled" or "none".
     pub mode: String,
+    /// The overall state (DESIGN §13): in-sync, syncing, paused, offline or attention.
+    pub state: String,
     /// Why that mode was chosen.
     pub mode_reason: String,
     /// This device's node id.
@@ -521,7 +524,24 @@ impl Engine {
         if let Some(w) = &self.identity.secret_store_warning {
             warnings.push(w.clone());
         }
+        let native = self.native.get().map(|n| n.status());
+        let peers = peer_views(
+            &peers,
+            decision.mode,
+            pause.is_some(),
+            native.as_ref().map(|n| n.peers.as_slice()),
+        );
+        let overall = syncstate::overall_state(
+            decision.mode,
+            pause.is_some(),
+            review_count,
+            &peers
+                .iter()
+                .map(|(v, s)| (*s, v.failures))
+                .collect::<Vec<_>>(),
+        );
         StatusSnapshot {
+            state: overall.as_str().to_string(),
             mode: decision.mode.as_str().to_string(),
             mode_reason: decision.reason,
             node_id: self.identity.node_id.clone(),
@@ -530,14 +550,8 @@ impl Engine {
             uptime_seconds: self.uptime_seconds(),
             cortex,
             secret_store: self.identity.secret_store.as_str().to_string(),
-            peers: peers
-                .iter()
-                .map(crate::sync::peers::PeerView::from)
-                .collect(),
-            gossip: self
-                .native
-                .get()
-                .and_then(|n| serde_json::to_value(n.status()).ok()),
+            peers: peers.into_iter().map(|(v, _)| v).collect(),
+            gossip: native.and_then(|n| serde_json::to_value(n).ok()),
             sync: SyncCounters {
                 total_successful_syncs: counters.successful,
                 total_failed_syncs: counters.failed,
@@ -657,4 +671,45 @@ fn cortex_warnings(c: &CortexStatus, decision: &ModeDecision) -> Vec<String> {
         out.push(format!("external Cortex mirror: {e}"));
     }
     out
+}
+
+/// The status view of every stored peer, with its state computed from the stored record, the
+/// mode, pause and native mode's link figures.
+fn peer_views(
+    records: &[mayros_sync_store::PeerRecord],
+    mode: mode::SyncMode,
+    paused: bool,
+    links: Option<&[crate::native::status::NativePeer]>,
+) -> Vec<(crate::sync::peers::PeerView, syncstate::PeerSyncState)> {
+    records
+        .iter()
+        .map(|p| {
+            let mut v = crate::sync::peers::PeerView::from(p);
+            let link = links.and_then(|ls| ls.iter().find(|l| l.node_id == p.node_id));
+            if let Some(l) = link {
+                v.to_receive = l.to_receive;
+                v.to_send = l.queued_changes as u64;
+            }
+            let facts = syncstate::PeerFacts {
+                mode,
+                engine_paused: paused,
+                status: p.status,
+                last_ok: p
+                    .last_result
+                    .map(|r| r == mayros_sync_store::SyncResult::Ok),
+                last_error: p.last_error.clone(),
+                link: links.map(|_| syncstate::LinkFacts {
+                    connected: link.is_some_and(|l| l.connected),
+                    failing: link.and_then(|l| l.failing.clone()),
+                    to_receive: v.to_receive,
+                    to_send: v.to_send,
+                    synced_since_up: link.is_some_and(|l| l.proven_in_sync),
+                }),
+            };
+            let state = syncstate::peer_sync_state(&facts);
+            v.state = state.state.as_str().to_string();
+            v.state_reason = state.reason;
+            (v, state.state)
+        })
+        .collect()
 }

@@ -26,6 +26,7 @@ pub mod reconcile;
 pub mod retention;
 pub mod roster;
 pub mod seedproof;
+pub mod syncstate;
 pub mod timefmt;
 
 pub use error::Error;

@@ -318,14 +318,27 @@ pub fn nearby_table(devices: &Value, now: OffsetDateTime) -> String {
     )
 }
 
-/// A peer's status word, with `,stale` when it missed collected deletions (DESIGN §2.3).
+/// A peer's state as the engine computed it (DESIGN §13; the stored status for an older
+/// engine), with `,stale` when it missed collected deletions (DESIGN §2.3) and how far a
+/// converging pair is: `syncing (1200 to receive, 5 to send)`.
 fn peer_status(p: &Value) -> String {
-    let status = opt_str(p, "status").unwrap_or("?");
+    let mut out = opt_str(p, "state")
+        .filter(|s| !s.is_empty())
+        .or_else(|| opt_str(p, "status"))
+        .unwrap_or("?")
+        .to_string();
     if p.get("stale").and_then(Value::as_bool) == Some(true) {
-        format!("{status},stale")
-    } else {
-        status.to_string()
+        out.push_str(",stale");
     }
+    let progress: Vec<String> = [("toReceive", "to receive"), ("toSend", "to send")]
+        .iter()
+        .filter(|(k, _)| num(p, k) > 0)
+        .map(|(k, words)| format!("{} {words}", num(p, k)))
+        .collect();
+    if !progress.is_empty() {
+        let _ = write!(out, " ({})", progress.join(", "));
+    }
+    out
 }
 
 /// One peer's result of a sync: `ok <name> received=N applied=N conflicts=N sent=N in X ms`
@@ -639,6 +652,13 @@ pub fn gossip_lines(g: &Value) -> String {
         if queued > 0 {
             let _ = write!(out, ", {queued} changes queued");
         }
+        let incoming = num(p, "toReceive");
+        if incoming > 0 {
+            let _ = write!(out, ", {incoming} to receive");
+        }
+        if let Some(why) = error_text(p.get("failing")) {
+            let _ = write!(out, ", rounds failing: {why}");
+        }
     }
     if let Some(e) = opt_str(g, "lastError") {
         let _ = write!(out, "\n  last error: {e}");
@@ -677,7 +697,11 @@ pub fn status_peers(s: &Value, now: OffsetDateTime) -> String {
             count(num(p, "totalTriplesSynced"), "triple"),
             count(num(p, "failures"), "failure")
         );
-        if let Some(e) = error_text(p.get("lastError")) {
+        // The reason of the state (failing, unreachable) is what is wrong now; the last error
+        // may be older.
+        if let Some(why) = error_text(p.get("stateReason")) {
+            let _ = write!(out, ", why: {why}");
+        } else if let Some(e) = error_text(p.get("lastError")) {
             let _ = write!(out, ", last error: {e}");
         }
     }
@@ -830,6 +854,26 @@ mod tests {
                 &json!({"nodeId": ID, "endpoint": "h:1", "quicAddr": "h:2", "mode": "native"})
             ),
             "recorded 3f0c1a2b4d5e at h:1 (QUIC h:2); mode native"
+        );
+    }
+
+    #[test]
+    fn status_peers_show_the_engine_state_progress_and_why() {
+        let s = json!({"peers": [
+            {"nodeId": ID, "name": "laptop", "endpoint": null, "status": "unreachable",
+             "state": "failing", "stateReason": "no answer in time", "lastError": "old dial error",
+             "toReceive": 0, "toSend": 0, "failures": 4, "totalSyncs": 1, "totalTriplesSynced": 0},
+            {"nodeId": "ab", "name": "nas", "endpoint": null, "status": "active",
+             "state": "syncing", "toReceive": 1200, "toSend": 5, "failures": 0}
+        ]});
+        let text = status_peers(&s, NOW);
+        let lines: Vec<&str> = text.trim_start().lines().collect();
+        assert!(lines[0].contains(" failing, last sync"), "{text}");
+        assert!(!lines[0].contains("unreachable"), "{text}");
+        assert!(lines[0].ends_with("why: no answer in time"), "{text}");
+        assert!(
+            lines[1].contains("syncing (1200 to receive, 5 to send)"),
+            "{text}"
         );
     }
 

@@ -61,7 +61,11 @@ pub struct Driver {
     recorded: HashMap<String, u64>,
     /// Peers whose last round or dial failed: their next proven sync is a recovery (a `peer`
     /// event with `recovered`, and the last sync recorded at once).
-    failing: std::collections::HashSet<String>,
+    failing: HashMap<String, String>,
+    /// Bytes of reconciliation messages received (status: the identification cost).
+    reconcile_bytes_in: u64,
+    /// Why the last round with a connected peer failed, until a round succeeds (status).
+    round_failures: HashMap<String, String>,
     last_error: Option<String>,
     ticks: u64,
     last_refresh: Instant,
@@ -94,7 +98,9 @@ impl Driver {
             wanted: HashMap::new(),
             acked: HashMap::new(),
             recorded: HashMap::new(),
-            failing: std::collections::HashSet::new(),
+            failing: HashMap::new(),
+            round_failures: HashMap::new(),
+            reconcile_bytes_in: 0,
             last_error: None,
             ticks: 0,
             last_refresh: Instant::now(),
@@ -272,6 +278,7 @@ impl Driver {
                     .publish(crate::events::Event::Peer(serde_json::json!({
                         "nodeId": peer, "connected": false, "reason": reason,
                     })));
+                self.round_failures.remove(&peer);
                 self.node.peer_down(&peer);
             }
             LinkEvent::Frame { peer, kind, body } if kind == msg_kind::ROSTER => {
@@ -306,6 +313,10 @@ impl Driver {
                 }
             }
             LinkEvent::Frame { peer, kind, body } => {
+                if is_reconciliation(kind) {
+                    let len = body.len() + mayros_sync_proto::reconcile::varint_len(kind) + 4;
+                    self.reconcile_bytes_in += len as u64;
+                }
                 let _s =
                     tracing::debug_span!("peer", peer = %crate::sync::pull::short(&peer)).entered();
                 match GossipMsg::<TripleChange>::decode(kind, &body) {
@@ -329,12 +340,12 @@ impl Driver {
                     .as_deref()
                     .filter(|p| !untrusted && self.wanted.contains_key(*p))
                 {
-                    self.failing.insert(peer.to_string());
                     let name = self.peer_name(peer);
+                    let message = format!("cannot reach {name} at {addr}: {reason}");
+                    self.failing.insert(peer.to_string(), message.clone());
                     self.engine.events().publish(crate::events::Event::Failure(
                         serde_json::json!({
-                            "kind": "sync", "peer": peer, "name": name,
-                            "message": format!("cannot reach {name} at {addr}: {reason}"),
+                            "kind": "sync", "peer": peer, "name": name, "message": message,
                         }),
                     ));
                 }
@@ -649,7 +660,8 @@ impl Driver {
                 match outcome {
                     RoundOutcome::Failed(reason) => {
                         self.engine.sync_state().record(false, now_ms);
-                        self.failing.insert(peer.clone());
+                        self.failing.insert(peer.clone(), reason.clone());
+                        self.round_failures.insert(peer.clone(), reason.clone());
                         self.engine.events().publish(crate::events::Event::Failure(
                             serde_json::json!({
                                 "kind": "sync", "peer": peer, "name": self.peer_name(&peer),
@@ -688,7 +700,8 @@ impl Driver {
     /// Records a successful sync with `peer` (status counters, the peer's last sync); while in
     /// sync only once a minute, so an idle engine does not write every round.
     fn record_synced(&mut self, peer: &str, now_ms: u64, force: bool) {
-        let recovered = self.failing.remove(peer);
+        self.round_failures.remove(peer);
+        let recovered = self.failing.remove(peer).is_some();
         if recovered {
             self.engine
                 .events()
@@ -749,7 +762,10 @@ impl Driver {
                 NativePeer {
                     connected: g.is_some(),
                     last_round_ms: g.as_ref().and_then(|g| g.last_round_ms),
-                    queued_changes: g.map_or(0, |g| g.queued_changes),
+                    queued_changes: g.as_ref().map_or(0, |g| g.queued_changes),
+                    to_receive: g.as_ref().map_or(0, |g| g.to_receive),
+                    proven_in_sync: g.as_ref().is_some_and(|g| g.proven_in_sync),
+                    failing: self.round_failures.get(&node_id).cloned(),
                     node_id,
                     addr,
                 }
@@ -772,9 +788,30 @@ impl Driver {
         s.changes_received = stats.changes_received;
         s.changes_applied = stats.changes_applied;
         s.exact_differences = stats.exact_differences;
+        s.listed_differences = stats.listed_differences;
+        s.reconcile_bytes_in = self.reconcile_bytes_in;
         s.peers = peers;
         s.last_error = self.last_error.clone();
     }
+}
+
+/// Whether frames of `kind` find differences (as opposed to moving changes, acks, hellos,
+/// progress estimates and the engine's roster, address and seed messages).
+fn is_reconciliation(kind: u64) -> bool {
+    use mayros_sync_proto::gossip::{exact, msg::kind as k};
+    matches!(
+        kind,
+        k::SUMMARY
+            | k::IN_SYNC
+            | k::DIFFER
+            | k::BLOOM
+            | k::CHECK
+            | k::SEND_ALL
+            | k::ROUND_END
+            | k::LIST_ASK
+            | k::LIST_CHUNK
+            | k::LIST_WANT
+    ) || (exact::kind::SYMBOLS..=exact::kind::ABORT).contains(&kind)
 }
 
 /// The machine's tunables from the engine's mode, config and pause state.

@@ -19,6 +19,12 @@ pub struct NativePeer {
     pub last_round_ms: Option<u64>,
     /// Changes queued for it.
     pub queued_changes: usize,
+    /// Changes it said it queued for us that have not arrived yet.
+    pub to_receive: u64,
+    /// Why the last round or dial with it failed (cleared by a good round).
+    pub failing: Option<String>,
+    /// A round proved the pair in sync since the link came up.
+    pub proven_in_sync: bool,
 }
 
 /// Gossip figures, refreshed by the driver after every step.
@@ -53,6 +59,11 @@ pub struct NativeStatus {
     pub changes_applied: u64,
     /// Differences found by exact reconciliation here.
     pub exact_differences: u64,
+    /// Differences found by listings here (large or unknown differences).
+    pub listed_differences: u64,
+    /// Bytes received in the messages that find differences (summaries, filters, IBLT
+    /// symbols, listings; frame headers included, change payloads and acks excluded).
+    pub reconcile_bytes_in: u64,
     /// Sync-stream bytes written since start.
     pub bytes_out: u64,
     /// Sync-stream bytes read since start.
@@ -81,6 +92,8 @@ impl NativeStatus {
             changes_received: 0,
             changes_applied: 0,
             exact_differences: 0,
+            listed_differences: 0,
+            reconcile_bytes_in: 0,
             bytes_out: 0,
             bytes_in: 0,
             peers: Vec::new(),
@@ -102,6 +115,7 @@ impl NativeStatus {
                 "node_id": p.node_id,
                 "last_round_ms": p.last_round_ms,
                 "queued_changes": p.queued_changes,
+                "to_receive": p.to_receive,
             })).collect::<Vec<_>>(),
             "gossip_stats": {
                 "round": self.round,
@@ -110,6 +124,8 @@ impl NativeStatus {
                 "bloom_filter_items": self.bloom_filter_items,
                 "bloom_filter_fpr": self.bloom_filter_fpr,
                 "exact_differences": self.exact_differences,
+                "listed_differences": self.listed_differences,
+                "reconcile_bytes_in": self.reconcile_bytes_in,
                 "changes_sent": self.changes_sent,
                 "changes_received": self.changes_received,
                 "bytes_in": self.bytes_in,

@@ -49,6 +49,15 @@ pub struct PeerView {
     /// It missed deletions we collected after `sync.tombstoneMaxRetentionDays` (DESIGN §2.3):
     /// our next sync with it is a full comparison whose old unknown items go to review.
     pub stale: bool,
+    /// Where it stands (DESIGN §13): in-sync, syncing, failing, unreachable, paused, removed
+    /// or offline; computed by the engine, rendered as is by the CLI, window and tray.
+    pub state: String,
+    /// Why it is failing, unreachable or offline.
+    pub state_reason: Option<String>,
+    /// Changes it said it queued for us that have not arrived (native mode; an estimate).
+    pub to_receive: u64,
+    /// Changes queued for it (native mode).
+    pub to_send: u64,
 }
 
 impl From<&PeerRecord> for PeerView {
@@ -68,6 +77,10 @@ impl From<&PeerRecord> for PeerView {
             last_error: p.last_error.clone(),
             next_retry_at: p.next_retry_at_ms.map(format_rfc3339_ms),
             stale: p.stale,
+            state: String::new(),
+            state_reason: None,
+            to_receive: 0,
+            to_send: 0,
         }
     }
 }

@@ -179,6 +179,7 @@ impl Initiator {
         hash_key: u64,
         ids: impl IntoIterator<Item = u64>,
         budget: u64,
+        first: usize,
     ) -> (Initiator, ExactMsg) {
         let mut encoder = Encoder::new(hash_key);
         encoder.extend(ids);
@@ -189,7 +190,7 @@ impl Initiator {
             budget,
             done: false,
         };
-        let first = me.symbols(FIRST_BATCH);
+        let first = me.symbols(first.max(1));
         (me, first)
     }
 
@@ -324,8 +325,11 @@ impl Responder {
                 initiator_lacks: decoder.local_only().to_vec(),
             };
         }
-        // Grow by half: the symbols sent overshoot what decoding needed by at most 50 %.
-        self.batch = (self.batch * 3 / 2).min(MAX_BATCH);
+        // Ask for a quarter of what arrived so far: the symbols sent overshoot what decoding
+        // needed by at most 25 %.
+        self.batch = usize::try_from(self.next_index / 4)
+            .unwrap_or(MAX_BATCH)
+            .clamp(FIRST_BATCH, MAX_BATCH);
         ResponderEvent::Send(ExactMsg::More {
             session,
             count: self.batch as u32,
@@ -355,7 +359,7 @@ mod tests {
 
     /// Runs a whole exchange through the wire encoding; returns what each side learned and bytes.
     fn run(a: &[u64], b: &[u64], budget: u64) -> (Learned, usize) {
-        let (mut init, first) = Initiator::start(7, 99, a.iter().copied(), budget);
+        let (mut init, first) = Initiator::start(7, 99, a.iter().copied(), budget, FIRST_BATCH);
         let mut resp = Responder::new(b.iter().copied());
         let mut bytes = 0;
         let wire = |m: &ExactMsg, bytes: &mut usize| {
@@ -446,7 +450,7 @@ mod tests {
 
     #[test]
     fn stray_and_out_of_order_messages_are_ignored() {
-        let (mut init, first) = Initiator::start(1, 2, [1, 2, 3], 100);
+        let (mut init, first) = Initiator::start(1, 2, [1, 2, 3], 100, FIRST_BATCH);
         assert_eq!(
             init.handle(ExactMsg::More {
                 session: 9,

@@ -207,6 +207,8 @@ enum Queued<C> {
     Scan {
         cursor: u64,
         remaining: u64,
+        /// Elements the peer holds already (a listing showed them): not sent.
+        skip: HashSet<Element>,
     },
     Msg(GossipMsg<C>),
 }
@@ -514,6 +516,7 @@ where
             Queued::Scan {
                 cursor: 0,
                 remaining,
+                skip: HashSet::new(),
             },
         );
     }
@@ -570,10 +573,17 @@ where
                         }
                     }
                 }
-                Queued::Scan { cursor, remaining } => {
+                Queued::Scan {
+                    cursor,
+                    remaining,
+                    skip,
+                } => {
                     let at = *cursor;
                     match replica.scan(at, max_changes) {
-                        Ok((changes, next)) => {
+                        Ok((mut changes, next)) => {
+                            if !skip.is_empty() {
+                                changes.retain(|c| !skip.contains(&c.element()));
+                            }
                             *remaining = remaining.saturating_sub(changes.len() as u64);
                             match next {
                                 Some(n) => *cursor = n,
@@ -762,15 +772,25 @@ where
             Side::Responder
         };
         match strategy::choose(mine, theirs, &history) {
-            Plan::Exact { budget } => self.start_exact(peer, budget, lister, now, replica),
+            Plan::Exact { budget } => {
+                let bound = strategy::difference_lower_bound(mine, theirs);
+                self.start_exact(peer, (budget, bound), lister, now, replica)
+            }
             Plan::List { lister } => self.start_list(peer, lister, now, replica),
         }
     }
 
-    fn start_exact<R>(&mut self, peer: &P, budget: u64, fallback: Side, now: u64, replica: &mut R)
-    where
+    fn start_exact<R>(
+        &mut self,
+        peer: &P,
+        plan: (u64, u64),
+        fallback: Side,
+        now: u64,
+        replica: &mut R,
+    ) where
         R: Replica<P, Change = C>,
     {
+        let (budget, lower_bound) = plan;
         let Some(shorts) = self.shorts(peer, replica) else {
             self.finish_round(peer, RoundOutcome::Failed("replica error".into()), now);
             return;
@@ -779,8 +799,13 @@ where
         let Some(out) = self.peers.get_mut(peer).and_then(|s| s.outgoing.as_mut()) else {
             return;
         };
-        let (initiator, first) =
-            Initiator::start(out.round, hash_key, shorts.keys().copied(), budget);
+        let (initiator, first) = Initiator::start(
+            out.round,
+            hash_key,
+            shorts.keys().copied(),
+            budget,
+            strategy::first_batch(lower_bound),
+        );
         out.phase = Phase::Exact {
             initiator,
             shorts,
@@ -872,6 +897,18 @@ where
             .filter(|(s, _)| !listing.shorts.contains(s))
             .map(|(_, id)| *id)
             .collect();
+        // The listing lacks most of what we hold: stream the store in its own order, minus
+        // the few elements the listing holds, rather than fetching every id on its own.
+        let held: Option<HashSet<Element>> = (lacks.len() > own.len() / 2)
+            .then(|| {
+                let key = self.key.salted(listing.salt);
+                replica.elements().ok().map(|els| {
+                    els.into_iter()
+                        .filter(|e| listing.shorts.contains(&e.short(&key)))
+                        .collect()
+                })
+            })
+            .flatten();
         let mut want: Vec<u64> = listing
             .shorts
             .iter()
@@ -903,7 +940,20 @@ where
                 },
             );
         }
-        self.send_ids(peer, lacks);
+        match held {
+            Some(skip) => {
+                self.expect(peer, found as u64);
+                self.enqueue(
+                    peer,
+                    Queued::Scan {
+                        cursor: 0,
+                        remaining: found as u64,
+                        skip,
+                    },
+                );
+            }
+            None => self.send_ids(peer, lacks),
+        }
         Some(found)
     }
 

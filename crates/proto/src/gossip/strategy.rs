@@ -111,6 +111,16 @@ pub fn exact_budget(small: u64, lower_bound: u64) -> u64 {
     by_listing.max(by_bound).max(MIN_BUDGET)
 }
 
+/// Coded symbols in the IBLT's first batch when at least `lower_bound` elements differ: what
+/// decoding that many needs, so a large known difference costs no round trips to ramp up.
+pub fn first_batch(lower_bound: u64) -> usize {
+    let need = lower_bound.saturating_mul(145) / 100;
+    usize::try_from(need).unwrap_or(usize::MAX).clamp(
+        crate::gossip::exact::FIRST_BATCH,
+        crate::gossip::exact::MAX_BATCH,
+    )
+}
+
 /// Chooses how the round identifies the difference, from the initiator's summary `mine`, the
 /// responder's `theirs` and the pair's `history`.
 pub fn choose(mine: &Summary, theirs: &Summary, history: &PairHistory) -> Plan {

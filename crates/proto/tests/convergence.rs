@@ -252,3 +252,31 @@ fn three_nodes_one_restarting_after_fifty_thousand_writes() {
     assert!(sim.run_until_converged(4).is_some());
     assert_eq!(failed_rounds(&sim), 0);
 }
+
+/// Equal counts hide a difference larger than the IBLT's budget: the round's IBLT gives up and
+/// the same round falls to a listing, so the pair converges without a failed round.
+#[test]
+fn an_iblt_that_spends_its_budget_falls_to_a_listing_in_the_same_round() {
+    let case = Case {
+        own: vec![1_600, 1_600],
+        shared: 400,
+        conflicts: 0,
+        tomb_pct: 0,
+        rotate: 0,
+        seed: 17,
+    };
+    let mut sim = build(&case, 0.0);
+    assert!(sim.run_until_converged(3).is_some());
+    assert_eq!(failed_rounds(&sim), 0, "the give-up is not a failed round");
+    let exact: u64 = sim.nodes().iter().map(|n| n.stats().exact_sessions).sum();
+    let listings: u64 = sim.nodes().iter().map(|n| n.stats().listings).sum();
+    let rounds: u64 = sim.nodes().iter().map(|n| n.stats().rounds).sum();
+    assert!(exact >= 1, "the counts were equal: the IBLT was tried");
+    assert!(listings >= 2, "both sides took part in a listing");
+    assert!(
+        sim.traffic.identification_bytes() <= 32 * 2_000 * 11 / 10 + FIXED_BYTES,
+        "{} B",
+        sim.traffic.identification_bytes()
+    );
+    assert!(rounds <= 4, "{rounds} rounds");
+}

@@ -100,7 +100,7 @@ impl Figures {
     fn print(self, what: &str, target: &str) {
         let runs = self.secs.len();
         println!(
-            "{what}: median {:.2} s over {runs} runs ({}; target {target}); identification {:.1} B per difference, {:.3} × a 32-byte listing of the larger side",
+            "{what}: median {:.2} s over {runs} runs ({}; target {target}); identification {:.4} B per difference, {:.4} × a 32-byte listing of the larger side",
             median(self.secs.clone()),
             self.secs.iter().map(|s| format!("{s:.2}")).collect::<Vec<_>>().join(" / "),
             median(self.bytes_per_diff),

@@ -27,6 +27,7 @@ pub mod retention;
 pub mod roster;
 pub mod seedproof;
 pub mod timefmt;
+pub mod wake;
 
 pub use error::Error;
 pub use hlc::{Hlc, HlcClock};

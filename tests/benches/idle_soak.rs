@@ -98,20 +98,25 @@ fn main() {
 
 /// Prints one line per process: CPU %, wake-ups/s, RSS at start and now.
 fn report(probes: &[(String, u32)], start: &[Option<ProcSample>]) {
-    println!("| process | CPU % of a core | wake-ups/s | RSS start MB | RSS end MB |");
-    println!("|---|---|---|---|---|");
+    println!(
+        "| process | CPU % of a core | wake-ups/s | RSS start MB | RSS end MB | targets met |"
+    );
+    println!("|---|---|---|---|---|---|");
     for ((name, pid), s0) in probes.iter().zip(start) {
         let (Some(s0), Some(s1)) = (s0, sample(*pid)) else {
-            println!("| {name} | gone | | | |");
+            println!("| {name} | gone | | | | no |");
             continue;
         };
         let dt = s1.at.duration_since(s0.at).as_secs_f64();
+        let cpu = 100.0 * (s1.cpu_s - s0.cpu_s) / dt;
+        let wakes = (s1.switches - s0.switches) as f64 / dt;
+        let growth = s1.rss.saturating_sub(s0.rss) as f64 / 1e6;
+        let met = cpu < 0.2 && wakes < 20.0 && growth < 5.0;
         println!(
-            "| {name} | {:.3} | {:.1} | {:.1} | {:.1} |",
-            100.0 * (s1.cpu_s - s0.cpu_s) / dt,
-            (s1.switches - s0.switches) as f64 / dt,
+            "| {name} | {cpu:.3} | {wakes:.1} | {:.1} | {:.1} | {} |",
             s0.rss as f64 / 1e6,
-            s1.rss as f64 / 1e6
+            s1.rss as f64 / 1e6,
+            if met { "yes" } else { "no" }
         );
     }
 }

@@ -1,7 +1,7 @@
 //! Long run under load (issue 13): three `mayros daemon` processes paired in one group on
 //! loopback (native mode), 10 single-triple writes and 1 delete per second spread over them.
 //! Every minute: whether the three converge to identical id sets (writes paused until they
-//! agree), failed gossip rounds so far, write → visible on both other engines p50 / p99 over
+//! agree; the time includes listing every id three times), failed gossip rounds so far, write → visible on both other engines p50 / p99 over
 //! that minute, and each engine's RSS. Targets: identical, zero failed rounds, p99 < 500 ms,
 //! RSS flat.
 //!
@@ -197,8 +197,12 @@ async fn run(bin: &std::path::Path, secs: u64) {
                 .iter()
                 .map(|e| sample(e.proc.pid()).map_or(0, |s| s.rss))
                 .collect();
+            let store: Vec<u64> = engines
+                .iter()
+                .map(|e| dir_bytes(&e.proc.data_dir()))
+                .collect();
             println!(
-                "{:5.0} s: writes {writes}, deletes {deletes}, live {}; identical {}; failed rounds {}; write→visible p50 {} p99 {} max {} ms over {} writes, lost {}; RSS {} MB",
+                "{:5.0} s: writes {writes}, deletes {deletes}, live {}; identical {}; failed rounds {}; write→visible p50 {} p99 {} max {} ms over {} writes, lost {}; RSS {} MB; data dir {} MB",
                 t0.elapsed().as_secs_f64(),
                 live.len(),
                 converged.map_or("NO (30 s)".to_string(), |ms| format!("yes ({ms} ms after pause)")),
@@ -208,7 +212,8 @@ async fn run(bin: &std::path::Path, secs: u64) {
                 lat.last().map_or("-".into(), |m| format!("{m:.1}")),
                 lat.len(),
                 lost.load(std::sync::atomic::Ordering::Relaxed),
-                mb_list(&rss)
+                mb_list(&rss),
+                mb_list(&store)
             );
         }
     }
@@ -288,6 +293,16 @@ fn pct(sorted: &[f64], p: f64) -> String {
     }
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     format!("{:.1}", sorted[i])
+}
+
+/// Bytes of the files directly in `dir` (the store, its WAL, secrets).
+fn dir_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir).map_or(0, |d| {
+        d.filter_map(|e| e.ok()?.metadata().ok())
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+            .sum()
+    })
 }
 
 fn mb_list(rss: &[u64]) -> String {

@@ -6,6 +6,8 @@ use std::path::Path;
 
 use mayros_sync_node::{Daemon, DaemonOptions};
 
+pub mod procs;
+
 /// Starts an engine on a free loopback port in `data_dir`.
 pub async fn start_engine(data_dir: &Path, name: &str) -> Daemon {
     let mut opts = DaemonOptions::new(data_dir.to_path_buf());

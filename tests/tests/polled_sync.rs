@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use mayros_sync_tests::Node;
+use mayros_sync_tests::{wait_until, Node};
 use serde_json::json;
 
 fn triples(prefix: &str, n: usize) -> Vec<serde_json::Value> {
@@ -473,4 +473,29 @@ async fn a_failed_sync_now_names_the_peer_and_its_recovery_is_an_event() {
     })
     .await;
     assert!(again.is_none(), "{again:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scheduler_pulls_each_interval_and_again_after_a_resume() {
+    let cfg = json!({"sync": {"intervalSeconds": 10}});
+    let a = Node::start_polled("alpha", cfg.clone()).await;
+    let b = Node::start_polled("bravo", cfg).await;
+    a.invite(&b).await;
+    let first = a.put_batch(triples("first", 5)).await;
+    // No `sync now`: B's scheduled round (10 s ± 10 %) brings them.
+    let pulled = wait_until(Duration::from_secs(25), || async {
+        b.ids().await.len() == first.len()
+    })
+    .await;
+    assert!(pulled, "no scheduled pull within 25 s");
+    let (s, out) = b.control("/api/v1/sync/pause", json!({})).await;
+    assert_eq!(s, 200, "{out}");
+    let more = a.put_batch(triples("more", 5)).await;
+    let (s, out) = b.control("/api/v1/sync/resume", json!({})).await;
+    assert_eq!(s, 200, "{out}");
+    let pulled = wait_until(Duration::from_secs(25), || async {
+        b.ids().await.len() == first.len() + more.len()
+    })
+    .await;
+    assert!(pulled, "no scheduled pull within 25 s of the resume");
 }

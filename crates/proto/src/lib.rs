@@ -28,6 +28,7 @@ pub mod roster;
 pub mod seedproof;
 pub mod syncstate;
 pub mod timefmt;
+pub mod wake;
 
 pub use error::Error;
 pub use hlc::{Hlc, HlcClock};

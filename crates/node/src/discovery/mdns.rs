@@ -196,6 +196,11 @@ fn truncate(s: &str, max: usize) -> String {
     s[..end].to_string()
 }
 
+/// How often the browse thread, between events, checks that someone still listens. Stopping
+/// the responder ends it at once (its channel disconnects); this only bounds how long it
+/// outlives an engine that dropped its receiver without stopping.
+const BROWSE_CHECK: Duration = Duration::from_secs(5);
+
 /// Turns browse events into [`MdnsEvent`]s until the daemon or the receiver goes away.
 fn browse_loop(
     rx: mdns_sd::Receiver<ServiceEvent>,
@@ -206,7 +211,7 @@ fn browse_loop(
 ) {
     let mut ours: HashSet<String> = HashSet::new();
     loop {
-        let event = match rx.recv_timeout(Duration::from_millis(500)) {
+        let event = match rx.recv_timeout(BROWSE_CHECK) {
             Ok(e) => e,
             Err(mdns_sd::RecvTimeoutError::Timeout) => {
                 if events.is_closed() {

@@ -18,6 +18,8 @@ use crate::tls::node_id_of;
 
 /// Time allowed for a TLS handshake before the connection is dropped.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Pause after a failed accept (e.g. out of file descriptors), so the loop does not spin.
+const ACCEPT_RETRY: Duration = Duration::from_millis(500);
 
 /// Who is on the other end of a peer connection, as TLS established it.
 #[derive(Debug, Clone)]
@@ -48,7 +50,11 @@ pub async fn serve(
         let (tcp, remote) = match accepted {
             Ok(x) => x,
             Err(e) => {
-                tracing::warn!(error = %e, "peer API accept failed");
+                tracing::warn!(error = %e, "peer API accept failed; retrying shortly");
+                tokio::select! {
+                    _ = tokio::time::sleep(ACCEPT_RETRY) => {}
+                    _ = stop.changed() => break,
+                }
                 continue;
             }
         };

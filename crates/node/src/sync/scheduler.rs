@@ -5,22 +5,27 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mayros_sync_proto::mode::SyncMode;
-use mayros_sync_proto::peerstate::{is_due, jittered_interval_ms};
+use mayros_sync_proto::peerstate::{is_due, jittered_interval_ms, PeerStatus};
+use mayros_sync_proto::wake::{next_wake_ms, WakeInputs};
 use tokio::sync::watch;
 
 use crate::engine::Engine;
 
-/// Longest sleep between checks, so config changes and retries are noticed.
-const MAX_NAP: Duration = Duration::from_secs(5);
-
 /// Runs until `stop` changes.
 pub async fn run(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
     let mut next_round = engine.clock().now_ms() + first_delay(&engine);
+    let mut retry_deadlines: Vec<u64> = Vec::new();
     loop {
         let now = engine.clock().now_ms();
-        let nap = Duration::from_millis(next_round.saturating_sub(now)).min(MAX_NAP);
+        let wake = next_wake_ms(&WakeInputs {
+            now_ms: now,
+            mode: engine.mode().mode,
+            paused: engine.sync_state().pause_state(now),
+            next_round_ms: next_round,
+            retry_deadlines_ms: &retry_deadlines,
+        });
         tokio::select! {
-            _ = tokio::time::sleep(nap) => {}
+            _ = tokio::time::sleep(Duration::from_millis(wake - now)) => {}
             _ = stop.changed() => return,
         }
         let now = engine.clock().now_ms();
@@ -39,7 +44,11 @@ pub async fn run(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
                 continue;
             }
         };
+        retry_deadlines.clear();
         for peer in peers.into_iter().filter(|p| p.endpoint.is_some()) {
+            if peer.status == PeerStatus::Unreachable {
+                retry_deadlines.extend(peer.next_retry_at_ms);
+            }
             let due = is_due(peer.status, peer.next_retry_at_ms, round_due, now);
             let busy = engine
                 .sync_state()

@@ -16,6 +16,7 @@ pub mod events;
 pub mod native;
 pub mod paths;
 pub mod peer;
+pub mod private_files;
 pub mod quic;
 pub mod sync;
 pub mod tls;

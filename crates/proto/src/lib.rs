@@ -23,6 +23,7 @@ pub mod namespace;
 pub mod peerauth;
 pub mod peerstate;
 pub mod reconcile;
+pub mod redact;
 pub mod retention;
 pub mod roster;
 pub mod seedproof;

@@ -13,6 +13,7 @@ pub mod discovery;
 pub mod engine;
 pub mod error;
 pub mod events;
+pub mod flood;
 pub mod native;
 pub mod paths;
 pub mod peer;

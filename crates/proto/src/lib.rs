@@ -22,6 +22,7 @@ pub mod model;
 pub mod namespace;
 pub mod peerauth;
 pub mod peerstate;
+pub mod ratelimit;
 pub mod reconcile;
 pub mod redact;
 pub mod retention;

@@ -121,13 +121,25 @@ fn a_damaged_store_stops_the_daemon_naming_the_file_and_is_kept() {
     ] {
         std::fs::write(&db, &bytes).unwrap();
         let mut daemon = sb.spawn_daemon(&[]);
-        let status = daemon.wait_exit(common::DEADLINE).expect("the daemon exits");
+        let status = daemon
+            .wait_exit(common::DEADLINE)
+            .expect("the daemon exits");
         assert_eq!(status.code(), Some(1), "{what}");
         let stderr = daemon.stderr();
-        assert!(stderr.contains(&db.display().to_string()), "{what}: {stderr}");
-        assert!(stderr.contains("damaged") && stderr.contains("Move it away"), "{what}: {stderr}");
+        assert!(
+            stderr.contains(&db.display().to_string()),
+            "{what}: {stderr}"
+        );
+        assert!(
+            stderr.contains("damaged") && stderr.contains("Move it away"),
+            "{what}: {stderr}"
+        );
         assert!(daemon.stdout_lines().is_empty(), "{what}: no ready line");
-        assert_eq!(std::fs::read(&db).unwrap(), bytes, "{what}: the file is untouched");
+        assert_eq!(
+            std::fs::read(&db).unwrap(),
+            bytes,
+            "{what}: the file is untouched"
+        );
     }
     std::fs::write(&db, &intact).unwrap();
     let (_daemon, port) = start(&sb);

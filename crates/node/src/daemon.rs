@@ -147,7 +147,8 @@ impl Daemon {
             return Err(Error::ApiNotLoopback { addr: opts.api });
         }
         let data_dir = opts.data_dir.clone();
-        create_private_dir(&data_dir)?;
+        // Repairs (and logs) any mode looser than 0700/0600 left by an older build or a user.
+        crate::private_files::secure_data_dir(&data_dir)?;
         let lock = lock_data_dir(&data_dir)?;
         let config_path =
             paths::config_file(opts.config.as_deref(), &data_dir, opts.data_dir_given);
@@ -349,7 +350,9 @@ type Opened = (Store, DeviceIdentity, Arc<dyn SecretStore>, Option<String>);
 /// Opens the store, chooses the secret store (the keyring is probed with a 2 s limit and file
 /// secrets move into it; see `keyring_store`) and loads the device key.
 fn open_store_and_identity(data_dir: &Path, choice: SecretStoreChoice) -> Result<Opened, Error> {
-    let mut store = Store::open(&paths::store_file(data_dir))?;
+    let db = paths::store_file(data_dir);
+    crate::private_files::create_private_file(&db)?;
+    let mut store = Store::open(&db)?;
     let install_id = store.meta()?.install_id;
     let selection = select_secret_store(data_dir, &install_id, choice)?;
     let secrets = selection.store;
@@ -425,9 +428,11 @@ pub(crate) fn fire_config_change_hook(engine: &Arc<Engine>) {
 /// Takes the exclusive engine lock of a data dir; held for the daemon's lifetime.
 fn lock_data_dir(data_dir: &Path) -> Result<std::fs::File, Error> {
     let path = data_dir.join("engine.lock");
+    use std::os::unix::fs::OpenOptionsExt;
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
+        .mode(crate::private_files::FILE_MODE)
         .write(true)
         .open(&path)
         .map_err(|e| Error::io("cannot open", &path, e))?;
@@ -438,19 +443,6 @@ fn lock_data_dir(data_dir: &Path) -> Result<std::fs::File, Error> {
         }),
         Err(std::fs::TryLockError::Error(e)) => Err(Error::io("cannot lock", &path, e)),
     }
-}
-
-/// Creates `dir` (and parents) with mode 0700 when missing.
-pub fn create_private_dir(dir: &Path) -> Result<(), Error> {
-    use std::os::unix::fs::DirBuilderExt;
-    if dir.is_dir() {
-        return Ok(());
-    }
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| Error::io("cannot create data dir", dir, e))
 }
 
 /// Writes `bytes` to `path` through a temp file and rename, with the given mode.

@@ -111,6 +111,7 @@ pub struct Engine {
     cortex_options: RwLock<CortexOptions>,
     events: crate::events::EventHub,
     nearby: crate::discovery::NearbyState,
+    flood: crate::flood::Floodgate,
 }
 
 impl std::fmt::Debug for Engine {
@@ -242,6 +243,7 @@ impl Engine {
             cortex_options: RwLock::new(cortex_options),
             events: crate::events::EventHub::new(),
             nearby: crate::discovery::NearbyState::default(),
+            flood: crate::flood::Floodgate::new(),
         };
         let engine = Arc::new(engine);
         engine.reevaluate_mode_blocking();
@@ -256,6 +258,11 @@ impl Engine {
     /// The secret store holding the device key and group seed.
     pub fn secrets(&self) -> &Arc<dyn SecretStore> {
         &self.secrets
+    }
+
+    /// Flood limits of the peer API (invite attempts, failed proofs) per source address.
+    pub fn flood(&self) -> &crate::flood::Floodgate {
+        &self.flood
     }
 
     /// The event hub behind `GET /api/v1/sync/events`; anyone may publish.

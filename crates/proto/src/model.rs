@@ -177,6 +177,11 @@ fn object_from_map(map: &Map<String, serde_json::Value>) -> Result<Value, Error>
     }
 }
 
+/// `doc` as its JCS canonical text parses back (numbers in their shortest form).
+fn canonical_json(doc: serde_json::Value) -> serde_json::Value {
+    serde_json::from_str(&crate::jcs::canonicalize(&doc)).unwrap_or(doc)
+}
+
 /// Strips one pair of surrounding angle brackets, as AIngle prints names (`<ex:a>` → `ex:a`).
 pub fn strip_brackets(name: &str) -> &str {
     name.strip_prefix('<')
@@ -229,6 +234,9 @@ impl Triple {
         let predicate = parse_name(predicate, "predicate")?;
         let object = match object {
             Value::Node(n) => Value::Node(parse_name(&n, "object")?),
+            // Kept in the canonical form its id is computed from, so two documents with one id
+            // (`1.0` and `1`, other key orders) are one value everywhere (found by fuzzing).
+            Value::Json(j) => Value::Json(canonical_json(j)),
             other => other,
         };
         Ok(Triple {
@@ -336,6 +344,20 @@ mod tests {
         assert_eq!(
             id("s:x", "p", Value::Json(a)),
             id("s:x", "p", Value::Json(b))
+        );
+    }
+
+    #[test]
+    fn json_documents_with_one_id_are_one_value() {
+        let float: serde_json::Value = serde_json::from_str(r#"{"n":99.0,"a":[1.50]}"#).unwrap();
+        let int: serde_json::Value = serde_json::from_str(r#"{"a":[1.5],"n":99}"#).unwrap();
+        let a = Triple::new("s:x", "p", Value::Json(float)).unwrap();
+        let b = Triple::new("s:x", "p", Value::Json(int)).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.id(), b.id());
+        assert_eq!(
+            a.object,
+            Value::Json(serde_json::json!({"a": [1.5], "n": 99}))
         );
     }
 

@@ -65,3 +65,23 @@ proptest! {
         }
     }
 }
+
+/// Found by `scripts/fuzz` (gossip_msg): a JSON object `99.0` decoded to a value that
+/// re-encoded as `99` and then decoded to another value.
+#[test]
+fn a_json_number_in_non_canonical_form_round_trips() {
+    let input: &[u8] = &[
+        11, 1, 0, 1, 0, 8, 27, 0, 3, 0, 0, 0, 0, 35, 9, 9, 18, 9, 9, 9, 9, 48, 9, 87, 9, 9, 9, 9,
+        9, 9, 57, 57, 46, 48, 9, 0, 0, 0, 0, 0, 0, 59, 9, 52, 57, 57, 57, 0, 0, 0, 0, 0, 238, 0,
+        34, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 46, 0, 0, 57, 57, 57, 9, 30, 9, 9, 9, 53,
+    ];
+    let (kind, used) = mayros_sync_proto::frame::read_varint(input).unwrap();
+    let m = GossipMsg::<TripleChange>::decode(kind, &input[used..])
+        .unwrap()
+        .unwrap();
+    let (k, b) = m.encode();
+    assert_eq!(
+        GossipMsg::<TripleChange>::decode(k, &b).unwrap().unwrap(),
+        m
+    );
+}

@@ -13,6 +13,20 @@ pub enum Error {
         /// What SQLite said.
         source: rusqlite::Error,
     },
+    /// The database file is damaged (truncated, overwritten) or not a database at all; it is
+    /// left untouched.
+    #[error(
+        "the store database {path} is damaged: {detail}. It was left untouched. Move it away \
+         (e.g. `mv {path} {path}.damaged`) and start again with an empty store, then pair this \
+         device again (its peers and roster were in that file) so your other devices send \
+         everything back; or put back a backup of the file"
+    )]
+    Damaged {
+        /// The database file.
+        path: PathBuf,
+        /// What is wrong with it.
+        detail: String,
+    },
     /// The database file belongs to some other application.
     #[error("{path} is not a Mayros Sync store (SQLite application id {found:#010x})")]
     NotAStore {

@@ -524,7 +524,18 @@ fn write_marker(marker: &PathBuf, install_id: &str) -> Result<(), Error> {
         "The secrets of this engine are in the OS keyring: service {KEYRING_SERVICE}, \
          accounts {install_id}/<name>.\n"
     );
-    fs::write(marker, text).map_err(|e| Error::Io {
+    let write = || -> std::io::Result<()> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(marker)?;
+        f.write_all(text.as_bytes())
+    };
+    write().map_err(|e| Error::Io {
         what: "cannot record the move of the secrets into the keyring in",
         path: marker.clone(),
         source: e,

@@ -17,6 +17,7 @@ pub mod apply;
 pub mod changelog;
 pub mod conflicts;
 pub mod counters;
+pub mod damage;
 pub mod delta;
 pub mod elements;
 pub mod error;
@@ -77,6 +78,11 @@ impl Store {
     ///
     /// The parent directory must exist. A database from a newer build is refused.
     pub fn open(path: &Path) -> Result<Store, Error> {
+        damage::check_file(path)?;
+        Store::open_checked(path).map_err(|e| damage::classify(e, path))
+    }
+
+    fn open_checked(path: &Path) -> Result<Store, Error> {
         let open_err = |source| Error::Open {
             path: path.to_path_buf(),
             source,

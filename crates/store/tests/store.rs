@@ -104,7 +104,7 @@ fn bad_files_and_paths_name_the_path() {
     let junk = dir.path().join("junk.db");
     std::fs::write(&junk, vec![b'x'; 4096]).unwrap();
     let err = Store::open(&junk).unwrap_err();
-    assert!(matches!(err, Error::Open { .. }), "{err}");
+    assert!(matches!(err, Error::Damaged { .. }), "{err}");
     assert!(err.to_string().contains("junk.db"), "{err}");
 
     let missing = dir.path().join("no-such-dir").join("store.db");

@@ -24,9 +24,10 @@ pub async fn status(State(state): State<ApiState>) -> Json<serde_json::Value> {
     Json(serde_json::to_value(snapshot).unwrap_or_else(|e| json!({ "error": e.to_string() })))
 }
 
+/// The config answer; secrets (`cortex.authToken`) are shown as `"<redacted>"`.
 fn config_body(cfg: &ConfigState) -> serde_json::Value {
     json!({
-        "config": cfg.config.to_value(),
+        "config": mayros_sync_proto::redact::config_value(&cfg.config),
         "path": cfg.path.display().to_string(),
         "warnings": cfg.warnings.iter().map(|w| w.to_string()).collect::<Vec<_>>(),
     })
@@ -38,10 +39,12 @@ pub async fn get_config(State(state): State<ApiState>) -> Json<serde_json::Value
 }
 
 /// `PUT /api/v1/sync/config`: validates a full config document, writes the file, applies it.
+/// A secret sent back as `"<redacted>"` keeps the value in force.
 pub async fn put_config(
     State(state): State<ApiState>,
-    ApiJson(doc): ApiJson<serde_json::Value>,
+    ApiJson(mut doc): ApiJson<serde_json::Value>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    mayros_sync_proto::redact::restore(&mut doc, &state.engine.config().config);
     let parsed = config::from_value(&doc)
         .map_err(|e| ApiError::bad_request("INVALID_CONFIG", e.to_string()))?;
     let path = state.engine.config().path;

@@ -13,8 +13,9 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 /// A JSON request body, parsed with errors that name the problem.
 ///
-/// The `Content-Type` header is not required (curl users often omit it); the body must be
-/// valid JSON of the expected shape.
+/// The `Content-Type` was checked by [`super::guard::screen`] before the body was read (absent is
+/// accepted from clients that send no `Origin`, e.g. curl); the body must be valid JSON of the
+/// expected shape.
 #[derive(Debug, Clone)]
 pub struct ApiJson<T>(pub T);
 

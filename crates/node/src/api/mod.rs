@@ -30,6 +30,8 @@ pub struct ApiState {
     pub token: Arc<String>,
     /// Accepted `Host` header values.
     pub allowed_hosts: Arc<Vec<String>>,
+    /// Accepted `Origin` header values: the engine's own page and the Tauri window.
+    pub allowed_origins: Arc<Vec<String>>,
     /// The address the API is bound to.
     pub api_addr: SocketAddr,
 }
@@ -42,10 +44,16 @@ impl ApiState {
         if api_addr.is_ipv6() {
             allowed_hosts.push(format!("[::1]:{port}"));
         }
+        let mut allowed_origins: Vec<String> = allowed_hosts
+            .iter()
+            .map(|h| format!("http://{h}"))
+            .collect();
+        allowed_origins.push(guard::TAURI_ORIGIN.to_string());
         ApiState {
             engine,
             token: Arc::new(token),
             allowed_hosts: Arc::new(allowed_hosts),
+            allowed_origins: Arc::new(allowed_origins),
             api_addr,
         }
     }
@@ -146,6 +154,11 @@ pub fn router(state: ApiState) -> Router {
         .fallback(ui_assets::fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Before any route or extractor: a browser page of another origin reads and writes nothing.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::check_origin,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             guard::check_host,

@@ -239,6 +239,8 @@ struct Shared {
     bytes_in: AtomicU64,
     /// Where pairing connections (ALPN `mayros-pair/1`) go; refused while unset.
     pairing: Mutex<Option<mpsc::Sender<quinn::Connection>>>,
+    /// Per-address limits on new connections, pairing requests and failed seed proofs.
+    flood: crate::flood::Floodgate,
 }
 
 /// Handle to the running link manager; cheap to clone.
@@ -278,6 +280,7 @@ impl Links {
             bytes_out: AtomicU64::new(0),
             bytes_in: AtomicU64::new(0),
             pairing: Mutex::new(None),
+            flood: crate::flood::Floodgate::new(),
         });
         shared
             .runtime
@@ -675,6 +678,12 @@ impl Shared {
             };
             let Some(incoming) = incoming else { break };
             let addr = incoming.remote_address();
+            // Before any handshake work: a flood from one address costs one refusal packet each.
+            if let Err(reason) = self.flood.admit_connection(addr.ip()) {
+                debug!(%addr, %reason, "connection refused before the handshake");
+                incoming.refuse();
+                continue;
+            }
             let span = info_span!("accept", %addr, peer = tracing::field::Empty);
             self.runtime
                 .spawn(self.clone().accept_one(incoming, addr).instrument(span));
@@ -687,10 +696,12 @@ impl Shared {
         match self.try_accept(incoming).await {
             Ok(()) => {}
             Err(Refusal::Duplicate(reason)) => debug!(%reason, "duplicate link closed"),
+            Err(Refusal::Limited(reason)) => debug!(%reason, "connection refused by a flood limit"),
             Err(Refusal::Refused(node_id, reason)) => {
                 self.refused(addr, node_id, reason, false).await
             }
             Err(Refusal::Untrusted(node_id, reason)) => {
+                self.flood.proof_failed(addr.ip());
                 self.refused(addr, node_id, reason, true).await
             }
         }
@@ -718,6 +729,10 @@ impl Shared {
         match alpn_of(&conn).as_deref() {
             Some(alpn) if alpn == SYNC_ALPN => {}
             Some(alpn) if alpn == PAIR_ALPN => {
+                if let Err(reason) = self.flood.admit_pair_request(conn.remote_address().ip()) {
+                    conn.close(CLOSE_REFUSED.into(), reason.as_bytes());
+                    return Err(Refusal::Limited(reason));
+                }
                 let handler = self
                     .pairing
                     .lock()
@@ -829,7 +844,11 @@ impl Shared {
                 debug!(%reason, "our dial lost to the peer's");
                 false
             }
-            Err(Refusal::Refused(_, reason) | Refusal::Untrusted(_, reason)) => {
+            Err(
+                Refusal::Refused(_, reason)
+                | Refusal::Untrusted(_, reason)
+                | Refusal::Limited(reason),
+            ) => {
                 self.refused(addr, Some(peer.to_string()), reason, false)
                     .await;
                 false
@@ -890,6 +909,8 @@ enum Refusal {
     Untrusted(Option<String>, String),
     /// A duplicate of the link that wins the tie-break (not reported).
     Duplicate(String),
+    /// Over a flood limit of its source address (not reported, so a flood raises no events).
+    Limited(String),
 }
 
 /// What a link's reader and writer know about their link.

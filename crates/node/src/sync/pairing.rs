@@ -275,6 +275,19 @@ pub async fn join_route(
     Extension(conn): Extension<PeerConnInfo>,
     ApiJson(req): ApiJson<JoinRequest>,
 ) -> Result<Json<JoinResponse>, ApiError> {
+    let ip = conn.remote.ip();
+    if let Err(reason) = engine
+        .flood()
+        .admit_after_failures(ip)
+        .and_then(|()| engine.flood().admit_invite_attempt(ip))
+    {
+        tracing::debug!(%reason, "join attempt refused by a flood limit");
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TOO_MANY_ATTEMPTS",
+            reason,
+        ));
+    }
     if conn.client_node_id.as_deref() != Some(req.node_id.as_str()) {
         return Err(refuse(
             "the TLS client certificate must prove the joining node id",
@@ -329,6 +342,7 @@ pub async fn join_route(
         })
         .await?;
     let (seed, roster, name) = outcome.map_err(|reason| {
+        engine.flood().proof_failed(ip);
         tracing::warn!(%reason, "refused a join attempt");
         refuse(reason)
     })?;

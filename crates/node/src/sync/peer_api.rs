@@ -65,6 +65,15 @@ fn header<'a>(req: &'a axum::http::request::Parts, name: &str) -> Option<&'a str
 /// Authenticates a sync request before its body is parsed.
 async fn authenticate(State(engine): State<Arc<Engine>>, req: Request, next: Next) -> Response {
     let (mut parts, body) = req.into_parts();
+    let remote = parts
+        .extensions
+        .get::<PeerConnInfo>()
+        .map(|c| c.remote.ip());
+    if let Some(Err(reason)) = remote.map(|ip| engine.flood().admit_after_failures(ip)) {
+        tracing::debug!(%reason, "peer request refused by a flood limit");
+        return ApiError::new(StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_FAILURES", reason)
+            .into_response();
+    }
     let bytes = match axum::body::to_bytes(body, MAX_PEER_REQUEST).await {
         Ok(b) => b,
         Err(_) => {
@@ -124,6 +133,9 @@ async fn authenticate(State(engine): State<Arc<Engine>>, req: Request, next: Nex
                 .take(16)
                 .collect::<String>();
             tracing::warn!(%path, node = %claimed, reason = %failure, "refused a peer request");
+            if let Some(ip) = remote {
+                engine.flood().proof_failed(ip);
+            }
             let _ = engine
                 .with_store(|s| s.bump_counter(AUTH_REJECTED_COUNTER))
                 .await;

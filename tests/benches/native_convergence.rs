@@ -57,11 +57,22 @@ async fn reconcile_bytes(a: &Node, b: &Node) -> u64 {
 /// and equal element counts; answers the seconds since `start`.
 async fn until_identical(a: &Node, b: &Node, live: u64, start: Instant) -> f64 {
     let deadline = start + Duration::from_secs(300);
+    let trace = std::env::var("MAYROS_BENCH_TRACE").is_ok();
+    let mut printed = Instant::now();
     while Instant::now() < deadline {
         let (_, sa) = a.p2p_status().await;
         let (_, sb) = b.p2p_status().await;
         let la = sa["sync_stats"]["local_ids"].as_u64().unwrap_or(0);
         let lb = sb["sync_stats"]["local_ids"].as_u64().unwrap_or(0);
+        if trace && printed.elapsed() >= Duration::from_secs(1) {
+            printed = Instant::now();
+            println!(
+                "  {:5.1} s: A {la} live, B {lb} live; reconciliation bytes in A {} B {}",
+                start.elapsed().as_secs_f64(),
+                stat(&sa, "reconcile_bytes_in"),
+                stat(&sb, "reconcile_bytes_in")
+            );
+        }
         if la == live && lb == live && stat(&sa, "known_ids") == stat(&sb, "known_ids") {
             return start.elapsed().as_secs_f64();
         }

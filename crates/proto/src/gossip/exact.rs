@@ -11,10 +11,11 @@ use crate::encode::put_varint;
 use crate::frame::read_varint;
 use crate::reconcile::riblt::{decode_symbols, encode_symbols, CodedSymbol, Decoder, Encoder};
 
-/// Symbols in the first batch; later batches grow by half, up to [`MAX_BATCH`].
+/// Symbols in the first batch unless the caller knows better; later batches ask for a quarter
+/// of what arrived, up to [`MAX_BATCH`].
 pub const FIRST_BATCH: usize = 64;
-/// Largest batch of symbols in one message.
-pub const MAX_BATCH: usize = 16_384;
+/// Largest batch of symbols in one message (≤ 26 B each: under the 4 MiB frame limit).
+pub const MAX_BATCH: usize = 131_072;
 
 /// Message kinds on the wire (frame kinds of the gossip stream).
 pub mod kind {

@@ -477,8 +477,11 @@ where
         }
     }
 
-    fn send_ids(&mut self, peer: &P, ids: Vec<[u8; 32]>) {
+    fn send_ids(&mut self, peer: &P, mut ids: Vec<[u8; 32]>) {
         if !ids.is_empty() {
+            // In id order: the replica's fetches and the peer's applies then walk their
+            // indexes in order instead of at random.
+            ids.sort_unstable();
             self.expect(peer, ids.len() as u64);
             self.enqueue(
                 peer,
@@ -816,16 +819,16 @@ where
         self.send_msg(peer, GossipMsg::Exact(first));
     }
 
-    /// Our elements' short ids under a listing's salted key, short → id.
-    fn salted<R>(&mut self, peer: &P, salt: u64, replica: &mut R) -> Option<Vec<(u64, [u8; 32])>>
+    /// Our elements with their short ids under a listing's salted key, by short id.
+    fn salted<R>(&mut self, peer: &P, salt: u64, replica: &mut R) -> Option<Vec<(u64, Element)>>
     where
         R: Replica<P, Change = C>,
     {
         let key = self.key.salted(salt);
         match replica.elements() {
             Ok(els) => {
-                let mut v: Vec<(u64, [u8; 32])> =
-                    els.iter().map(|e| (e.short(&key), e.id)).collect();
+                let mut v: Vec<(u64, Element)> =
+                    els.into_iter().map(|e| (e.short(&key), e)).collect();
                 v.sort_unstable();
                 Some(v)
             }
@@ -874,7 +877,7 @@ where
                 },
             );
         }
-        Some(listed.into_iter().collect())
+        Some(listed.into_iter().map(|(s, e)| (s, e.id)).collect())
     }
 
     /// A whole listing arrived: send what it lacks, ask for what we lack; answers the count of
@@ -891,28 +894,12 @@ where
     {
         let own = self.salted(peer, listing.salt, replica)?;
         self.stats.listings += 1;
-        let own_shorts: HashSet<u64> = own.iter().map(|(s, _)| *s).collect();
-        let lacks: Vec<[u8; 32]> = own
-            .iter()
-            .filter(|(s, _)| !listing.shorts.contains(s))
-            .map(|(_, id)| *id)
-            .collect();
-        // The listing lacks most of what we hold: stream the store in its own order, minus
-        // the few elements the listing holds, rather than fetching every id on its own.
-        let held: Option<HashSet<Element>> = (lacks.len() > own.len() / 2)
-            .then(|| {
-                let key = self.key.salted(listing.salt);
-                replica.elements().ok().map(|els| {
-                    els.into_iter()
-                        .filter(|e| listing.shorts.contains(&e.short(&key)))
-                        .collect()
-                })
-            })
-            .flatten();
+        let (held, lacks): (Vec<&(u64, Element)>, Vec<&(u64, Element)>) =
+            own.iter().partition(|(s, _)| listing.shorts.contains(s));
         let mut want: Vec<u64> = listing
             .shorts
             .iter()
-            .filter(|s| !own_shorts.contains(s))
+            .filter(|s| own.binary_search_by_key(*s, |(k, _)| *k).is_err())
             .copied()
             .collect();
         want.sort_unstable();
@@ -940,19 +927,22 @@ where
                 },
             );
         }
-        match held {
-            Some(skip) => {
-                self.expect(peer, found as u64);
-                self.enqueue(
-                    peer,
-                    Queued::Scan {
-                        cursor: 0,
-                        remaining: found as u64,
-                        skip,
-                    },
-                );
-            }
-            None => self.send_ids(peer, lacks),
+        if lacks.len() > own.len() / 2 {
+            // The listing lacks most of what we hold: stream the store in its own order, minus
+            // the few elements the listing holds, rather than fetching every id on its own.
+            let skip: HashSet<Element> = held.iter().map(|(_, e)| *e).collect();
+            self.expect(peer, found as u64);
+            self.enqueue(
+                peer,
+                Queued::Scan {
+                    cursor: 0,
+                    remaining: found as u64,
+                    skip,
+                },
+            );
+        } else {
+            let ids = lacks.iter().map(|(_, e)| e.id).collect();
+            self.send_ids(peer, ids);
         }
         Some(found)
     }

@@ -231,6 +231,9 @@ enum Phase {
     Listing(Receiving),
 }
 
+/// An element with its short id under a listing's salted key.
+type Salted = (u64, Element);
+
 /// One chunk of a listing, as received.
 #[derive(Debug)]
 struct ListPart {
@@ -820,15 +823,14 @@ where
     }
 
     /// Our elements with their short ids under a listing's salted key, by short id.
-    fn salted<R>(&mut self, peer: &P, salt: u64, replica: &mut R) -> Option<Vec<(u64, Element)>>
+    fn salted<R>(&mut self, peer: &P, salt: u64, replica: &mut R) -> Option<Vec<Salted>>
     where
         R: Replica<P, Change = C>,
     {
         let key = self.key.salted(salt);
         match replica.elements() {
             Ok(els) => {
-                let mut v: Vec<(u64, Element)> =
-                    els.into_iter().map(|e| (e.short(&key), e)).collect();
+                let mut v: Vec<Salted> = els.into_iter().map(|e| (e.short(&key), e)).collect();
                 v.sort_unstable();
                 Some(v)
             }
@@ -894,7 +896,7 @@ where
     {
         let own = self.salted(peer, listing.salt, replica)?;
         self.stats.listings += 1;
-        let (held, lacks): (Vec<&(u64, Element)>, Vec<&(u64, Element)>) =
+        let (held, lacks): (Vec<&Salted>, Vec<&Salted>) =
             own.iter().partition(|(s, _)| listing.shorts.contains(s));
         let mut want: Vec<u64> = listing
             .shorts

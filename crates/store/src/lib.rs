@@ -24,6 +24,7 @@ pub mod error;
 pub mod identity;
 pub mod invites;
 pub mod keyring_store;
+pub mod listings;
 pub mod meta;
 pub mod peers;
 pub mod review;
@@ -50,6 +51,7 @@ pub use invites::PendingInvite;
 pub use keyring_store::{
     select_secret_store, KeyringSecretStore, SecretStoreChoice, SecretStoreSelection,
 };
+pub use listings::{Checkpoint, NamePage};
 pub use meta::Meta;
 pub use peers::{PeerRecord, SyncResult};
 pub use review::ReviewItem;

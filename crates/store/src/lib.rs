@@ -13,6 +13,7 @@
 //! transaction, which batches amortise; see [`SYNCHRONOUS`].
 #![warn(missing_docs)]
 
+pub mod agent_events;
 pub mod apply;
 pub mod changelog;
 pub mod conflicts;
@@ -40,6 +41,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use mayros_sync_proto::{Hlc, HlcClock};
 use rusqlite::Connection;
 
+pub use agent_events::{
+    AppendOutcome, EventFilter, EventRetention, NewAgentEvent, StoredAgentEvent,
+};
 pub use apply::{ApplyContext, ApplyOutcome, RemoteDeletion, RemoteTriple};
 pub use changelog::{ChangeEntry, ChangeOp};
 pub use conflicts::ConflictRecord;

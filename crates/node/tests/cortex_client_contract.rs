@@ -98,15 +98,16 @@ async fn the_embedded_cortex_answers_every_client_call() {
     let daemon = engine(dir.path()).await;
     let base = format!("http://{}", daemon.info().api);
     let http = reqwest::Client::new();
-    let mut triple_id = String::new();
+    let mut triple_id = String::from("x");
+    let mut event_id = String::from("x");
     let mut failures = Vec::new();
     for row in rows() {
         let path = row
             .route
             .replace(
                 "{id}",
-                if triple_id.is_empty() {
-                    "x"
+                if row.route.starts_with("/api/v1/events/") {
+                    &event_id
                 } else {
                     &triple_id
                 },
@@ -148,8 +149,10 @@ async fn the_embedded_cortex_answers_every_client_call() {
                 failures.push(format!("{what}: 501 body {body}"));
             }
         }
-        if row.method == "POST" && row.route == "/api/v1/triples" {
-            triple_id = body["id"].as_str().unwrap_or("").to_string();
+        match (row.method.as_str(), row.route.as_str()) {
+            ("POST", "/api/v1/triples") => triple_id = body["id"].as_str().unwrap_or("x").into(),
+            ("POST", "/api/v1/events") => event_id = body["ids"][0].as_str().unwrap_or("x").into(),
+            _ => {}
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -233,4 +236,62 @@ fn daemon_store_file(dir: &std::path::Path) -> std::path::PathBuf {
     let mut wal = db.into_os_string();
     wal.push("-wal");
     wal.into()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_events_are_kept_filtered_and_never_synced() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = engine(dir.path()).await;
+    let base = format!("http://{}", daemon.info().api);
+    let http = reqwest::Client::new();
+    let event = |agent: &str, ts: &str| {
+        serde_json::json!({"subject": "contract:e", "type": "tool_call", "agentId": agent,
+                           "timestamp": ts, "fields": {"tool": "search"}})
+    };
+    let batch = serde_json::json!({"events": [
+        event("a1", "2026-12-01T10:00:00.000Z"),
+        event("a2", "2026-12-01T11:00:00.000Z"),
+    ]});
+    for expected_new in [2, 0] {
+        // The second post is the client's retry of the same batch.
+        let r: Value = http
+            .post(format!("{base}/api/v1/events"))
+            .json(&batch)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(r["accepted"], expected_new, "{r}");
+    }
+    let only_a2: Value = http
+        .get(format!("{base}/api/v1/events?agentId=a2"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let events = only_a2["events"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "{only_a2}");
+    assert_eq!(events[0]["timestamp"], "2026-12-01T11:00:00.000Z");
+    // Events are not triples: the synced graph stays empty.
+    let stats: Value = http
+        .get(format!("{base}/api/v1/stats"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["graph"]["triple_count"], 0);
+    let bad = http
+        .post(format!("{base}/api/v1/events"))
+        .json(&serde_json::json!({"events": [{"type": "t"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 400);
+    daemon.shutdown().await;
 }

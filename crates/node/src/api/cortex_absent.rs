@@ -37,7 +37,6 @@ const VALIDATION: &str = "rule validation of triples (the AIngle logic engine)";
 const PROOFS: &str = "proof storage and verification (the AIngle proof engine)";
 const SKILLS: &str = "skill manifest checks and sandboxes (the AIngle skill verifier)";
 const REPUTATION: &str = "agent consistency scores and assertion checks (the AIngle proof engine)";
-const EVENTS: &str = "agent trace events (not kept by the embedded Cortex)";
 const AUDIT: &str =
     "the audit log of authenticated API users (the embedded Cortex has no user accounts)";
 const VECTORS: &str = "vector memory search (the AIngle vector index)";
@@ -59,9 +58,6 @@ pub const NOT_IN_EMBEDDED: &[AbsentRoute] = &[
     r("DELETE", "/api/v1/skills/sandbox/{id}", SKILLS),
     r("GET", "/api/v1/agents/{id}/consistency", REPUTATION),
     r("POST", "/api/v1/assertions/verify-batch", REPUTATION),
-    r("POST", "/api/v1/events", EVENTS),
-    r("GET", "/api/v1/events", EVENTS),
-    r("GET", "/api/v1/events/{id}", EVENTS),
     r("GET", "/api/v1/audit", AUDIT),
     r("GET", "/api/v1/audit/stats", AUDIT),
     r("POST", "/api/v1/memory/search", VECTORS),

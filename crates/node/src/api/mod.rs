@@ -3,6 +3,7 @@
 pub mod control;
 pub mod cortex;
 pub mod cortex_absent;
+pub mod cortex_events;
 pub mod error;
 pub mod events;
 pub mod extract;
@@ -82,6 +83,11 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/flush", post(cortex::flush))
         .route("/api/v1/query/subjects", get(cortex::subjects))
         .route("/api/v1/query/predicates", get(cortex::predicates))
+        .route(
+            "/api/v1/events",
+            post(cortex_events::post_events).get(cortex_events::list_events),
+        )
+        .route("/api/v1/events/{id}", get(cortex_events::get_event))
         .route(
             "/api/v1/triples",
             post(cortex::create_triple).get(cortex::list_triples),

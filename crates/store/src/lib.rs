@@ -13,6 +13,7 @@
 //! transaction, which batches amortise; see [`SYNCHRONOUS`].
 #![warn(missing_docs)]
 
+pub mod agent_events;
 pub mod apply;
 pub mod changelog;
 pub mod conflicts;
@@ -24,6 +25,7 @@ pub mod error;
 pub mod identity;
 pub mod invites;
 pub mod keyring_store;
+pub mod listings;
 pub mod meta;
 pub mod peers;
 pub mod review;
@@ -39,6 +41,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use mayros_sync_proto::{Hlc, HlcClock};
 use rusqlite::Connection;
 
+pub use agent_events::{
+    AppendOutcome, EventFilter, EventRetention, NewAgentEvent, StoredAgentEvent,
+};
 pub use apply::{ApplyContext, ApplyOutcome, RemoteDeletion, RemoteTriple};
 pub use changelog::{ChangeEntry, ChangeOp};
 pub use conflicts::ConflictRecord;
@@ -50,6 +55,7 @@ pub use invites::PendingInvite;
 pub use keyring_store::{
     select_secret_store, KeyringSecretStore, SecretStoreChoice, SecretStoreSelection,
 };
+pub use listings::{Checkpoint, NamePage};
 pub use meta::Meta;
 pub use peers::{PeerRecord, SyncResult};
 pub use review::ReviewItem;

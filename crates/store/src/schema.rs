@@ -177,6 +177,23 @@ CREATE TABLE review_queue (
 );
 ";
 
+/// Version 4: agent trace events the Mayros client posts to `/api/v1/events`. They are this
+/// device's records (never synced, no change-log entry); `seq` orders them and bounds retention.
+const V4: &str = "
+CREATE TABLE agent_events (
+    seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+    id             TEXT    NOT NULL UNIQUE,
+    type           TEXT    NOT NULL,
+    agent_id       TEXT    NOT NULL,
+    session        TEXT,
+    timestamp      TEXT    NOT NULL,
+    recorded_at_ms INTEGER NOT NULL,
+    body           TEXT    NOT NULL
+);
+CREATE INDEX agent_events_agent ON agent_events (agent_id, seq);
+CREATE INDEX agent_events_recorded_at ON agent_events (recorded_at_ms);
+";
+
 /// Every migration, oldest first; versions are 1, 2, 3, … without gaps.
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -191,10 +208,14 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 3,
         sql: V3,
     },
+    Migration {
+        version: 4,
+        sql: V4,
+    },
 ];
 
 /// The schema version this build creates and understands.
-pub const LATEST_VERSION: u32 = 3;
+pub const LATEST_VERSION: u32 = 4;
 
 /// Brings the database to [`LATEST_VERSION`] and fills in missing meta rows, in one transaction.
 pub(crate) fn migrate(conn: &mut Connection, path: &Path, now_ms: u64) -> Result<u32, Error> {

@@ -323,7 +323,7 @@ fn a_v1_store_migrates_to_the_latest_schema_and_keeps_its_data() {
     let mut store = reopen(&path);
     let meta = store.meta().unwrap();
     assert_eq!(meta.schema_version, LATEST_VERSION);
-    assert_eq!(LATEST_VERSION, 3);
+    assert_eq!(LATEST_VERSION, 4);
     assert_eq!(
         (meta.install_id, meta.log_epoch.as_str()),
         ("ab".repeat(16), "00112233445566ff")
@@ -400,7 +400,7 @@ fn a_v1_store_migrates_to_the_latest_schema_and_keeps_its_data() {
     store.check_integrity().unwrap();
     drop(store);
     let store = reopen(&path);
-    assert_eq!(store.meta().unwrap().schema_version, 3);
+    assert_eq!(store.meta().unwrap().schema_version, LATEST_VERSION);
     assert_eq!(store.counter("auth_rejected").unwrap(), 1);
     let versions: Vec<i64> = rusqlite::Connection::open(&path)
         .unwrap()
@@ -410,5 +410,5 @@ fn a_v1_store_migrates_to_the_latest_schema_and_keeps_its_data() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(versions, [1, 2, 3]);
+    assert_eq!(versions, [1, 2, 3, 4]);
 }

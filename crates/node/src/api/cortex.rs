@@ -120,6 +120,7 @@ pub async fn health(State(state): State<ApiState>) -> Response {
     match state.engine.with_store(|s| s.triple_count()).await {
         Ok(n) => Json(json!({
             "status": "healthy",
+            "version": env!("CARGO_PKG_VERSION"),
             "components": { "graph": { "status": "healthy", "message": format!("{n} triples") } }
         }))
         .into_response(),
@@ -127,6 +128,7 @@ pub async fn health(State(state): State<ApiState>) -> Response {
             StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({
                 "status": "unhealthy",
+                "version": env!("CARGO_PKG_VERSION"),
                 "components": { "graph": { "status": "unhealthy", "message": e.to_string() } }
             })),
         )
@@ -331,9 +333,81 @@ pub async fn stats(State(state): State<ApiState>) -> Result<Json<serde_json::Val
         "server": {
             "name": "mayros-sync",
             "version": env!("CARGO_PKG_VERSION"),
+            // The stock figure counts WebSocket subscribers; the embedded Cortex has none.
+            "connected_clients": 0,
             "uptime_seconds": state.engine.uptime_seconds(),
             "node_id": state.engine.identity().node_id,
         }
+    })))
+}
+
+/// Query string of `GET /api/v1/query/subjects`.
+#[derive(Debug, Deserialize)]
+pub struct SubjectParams {
+    /// Only subjects that have this predicate (bare or bracketed).
+    pub predicate: Option<String>,
+    /// Page size (default 100, at most 100 000).
+    pub limit: Option<usize>,
+}
+
+/// `GET /api/v1/query/subjects?predicate=&limit=` → `{"subjects":["<s>"…],"total"}`.
+pub async fn subjects(
+    State(state): State<ApiState>,
+    ApiQuery(params): ApiQuery<SubjectParams>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let predicate = name_filter(params.predicate.as_deref(), "predicate")?;
+    let limit = params.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT);
+    let page = state
+        .engine
+        .with_store(move |s| s.subjects(predicate.as_deref(), limit))
+        .await?;
+    Ok(Json(json!({
+        "subjects": page.names.iter().map(|n| render_name(n, true)).collect::<Vec<_>>(),
+        "total": page.total,
+    })))
+}
+
+/// Query string of `GET /api/v1/query/predicates`.
+#[derive(Debug, Deserialize)]
+pub struct PredicateParams {
+    /// Only predicates used with subjects of this namespace (the part before the first `:`).
+    pub namespace: Option<String>,
+    /// Page size (default 100, at most 100 000).
+    pub limit: Option<usize>,
+}
+
+/// `GET /api/v1/query/predicates?namespace=&limit=` → `{"predicates":["<p>"…],"total"}`.
+pub async fn predicates(
+    State(state): State<ApiState>,
+    ApiQuery(params): ApiQuery<PredicateParams>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let namespace = params
+        .namespace
+        .map(|ns| {
+            ns.trim_start_matches('<')
+                .trim_end_matches(['>', ':'])
+                .to_string()
+        })
+        .filter(|ns| !ns.is_empty());
+    let limit = params.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT);
+    let page = state
+        .engine
+        .with_store(move |s| s.predicates(namespace.as_deref(), limit))
+        .await?;
+    Ok(Json(json!({
+        "predicates": page.names.iter().map(|n| render_name(n, true)).collect::<Vec<_>>(),
+        "total": page.total,
+    })))
+}
+
+/// `POST /api/v1/flush` (sent by Mayros's sidecar manager before it stops the process): every
+/// write is already durable at commit, so this checkpoints the SQLite WAL into the database file.
+pub async fn flush(State(state): State<ApiState>) -> Result<Json<serde_json::Value>, ApiError> {
+    let c = state.engine.with_store(|s| s.checkpoint()).await?;
+    Ok(Json(json!({
+        "status": if c.busy { "partial" } else { "flushed" },
+        "wal_frames": c.log_frames,
+        "checkpointed_frames": c.checkpointed_frames,
     })))
 }
 

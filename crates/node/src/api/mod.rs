@@ -2,6 +2,8 @@
 
 pub mod control;
 pub mod cortex;
+pub mod cortex_absent;
+pub mod cortex_events;
 pub mod error;
 pub mod events;
 pub mod extract;
@@ -75,9 +77,17 @@ pub fn path_segment(text: &str) -> String {
 
 /// Builds the whole local API.
 pub fn router(state: ApiState) -> Router {
-    let cortex = Router::new()
+    let mut cortex = Router::new()
         .route("/api/v1/health", get(cortex::health))
         .route("/api/v1/stats", get(cortex::stats))
+        .route("/api/v1/flush", post(cortex::flush))
+        .route("/api/v1/query/subjects", get(cortex::subjects))
+        .route("/api/v1/query/predicates", get(cortex::predicates))
+        .route(
+            "/api/v1/events",
+            post(cortex_events::post_events).get(cortex_events::list_events),
+        )
+        .route("/api/v1/events/{id}", get(cortex_events::get_event))
         .route(
             "/api/v1/triples",
             post(cortex::create_triple).get(cortex::list_triples),
@@ -96,8 +106,11 @@ pub fn router(state: ApiState) -> Router {
         .route(
             "/api/v1/p2p/peers/{node_id}",
             axum::routing::delete(cortex::remove_p2p_peer),
-        )
-        .route_layer(middleware::from_fn_with_state(state.clone(), embedded_only));
+        );
+    for (path, handler) in cortex_absent::routes() {
+        cortex = cortex.route(path, handler);
+    }
+    let cortex = cortex.route_layer(middleware::from_fn_with_state(state.clone(), embedded_only));
 
     let control = Router::new()
         .route("/api/v1/sync/status", get(control::status))

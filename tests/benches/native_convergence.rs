@@ -208,6 +208,16 @@ async fn offline_catch_up(shared: usize, more: usize, runs: usize) {
         load(&a, &format!("s{run}"), shared).await;
         a.invite(&b).await;
         until_identical(&a, &b, shared as u64, Instant::now()).await;
+        // As a device that stayed on a while: a round proved the pair in sync (B recorded A's
+        // acknowledgement) before B goes down.
+        let proven = mayros_sync_tests::wait_until(Duration::from_secs(30), || async {
+            let status = b.get("/api/v1/sync/status").await;
+            status["peers"]
+                .as_array()
+                .is_some_and(|ps| ps.iter().any(|p| p["state"] == "in-sync"))
+        })
+        .await;
+        assert!(proven, "B never saw the pair proven in sync");
         let b_dir = b.dir;
         b.daemon.shutdown().await;
         load(&a, &format!("m{run}"), more).await;

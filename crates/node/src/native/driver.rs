@@ -267,6 +267,7 @@ impl Driver {
                     })));
                 self.remember_addr(&peer, addr);
                 self.share_addresses(&peer, addr);
+                self.restore_good_round(&peer);
                 self.node.peer_up(peer, now);
             }
             LinkEvent::Down { peer, reason } => {
@@ -369,6 +370,25 @@ impl Driver {
                     ));
                 }
             }
+        }
+    }
+
+    /// After a restart the machine knows no good round with `peer`: hand it the durable
+    /// acknowledgement (our change-log position the peer is known to hold), so the first round
+    /// can use the recent window since then instead of a full identification.
+    fn restore_good_round(&mut self, peer: &str) {
+        if self.acked.contains_key(peer) {
+            return;
+        }
+        let id = peer.to_string();
+        match self.engine.store_blocking(move |s| s.peer(&id)) {
+            Ok(Some(record)) if record.acked_position > 0 => {
+                self.acked.insert(peer.to_string(), record.acked_position);
+                self.node
+                    .remember_good_round(peer.to_string(), record.acked_position);
+            }
+            Ok(_) => {}
+            Err(e) => self.error(format!("cannot read a peer's acknowledgement: {e}")),
         }
     }
 

@@ -276,6 +276,7 @@ struct InRound {
     exact: Option<(Responder, HashMap<u64, [u8; 32]>)>,
     exact_closed: bool,
     list: Option<InList>,
+    window_limit: usize,
 }
 
 #[derive(Debug)]
@@ -705,14 +706,33 @@ where
         });
     }
 
+    /// The largest recent window worth a Bloom filter in a round between these summaries: the
+    /// configured one, or more when the counts alone show a larger difference (a filter costs
+    /// ~1.2 B per window element, the IBLT ~25 B per difference).
+    fn window_limit(&self, mine: &Summary, theirs: &Summary) -> usize {
+        let bound = strategy::difference_lower_bound(mine, theirs).saturating_mul(2);
+        usize::try_from(bound)
+            .unwrap_or(usize::MAX)
+            .min(strategy::MAX_BLOOM_WINDOW)
+            .max(self.cfg.max_window)
+    }
+
+    /// Records that `peer` held everything this node held at change-log `marker` (a good round
+    /// before a restart, from the owner's durable acknowledgements): the next round can use the
+    /// recent window since then.
+    pub fn remember_good_round(&mut self, peer: P, marker: u64) {
+        let m = self.last_ok.entry(peer).or_insert(marker);
+        *m = (*m).max(marker);
+    }
+
     /// The elements this node changed since its last good round with `peer`; `None` when that
     /// window is unknown (no good round since start) or larger than `max_window`.
-    fn recent_window<R>(&mut self, peer: &P, replica: &mut R) -> Option<Vec<Element>>
+    fn recent_window<R>(&mut self, peer: &P, limit: usize, replica: &mut R) -> Option<Vec<Element>>
     where
         R: Replica<P, Change = C>,
     {
         let since = *self.last_ok.get(peer)?;
-        match replica.window(since, self.cfg.max_window) {
+        match replica.window(since, limit) {
             Ok(w) => w,
             Err(e) => {
                 self.replica_error(peer, "cannot read the recent window", e);
@@ -722,11 +742,16 @@ where
     }
 
     /// The recent window with a freshly salted Bloom filter over it (counted as sent).
-    fn window_filter<R>(&mut self, peer: &P, replica: &mut R) -> Option<(Vec<Element>, BloomFilter)>
+    fn window_filter<R>(
+        &mut self,
+        peer: &P,
+        limit: usize,
+        replica: &mut R,
+    ) -> Option<(Vec<Element>, BloomFilter)>
     where
         R: Replica<P, Change = C>,
     {
-        let window = self.recent_window(peer, replica)?;
+        let window = self.recent_window(peer, limit, replica)?;
         let salt = self.random();
         let mut filter = BloomFilter::with_fpr(window.len(), self.cfg.bloom_fpr, salt);
         for e in &window {
@@ -1198,7 +1223,12 @@ where
                     return;
                 }
                 if let Some(filter) = bloom {
-                    if let Some(window) = self.recent_window(peer, replica) {
+                    let limit = self
+                        .peers
+                        .get(peer)
+                        .and_then(|s| s.incoming.as_ref())
+                        .map_or(self.cfg.max_window, |i| i.window_limit);
+                    if let Some(window) = self.recent_window(peer, limit, replica) {
                         let lacking = self.missing_from(&window, &filter);
                         self.send_ids(peer, lacking);
                     }
@@ -1319,10 +1349,12 @@ where
             self.acked(peer, marker);
             return;
         }
+        let window_limit = self.window_limit(&mine, theirs);
         let bloom = if total(theirs) == 0 || total(&mine) == 0 {
             None
         } else {
-            self.window_filter(peer, replica).map(|(_, f)| f)
+            self.window_filter(peer, window_limit, replica)
+                .map(|(_, f)| f)
         };
         if let Some(s) = self.peers.get_mut(peer) {
             s.proven = false;
@@ -1333,6 +1365,7 @@ where
                 exact: None,
                 exact_closed: false,
                 list: None,
+                window_limit,
             });
         }
         self.send_msg(
@@ -1388,7 +1421,8 @@ where
             self.start_identify(peer, &mine, theirs, now, replica);
             return;
         };
-        let own = self.window_filter(peer, replica);
+        let limit = self.window_limit(&mine, theirs);
+        let own = self.window_filter(peer, limit, replica);
         let own_filter = own.map(|(window, f)| {
             let lacking = self.missing_from(&window, &filter);
             self.send_ids(peer, lacking);

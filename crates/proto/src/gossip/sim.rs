@@ -311,11 +311,22 @@ impl Sim {
         self.relink(&was);
     }
 
-    /// Brings node `n` back as after a restart: a fresh machine over the durable replica.
+    /// Brings node `n` back as after a restart: a fresh machine over the durable replica and
+    /// its durable acknowledgements.
     pub fn restart(&mut self, n: u64) {
         let was = self.links();
         self.down.remove(&n);
         self.nodes[n as usize] = self.machine(n);
+        // The engine keeps acknowledgements durably (tombstone collection) and hands them back.
+        let acked: Vec<(u64, u64)> = self
+            .acks
+            .iter()
+            .filter(|((node, _), _)| *node == n)
+            .map(|((_, peer), marker)| (*peer, *marker))
+            .collect();
+        for (peer, marker) in acked {
+            self.nodes[n as usize].remember_good_round(peer, marker);
+        }
         self.relink(&was);
     }
 

@@ -39,6 +39,9 @@ pub const LIST_BYTES_PER_ELEMENT: u64 = 8;
 /// falls back to a listing (so a failed IBLT plus the listing costs ≤ 24 B per element).
 pub const EXACT_BYTES_PER_MIN_ELEMENT: u64 = 16;
 
+/// Largest recent window a Bloom filter is built over (≈ 1.2 MB at 1 % FPR).
+pub const MAX_BLOOM_WINDOW: usize = 1_000_000;
+
 /// Smallest symbol budget of an exact step.
 pub const MIN_BUDGET: u64 = 256;
 

@@ -5,8 +5,8 @@
 //! - two stores of N/2 each, disjoint, to identical stores (target < 30 s);
 //! - B offline while A wrote N/5 into a shared 4N/5; time from B's restart (target < 10 s);
 //! - for each, the bytes exchanged to identify the difference (reconciliation messages, change
-//!   payloads excluded; target ≤ 48 B per difference and ≤ 1.1 × a 32-byte listing of the
-//!   larger side).
+//!   payloads excluded, counted until a round proved the pair in sync; target ≤ 48 B per
+//!   difference and ≤ 1.1 × a 32-byte listing of the larger side).
 //!
 //! Run: `cargo bench -p mayros-sync-tests --bench native_convergence` (N = 500 000, 3 runs;
 //! `MAYROS_BENCH_N`, `MAYROS_BENCH_RUNS`, `MAYROS_BENCH_ONLY=own|disjoint|offline`).
@@ -79,6 +79,21 @@ async fn until_identical(a: &Node, b: &Node, live: u64, start: Instant) -> f64 {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     panic!("not identical within 300 s");
+}
+
+/// Waits until both engines show each other in sync (a round proved it), so the
+/// identification bytes include the round's last messages; answers whether they did.
+async fn until_proven(a: &Node, b: &Node) -> bool {
+    mayros_sync_tests::wait_until(Duration::from_secs(60), || async {
+        proven(a).await && proven(b).await
+    })
+    .await
+}
+
+async fn proven(n: &Node) -> bool {
+    n.get("/api/v1/sync/status").await["peers"]
+        .as_array()
+        .is_some_and(|ps| ps.iter().any(|p| p["state"] == "in-sync"))
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -154,6 +169,7 @@ async fn own_against_many(n: usize, runs: usize) {
             a.invite(&b).await;
             let live = (on_a + mine) as u64;
             let secs = until_identical(&a, &b, live, start).await;
+            assert!(until_proven(&a, &b).await, "never proven in sync");
             let bytes = reconcile_bytes(&a, &b).await - before;
             println!("run {run}: B with {mine} of its own caught up with A's {on_a} in {secs:.2} s, {bytes} B to identify");
             let figures = if mine == 0 { &mut empty } else { &mut own };
@@ -185,6 +201,7 @@ async fn disjoint_halves(half: usize, runs: usize) {
         let start = Instant::now();
         a.invite(&b).await;
         let secs = until_identical(&a, &b, 2 * half as u64, start).await;
+        assert!(until_proven(&a, &b).await, "never proven in sync");
         let bytes = reconcile_bytes(&a, &b).await - before;
         println!(
             "run {run}: {half} + {half} disjoint identical in {secs:.2} s, {bytes} B to identify"
@@ -225,8 +242,9 @@ async fn offline_catch_up(shared: usize, more: usize, runs: usize) {
         let start = Instant::now();
         let b = Node::restart(b_dir, "bravo").await;
         let secs = until_identical(&a, &b, (shared + more) as u64, start).await;
+        assert!(until_proven(&a, &b).await, "never proven in sync");
         let bytes = reconcile_bytes(&a, &b).await - before_a;
-        println!("run {run}: B back after A wrote {more} into {shared}: identical in {secs:.2} s from its restart, {bytes} B to identify");
+        println!("run {run}: B back after A wrote {more} into {shared}: identical in {secs:.2} s from its restart, {bytes} B to identify (Bloom filters of {} and {} items)", stat(&a.p2p_status().await.1, "bloom_filter_items"), stat(&b.p2p_status().await.1, "bloom_filter_items"));
         f.push(secs, bytes, more as u64, (shared + more) as u64);
         a.daemon.shutdown().await;
         b.daemon.shutdown().await;

@@ -1662,10 +1662,10 @@ where
         &self.key
     }
 
-    /// Replaces the group fingerprint key (seed rotation); recent windows restart.
+    /// Replaces the group fingerprint key (seed rotation, or the seed read after start-up).
+    /// The good-round markers stay: they are change-log positions, not keyed values.
     pub fn set_key(&mut self, key: FingerprintKey) {
         self.key = key;
-        self.last_ok.clear();
     }
 }
 

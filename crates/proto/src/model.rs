@@ -362,6 +362,21 @@ mod tests {
     }
 
     #[test]
+    fn a_json_float_keeps_its_canonical_text_through_a_parse() {
+        // Found by fuzzing: without exact float parsing this became 1.510184258101319e+50.
+        let x: serde_json::Value = serde_json::from_str("1.5101842581013194e50").unwrap();
+        let t = Triple::new("s:x", "p", Value::Json(x.clone())).unwrap();
+        let text = crate::jcs::canonicalize(&x);
+        assert_eq!(text, "1.5101842581013194e+50");
+        let again = Triple::new(
+            "s:x",
+            "p",
+            Value::Json(serde_json::from_str(&text).unwrap()),
+        );
+        assert_eq!(again.unwrap().id(), t.id());
+    }
+
+    #[test]
     fn every_variant_round_trips_through_json() {
         let values = vec![
             Value::Node("ex:bob".into()),

@@ -237,6 +237,11 @@ impl Triple {
             // Kept in the canonical form its id is computed from, so two documents with one id
             // (`1.0` and `1`, other key orders) are one value everywhere (found by fuzzing).
             Value::Json(j) => Value::Json(canonical_json(j)),
+            // NaN and infinities have no JSON form (REST refuses them too) and NaN equals
+            // nothing, not even itself (found by fuzzing).
+            Value::Float(f) if !f.is_finite() => {
+                return Err(bad_object("number is not a finite float"))
+            }
             other => other,
         };
         Ok(Triple {
@@ -359,6 +364,15 @@ mod tests {
             a.object,
             Value::Json(serde_json::json!({"a": [1.5], "n": 99}))
         );
+    }
+
+    #[test]
+    fn non_finite_floats_are_refused() {
+        for f in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let err = Triple::new("s:x", "p", Value::Float(f)).unwrap_err();
+            assert!(err.to_string().contains("finite"), "{err}");
+        }
+        assert!(Triple::new("s:x", "p", Value::Float(-0.5)).is_ok());
     }
 
     #[test]

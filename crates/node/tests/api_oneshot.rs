@@ -453,6 +453,113 @@ async fn config_put_validates_writes_and_applies() {
 }
 
 #[tokio::test]
+async fn config_errors_name_the_key_as_a_field() {
+    let api = api();
+    let (s, b) = api
+        .control(
+            Method::PATCH,
+            "/api/v1/sync/config",
+            Some(r#"{"sync":{"conflictStrategy":"coin-toss"}}"#),
+        )
+        .await;
+    assert_error(s, &b, StatusCode::BAD_REQUEST, "INVALID_CONFIG");
+    assert_eq!(b["field"], "sync.conflictStrategy", "{b}");
+    assert!(
+        b["error"]
+            .as_str()
+            .unwrap()
+            .contains("sync.conflictStrategy"),
+        "the message keeps naming the key: {b}"
+    );
+    let (s, b) = api
+        .control(
+            Method::PUT,
+            "/api/v1/sync/config",
+            Some(r#"{"sync":{"intervalSeconds":"soon"}}"#),
+        )
+        .await;
+    assert_error(s, &b, StatusCode::BAD_REQUEST, "INVALID_CONFIG");
+    assert_eq!(b["field"], "sync.intervalSeconds", "{b}");
+}
+
+#[tokio::test]
+async fn config_put_of_the_effective_document_writes_only_what_differs() {
+    let api = api();
+    let (_, got) = api.control(Method::GET, "/api/v1/sync/config", None).await;
+    let mut effective = got["config"].clone();
+    effective["sync"]["autoSync"] = json!(true);
+    let (s, b) = api
+        .control(
+            Method::PUT,
+            "/api/v1/sync/config",
+            Some(&effective.to_string()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["config"]["sync"]["autoSync"], true);
+    let path = b["path"].as_str().unwrap().to_string();
+    let on_disk: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(on_disk, json!({"sync": {"autoSync": true}}));
+}
+
+#[tokio::test]
+async fn config_patch_changes_only_the_keys_sent() {
+    let api = api();
+    let (s, b) = api
+        .control(
+            Method::PATCH,
+            "/api/v1/sync/config",
+            Some(r#"{"sync":{"intervalSeconds":60},"namespace":"work"}"#),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let path = b["path"].as_str().unwrap().to_string();
+    let read =
+        || -> Value { serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap() };
+    assert_eq!(
+        read(),
+        json!({"sync": {"intervalSeconds": 60}, "namespace": "work"})
+    );
+
+    let (s, b) = api
+        .control(
+            Method::PATCH,
+            "/api/v1/sync/config",
+            Some(r#"{"sync":{"intervalSeconds":null,"autoSync":true}}"#),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(
+        read(),
+        json!({"sync": {"autoSync": true}, "namespace": "work"})
+    );
+    assert_eq!(
+        b["config"]["sync"]["intervalSeconds"], 300,
+        "back to the default"
+    );
+    assert_eq!(b["config"]["namespace"], "work", "an unsent key is kept");
+
+    // An invalid patch leaves the file as it was.
+    let (s, _) = api
+        .control(
+            Method::PATCH,
+            "/api/v1/sync/config",
+            Some(r#"{"ui":{"notifications":"yes"}}"#),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        read(),
+        json!({"sync": {"autoSync": true}, "namespace": "work"})
+    );
+
+    let (s, b) = api
+        .control(Method::PATCH, "/api/v1/sync/config", Some("[1]"))
+        .await;
+    assert_error(s, &b, StatusCode::BAD_REQUEST, "INVALID_CONFIG");
+}
+
+#[tokio::test]
 async fn unknown_routes_and_methods_are_json() {
     let api = api();
     let (s, b) = api.call(Method::GET, "/api/v1/nope", None).await;

@@ -52,7 +52,10 @@ fn patch_config_changes_only_the_keys_sent() {
     let path = saved["path"].as_str().unwrap().to_string();
     let on_disk: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    assert_eq!(on_disk, json!({"ui": {"notifications": false}}));
+    assert_eq!(
+        on_disk,
+        json!({"version": 1, "ui": {"notifications": false}})
+    );
 
     let err = t
         .invoke(

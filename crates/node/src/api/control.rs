@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use mayros_sync_proto::timefmt::format_rfc3339_ms;
-use mayros_sync_proto::{config, config_user};
+use mayros_sync_proto::{config, config_migrate, config_user};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -39,15 +39,25 @@ pub async fn get_config(State(state): State<ApiState>) -> Json<serde_json::Value
 }
 
 /// `PUT /api/v1/sync/config`: validates a full config document, writes only the keys that
-/// differ from their defaults, applies it. A secret sent back as `"<redacted>"` keeps the
-/// value in force.
+/// differ from their defaults (with the current `version`), applies it. A secret sent back
+/// as `"<redacted>"` keeps the value in force.
 pub async fn put_config(
     State(state): State<ApiState>,
     ApiJson(mut doc): ApiJson<serde_json::Value>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     mayros_sync_proto::redact::restore(&mut doc, &state.engine.config().config);
+    let mut doc = current_version(&doc)?;
     config_user::prune_defaults(&mut doc);
     write_and_apply(&state, doc).await
+}
+
+/// `doc` migrated to the current config version (DESIGN §9 gap: the `version` key).
+fn current_version(doc: &serde_json::Value) -> Result<serde_json::Value, ApiError> {
+    let migrated = config_migrate::migrate(doc).map_err(|e| ApiError::invalid_config(&e))?;
+    for note in &migrated.notes {
+        tracing::info!(from = migrated.from_version, "config migrated: {note}");
+    }
+    Ok(migrated.doc)
 }
 
 /// `PATCH /api/v1/sync/config`: applies a JSON merge patch of the keys the user changed
@@ -63,8 +73,13 @@ pub async fn patch_config(
             "a config patch must be a JSON object of the keys to change (null = default)",
         ));
     }
+    let mut patch = patch;
+    if let Some(obj) = patch.as_object_mut() {
+        // The file's version is the engine's to set.
+        obj.remove("version");
+    }
     let current = state.engine.config();
-    let mut doc = read_config_file(&current.path)?;
+    let mut doc = current_version(&read_config_file(&current.path)?)?;
     config_user::merge_patch(&mut doc, &patch);
     mayros_sync_proto::redact::restore(&mut doc, &current.config);
     write_and_apply(&state, doc).await

@@ -171,6 +171,16 @@ pub async fn put_config(state: State<'_, ShellState>, config: Value) -> Answer {
     answer
 }
 
+/// `PATCH /api/v1/sync/config` with a JSON merge patch of the changed keys (`null` = default).
+#[tauri::command]
+pub async fn patch_config(state: State<'_, ShellState>, patch: Value) -> Answer {
+    let answer = state
+        .request(Method::PATCH, "/api/v1/sync/config", Some(patch))
+        .await;
+    state.ask_refresh();
+    answer
+}
+
 /// Whether the app starts at login (re-read from the system each time).
 #[tauri::command]
 pub async fn get_autostart(manager: State<'_, AutoLaunchManager>) -> Result<bool, CommandError> {

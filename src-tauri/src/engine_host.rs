@@ -199,7 +199,7 @@ fn decode(status: StatusCode, bytes: &[u8]) -> Result<Value, CommandError> {
             .and_then(Value::as_str)
             .map(str::to_string)
     };
-    Err(CommandError::new(
+    let mut err = CommandError::new(
         text("/code").unwrap_or_else(|| CommandError::INTERNAL.to_string()),
         text("/error").unwrap_or_else(|| {
             format!(
@@ -207,7 +207,9 @@ fn decode(status: StatusCode, bytes: &[u8]) -> Result<Value, CommandError> {
                 String::from_utf8_lossy(bytes)
             )
         }),
-    ))
+    );
+    err.field = text("/field");
+    Err(err)
 }
 
 /// When `e` says a listening address is in use, moves that address to port 0 and says so.

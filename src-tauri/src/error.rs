@@ -39,6 +39,9 @@ pub struct CommandError {
     pub kind: String,
     /// Human-readable message.
     pub message: String,
+    /// The config key at fault, when the engine names one (`INVALID_CONFIG`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 impl CommandError {
@@ -54,6 +57,7 @@ impl CommandError {
         CommandError {
             kind: kind.into(),
             message: message.into(),
+            field: None,
         }
     }
 }

@@ -114,6 +114,7 @@ pub fn run_app<R: Runtime>(
             commands::restore_conflict,
             commands::get_config,
             commands::put_config,
+            commands::patch_config,
             commands::get_autostart,
             commands::set_autostart,
         ]);

@@ -31,10 +31,40 @@ fn put_config_with_a_bad_value_names_the_key() {
     assert_eq!(err["kind"], "INVALID_CONFIG");
     let message = err["message"].as_str().unwrap();
     assert!(message.contains("sync.conflictStrategy"), "{message}");
+    assert_eq!(err["field"], "sync.conflictStrategy");
 
     let good = json!({"sync": {"intervalSeconds": 120}, "ui": {"notifications": false}});
     let saved = t.invoke("put_config", json!({ "config": good })).unwrap();
     assert_eq!(saved["config"]["sync"]["intervalSeconds"], 120);
+    assert!(!t.host.engine().config().config.ui.notifications);
+}
+
+#[test]
+fn patch_config_changes_only_the_keys_sent() {
+    let t = common::start(false);
+    let saved = t
+        .invoke(
+            "patch_config",
+            json!({ "patch": {"ui": {"notifications": false}} }),
+        )
+        .unwrap();
+    assert_eq!(saved["config"]["ui"]["notifications"], false);
+    let path = saved["path"].as_str().unwrap().to_string();
+    let on_disk: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(
+        on_disk,
+        json!({"version": 1, "ui": {"notifications": false}})
+    );
+
+    let err = t
+        .invoke(
+            "patch_config",
+            json!({ "patch": {"sync": {"intervalSeconds": "soon"}} }),
+        )
+        .unwrap_err();
+    assert_eq!(err["kind"], "INVALID_CONFIG");
+    assert_eq!(err["field"], "sync.intervalSeconds");
     assert!(!t.host.engine().config().config.ui.notifications);
 }
 

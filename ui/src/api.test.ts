@@ -99,7 +99,11 @@ describe('HTTP transport', () => {
 
   it('turns the engine error body into an ApiError with its code and message', async () => {
     const { win } = fakeWindow('#token=t0k');
-    const body = { error: 'config key `sync.intervalSeconds`: expected an integer, found a string', code: 'INVALID_CONFIG' };
+    const body = {
+      error: 'config key `sync.intervalSeconds`: expected an integer, found a string',
+      code: 'INVALID_CONFIG',
+      field: 'sync.intervalSeconds',
+    };
     const fetch = vi.fn(async () => jsonResponse(400, body));
     const api = createApi(env(win, { fetch: fetch as unknown as typeof globalThis.fetch }));
     const err = (await api.call('putConfig', { config: {} }).catch((e: unknown) => e)) as ApiError;
@@ -107,6 +111,7 @@ describe('HTTP transport', () => {
     expect(err.kind).toBe('INVALID_CONFIG');
     expect(err.status).toBe(400);
     expect(err.message).toBe(body.error);
+    expect(err.field).toBe('sync.intervalSeconds');
   });
 
   it('a refused connection is ENGINE_DOWN', async () => {

@@ -22,15 +22,20 @@ export type AppEvent =
   | { kind: 'autostart'; data: { enabled: boolean } }
   | { kind: 'navigate'; data: { view: 'pair' | 'devices' | 'settings' } };
 
-/** A failed operation: `kind` is the engine's `code` (e.g. `INVALID_CONFIG`) or a shell kind. */
+/**
+ * A failed operation: `kind` is the engine's `code` (e.g. `INVALID_CONFIG`) or a shell kind;
+ * `field` is the config key an `INVALID_CONFIG` names.
+ */
 export class ApiError extends Error {
   readonly kind: string;
   readonly status: number | undefined;
-  constructor(kind: string, message: string, status?: number) {
+  readonly field: string | undefined;
+  constructor(kind: string, message: string, status?: number, field?: string) {
     super(message);
     this.name = 'ApiError';
     this.kind = kind;
     this.status = status;
+    this.field = field;
   }
 }
 
@@ -39,7 +44,7 @@ type Args = Record<string, unknown>;
 /** One operation: its Tauri command and its HTTP request. */
 interface Route {
   command: string;
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: (a: Args) => string;
   body?: (a: Args) => unknown;
   /** No token needed (and none sent). */
@@ -86,6 +91,7 @@ export const ROUTES = {
   },
   getConfig: { command: 'get_config', method: 'GET', path: () => '/api/v1/sync/config' },
   putConfig: { command: 'put_config', method: 'PUT', path: () => '/api/v1/sync/config', body: (a) => a.config },
+  patchConfig: { command: 'patch_config', method: 'PATCH', path: () => '/api/v1/sync/config', body: (a) => a.patch },
 } satisfies Record<string, Route>;
 
 export type Operation = keyof typeof ROUTES;
@@ -146,8 +152,13 @@ export interface Api {
 function toApiError(e: unknown): ApiError {
   if (e instanceof ApiError) return e;
   if (e && typeof e === 'object' && 'message' in e) {
-    const o = e as { kind?: unknown; message?: unknown };
-    return new ApiError(typeof o.kind === 'string' ? o.kind : 'INTERNAL', String(o.message));
+    const o = e as { kind?: unknown; message?: unknown; field?: unknown };
+    return new ApiError(
+      typeof o.kind === 'string' ? o.kind : 'INTERNAL',
+      String(o.message),
+      undefined,
+      typeof o.field === 'string' ? o.field : undefined,
+    );
   }
   return new ApiError('INTERNAL', typeof e === 'string' ? e : 'unknown error');
 }
@@ -239,11 +250,12 @@ function httpApi(env: Env): Api {
       const text = await resp.text();
       const json = text.trim() === '' ? null : parseJson(text);
       if (!resp.ok) {
-        const o = (json ?? {}) as { error?: unknown; code?: unknown };
+        const o = (json ?? {}) as { error?: unknown; code?: unknown; field?: unknown };
         throw new ApiError(
           typeof o.code === 'string' ? o.code : `HTTP_${resp.status}`,
           typeof o.error === 'string' ? o.error : `the engine answered ${resp.status}`,
           resp.status,
+          typeof o.field === 'string' ? o.field : undefined,
         );
       }
       return json as T;

@@ -176,12 +176,6 @@ export function overallState(
   return { label: 'In sync', tone: 'ok', detail: `${online} of ${paired.length} paired device(s) online` };
 }
 
-/** The config key an engine error names: "config key `sync.intervalSeconds`: …" → "sync.intervalSeconds". */
-export function configErrorKey(message: string): string | null {
-  const m = /config key `([^`]+)`/.exec(message);
-  return m ? m[1] : null;
-}
-
 /** The config key a clamping warning names: "sync.intervalSeconds = 1 is out of range …". */
 export function warningKey(warning: string): string | null {
   const m = /^([A-Za-z0-9_.]+) = /.exec(warning);

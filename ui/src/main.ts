@@ -24,7 +24,7 @@ import {
   roundLatencyMs,
   shortId,
 } from './format';
-import { FIELDS, SECTIONS, fromInput, getPath, placeError, setPath, toInput, warningsByField, type Field } from './settings';
+import { FIELDS, SECTIONS, formPatch, fromInput, getPath, placeError, toInput, warningsByField, type Field } from './settings';
 import type {
   Conflict,
   ConfigAnswer,
@@ -905,7 +905,7 @@ function renderSettingsForm(): void {
   const cfg = state.config;
   if (!cfg) return;
   const warns = warningsByField(cfg.warnings);
-  const err = formError ? placeError(formError.message) : null;
+  const err = formError ? placeError(formError.message, formError.key) : null;
   const errKey = err?.field ? err.key : null;
   const generalErr = formError && !errKey ? formError.message : null;
   const children: Array<Node | null> = [
@@ -954,27 +954,29 @@ function renderSettingsForm(): void {
   sv.form.replaceChildren(...children.filter((n): n is Node => n !== null));
 }
 
-function formDoc(): Record<string, unknown> {
-  let doc = structuredClone((state.config?.config ?? {}) as Record<string, unknown>);
+/** The keys the user changed in the form, as a merge patch over the effective config. */
+function formChanges(): Record<string, unknown> {
+  const values: Array<[Field, unknown]> = [];
   for (const f of FIELDS) {
     const input = sv.form.querySelector<HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>(`[data-key="${f.key}"]`);
     if (!input) continue;
     const raw = f.kind === 'bool' ? (input as HTMLInputElement).checked : input.value;
-    doc = setPath(doc, f.key, fromInput(f, raw));
+    values.push([f, fromInput(f, raw)]);
   }
-  return doc;
+  return formPatch(state.config?.config ?? {}, values);
 }
 
-async function saveConfig(doc: unknown): Promise<void> {
+/** Saves the form's changes (PATCH) or, from the JSON editor, a whole document (PUT). */
+async function saveConfig(body: { patch: unknown } | { config: unknown }): Promise<void> {
   formNotice = null;
   try {
-    state.config = await api.call<ConfigAnswer>('putConfig', { config: doc });
+    state.config = await api.call<ConfigAnswer>('patch' in body ? 'patchConfig' : 'putConfig', body);
     formError = null;
     formNotice = state.config.warnings.length ? 'Saved, with the warnings shown.' : 'Saved. The engine applied the new settings.';
     renderSettingsForm();
     scheduleRefresh('status', 'nearby');
   } catch (e) {
-    formError = { key: null, message: message(e) };
+    formError = { key: e instanceof ApiError && e.field ? e.field : null, message: message(e) };
     // Keep what the user typed: show the error without rebuilding the inputs.
     showFormError();
   }
@@ -987,7 +989,7 @@ function showFormError(): void {
   sv.form.querySelector('.form-notice')?.remove();
   const general = sv.form.querySelector('[data-testid="form-error"]');
   if (!formError) return setText(general, '');
-  const placed = placeError(formError.message);
+  const placed = placeError(formError.message, formError.key);
   const input = placed.field ? sv.form.querySelector<HTMLElement>(`[data-key="${placed.field.key}"]`) : null;
   const wrap = input?.closest('.field');
   if (input && wrap && placed.field) {
@@ -1012,7 +1014,7 @@ async function saveJson(): Promise<void> {
     showFormError();
     return;
   }
-  await saveConfig(doc);
+  await saveConfig({ config: doc });
 }
 
 function renderSettingsSide(): void {
@@ -1145,7 +1147,7 @@ async function start(): Promise<void> {
   buildLayout();
   sv.form.addEventListener('submit', (ev) => {
     ev.preventDefault();
-    void saveConfig(formDoc());
+    void saveConfig({ patch: formChanges() });
   });
   render();
   subscribe();

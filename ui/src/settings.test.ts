@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { FIELDS, fromInput, getPath, placeError, setPath, toInput, warningsByField } from './settings';
+import { FIELDS, formPatch, fromInput, getPath, placeError, setPath, toInput, warningsByField } from './settings';
 
 const field = (key: string) => {
   const f = FIELDS.find((x) => x.key === key);
@@ -38,17 +38,41 @@ describe('settings form values', () => {
 });
 
 describe('validation error display', () => {
-  it('an error naming a field of the form goes next to that field', () => {
-    const p = placeError('config key `sync.intervalSeconds`: expected an integer, found a string');
+  it('an error whose field is a field of the form goes next to that field', () => {
+    const p = placeError('config key `sync.intervalSeconds`: expected an integer, found a string', 'sync.intervalSeconds');
     expect(p.field?.key).toBe('sync.intervalSeconds');
     expect(p.message).toContain('expected an integer');
   });
 
   it('an error naming a key the form has no field for goes to the form as a whole', () => {
-    const p = placeError('config key `sync.bogus`: unknown key; known keys here: intervalSeconds');
+    const p = placeError('config key `sync.bogus`: unknown key; known keys here: intervalSeconds', 'sync.bogus');
     expect(p.key).toBe('sync.bogus');
     expect(p.field).toBeNull();
-    expect(placeError('Not valid JSON: x').field).toBeNull();
+    expect(placeError('config key `sync.intervalSeconds`: looks like a key, but no field came', null).field).toBeNull();
+  });
+});
+
+describe('what a save sends', () => {
+  const f = (key: string) => FIELDS.find((x) => x.key === key)!;
+  const effective = { sync: { intervalSeconds: 300, autoSync: false, multiValuedPredicates: [] }, cortex: { url: null } };
+
+  it('only the keys whose value changed', () => {
+    const patch = formPatch(effective, [
+      [f('sync.intervalSeconds'), 60],
+      [f('sync.autoSync'), false],
+      [f('sync.multiValuedPredicates'), []],
+      [f('cortex.url'), null],
+    ]);
+    expect(patch).toEqual({ sync: { intervalSeconds: 60 } });
+  });
+
+  it('a cleared nullable field is sent as null, meaning the default', () => {
+    const patch = formPatch({ cortex: { url: 'http://127.0.0.1:8080' } }, [[f('cortex.url'), null]]);
+    expect(patch).toEqual({ cortex: { url: null } });
+  });
+
+  it('nothing changed sends an empty patch', () => {
+    expect(formPatch(effective, [[f('sync.autoSync'), false]])).toEqual({});
   });
 
   it('clamping warnings are shown by the field they name', () => {

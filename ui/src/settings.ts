@@ -1,8 +1,8 @@
-// The settings form over GET/PUT /api/v1/sync/config (DESIGN §9): which fields it shows, how an
-// input becomes a config value, and where the engine's validation errors and clamping
-// warnings are shown. The engine validates; the form sends what was typed.
+// The settings form over GET/PATCH /api/v1/sync/config (DESIGN §9): which fields it shows, how an
+// input becomes a config value, which keys a save changes, and where the engine's validation
+// errors and clamping warnings are shown. The engine validates; the form sends what was changed.
 
-import { configErrorKey, warningKey } from './format';
+import { warningKey } from './format';
 
 /** One field of the form. */
 export interface Field {
@@ -117,9 +117,26 @@ export function fromInput(field: Field, input: string | boolean): unknown {
   return text;
 }
 
-/** Where an engine error goes: a field of the form, or the form as a whole. */
-export function placeError(message: string): { key: string | null; field: Field | null; message: string } {
-  const key = configErrorKey(message);
+/**
+ * The merge patch a save sends: each form value that differs from the effective config, at its
+ * key (`null` = back to the default). Keys the user did not change stay out, so the file keeps
+ * only what the user set.
+ */
+export function formPatch(effective: unknown, values: Array<[Field, unknown]>): Record<string, unknown> {
+  let patch: Record<string, unknown> = {};
+  for (const [f, value] of values) {
+    if (JSON.stringify(value) !== JSON.stringify(getPath(effective, f.key) ?? null)) {
+      patch = setPath(patch, f.key, value);
+    }
+  }
+  return patch;
+}
+
+/** Where an engine error goes: the field of the form its `field` names, or the form as a whole. */
+export function placeError(
+  message: string,
+  key: string | null,
+): { key: string | null; field: Field | null; message: string } {
   const field = key ? (FIELDS.find((f) => f.key === key) ?? null) : null;
   return { key, field, message };
 }

@@ -3,6 +3,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use mayros_sync_store::{SecretStore, SecretStoreKind};
+
 /// Everything that can stop the engine from starting or running.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -82,6 +84,15 @@ pub enum Error {
     /// A secret could not be used.
     #[error("secret store: {0}")]
     Secret(String),
+    /// The secret store (OS keyring or 0600 files) failed an operation; the store database is
+    /// not involved.
+    #[error("secret store ({kind}): {cause}; {}", secret_store_advice(*.kind))]
+    SecretStore {
+        /// Which secret store failed.
+        kind: SecretStoreKind,
+        /// What it said.
+        cause: mayros_sync_store::Error,
+    },
     /// mDNS discovery could not start.
     #[error("discovery: {0}")]
     Discovery(String),
@@ -90,7 +101,30 @@ pub enum Error {
     Task(String),
 }
 
+/// What the user can do when the secret store of this kind fails.
+fn secret_store_advice(kind: SecretStoreKind) -> &'static str {
+    match kind {
+        SecretStoreKind::Keyring => {
+            "unlock the OS keyring (log in to the desktop session) and try again, or start the \
+             engine with MAYROS_SECRET_STORE=file to keep secrets in 0600 files instead"
+        }
+        SecretStoreKind::File => {
+            "check that the secrets directory in the data directory exists, is writable by this \
+             user and the disk is not full, then try again"
+        }
+        SecretStoreKind::Memory => "the in-memory secret store failed; restart the engine",
+    }
+}
+
 impl Error {
+    /// Wraps a failure of `secrets` so its message names the secret store and what to do.
+    pub fn secret_store(secrets: &dyn SecretStore, cause: mayros_sync_store::Error) -> Error {
+        Error::SecretStore {
+            kind: secrets.kind(),
+            cause,
+        }
+    }
+
     /// Wraps an I/O error with what we were doing and on which path.
     pub fn io(what: &'static str, path: impl Into<PathBuf>, cause: std::io::Error) -> Error {
         Error::Io {

@@ -443,13 +443,160 @@ async fn config_put_validates_writes_and_applies() {
     );
     let path = b["path"].as_str().unwrap().to_string();
     let on_disk: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    assert_eq!(on_disk, json!({"sync": {"intervalSeconds": 5}}));
+    assert_eq!(
+        on_disk,
+        json!({"version": 1, "sync": {"intervalSeconds": 5}})
+    );
 
     let (_, status) = api.control(Method::GET, "/api/v1/sync/status", None).await;
     assert!(status["warnings"][0]
         .as_str()
         .unwrap()
         .contains("sync.intervalSeconds"));
+}
+
+#[tokio::test]
+async fn config_errors_name_the_key_as_a_field() {
+    let api = api();
+    let (s, b) = api
+        .control(
+            Method::PATCH,
+            "/api/v1/sync/config",
+            Some(r#"{"sync":{"conflictStrategy":"coin-toss"}}"#),
+        )
+        .await;
+    assert_error(s, &b, StatusCode::BAD_REQUEST, "INVALID_CONFIG");
+    assert_eq!(b["field"], "sync.conflictStrategy", "{b}");
+    assert!(
+        b["error"]
+            .as_str()
+            .unwrap()
+            .contains("sync.conflictStrategy"),
+        "the message keeps naming the key: {b}"
+    );
+    let (s, b) = api
+        .control(
+            Method::PUT,
+            "/api/v1/sync/config",
+            Some(r#"{"sync":{"intervalSeconds":"soon"}}"#),
+        )
+        .await;
+    assert_error(s, &b, StatusCode::BAD_REQUEST, "INVALID_CONFIG");
+    assert_eq!(b["field"], "sync.intervalSeconds", "{b}");
+}
+
+#[tokio::test]
+async fn config_put_of_the_effective_document_writes_only_what_differs() {
+    let api = api();
+    let (_, got) = api.control(Method::GET, "/api/v1/sync/config", None).await;
+    let mut effective = got["config"].clone();
+    effective["sync"]["autoSync"] = json!(true);
+    let (s, b) = api
+        .control(
+            Method::PUT,
+            "/api/v1/sync/config",
+            Some(&effective.to_string()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["config"]["sync"]["autoSync"], true);
+    let path = b["path"].as_str().unwrap().to_string();
+    let on_disk: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(on_disk, json!({"version": 1, "sync": {"autoSync": true}}));
+}
+
+#[tokio::test]
+async fn config_patch_changes_only_the_keys_sent() {
+    let api = api();
+    let (s, b) = api
+        .control(
+            Method::PATCH,
+            "/api/v1/sync/config",
+            Some(r#"{"sync":{"intervalSeconds":60},"namespace":"work"}"#),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let path = b["path"].as_str().unwrap().to_string();
+    let read =
+        || -> Value { serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap() };
+    assert_eq!(
+        read(),
+        json!({"version": 1, "sync": {"intervalSeconds": 60}, "namespace": "work"})
+    );
+
+    let (s, b) = api
+        .control(
+            Method::PATCH,
+            "/api/v1/sync/config",
+            Some(r#"{"sync":{"intervalSeconds":null,"autoSync":true}}"#),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(
+        read(),
+        json!({"version": 1, "sync": {"autoSync": true}, "namespace": "work"})
+    );
+    assert_eq!(
+        b["config"]["sync"]["intervalSeconds"], 300,
+        "back to the default"
+    );
+    assert_eq!(b["config"]["namespace"], "work", "an unsent key is kept");
+
+    // An invalid patch leaves the file as it was.
+    let (s, _) = api
+        .control(
+            Method::PATCH,
+            "/api/v1/sync/config",
+            Some(r#"{"ui":{"notifications":"yes"}}"#),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        read(),
+        json!({"version": 1, "sync": {"autoSync": true}, "namespace": "work"})
+    );
+
+    let (s, b) = api
+        .control(Method::PATCH, "/api/v1/sync/config", Some("[1]"))
+        .await;
+    assert_error(s, &b, StatusCode::BAD_REQUEST, "INVALID_CONFIG");
+}
+
+#[tokio::test]
+async fn config_patch_migrates_a_version_0_file() {
+    let api = api();
+    let (_, got) = api.control(Method::GET, "/api/v1/sync/config", None).await;
+    let path = got["path"].as_str().unwrap().to_string();
+    // What an older window wrote: the whole effective config, one value changed.
+    let mut old = got["config"].clone();
+    old["sync"]["intervalSeconds"] = json!(60);
+    std::fs::write(&path, old.to_string()).unwrap();
+    let (s, b) = api
+        .control(
+            Method::PATCH,
+            "/api/v1/sync/config",
+            Some(r#"{"ui":{"notifications":false},"version":7}"#),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let on_disk: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(
+        on_disk,
+        json!({"version": 1, "sync": {"intervalSeconds": 60}, "ui": {"notifications": false}})
+    );
+
+    // A file from a newer build is refused, naming the key, and left alone.
+    std::fs::write(&path, r#"{"version": 9}"#).unwrap();
+    let (s, b) = api
+        .control(
+            Method::PATCH,
+            "/api/v1/sync/config",
+            Some(r#"{"namespace":"x"}"#),
+        )
+        .await;
+    assert_error(s, &b, StatusCode::BAD_REQUEST, "INVALID_CONFIG");
+    assert_eq!(b["field"], "version", "{b}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), r#"{"version": 9}"#);
 }
 
 #[tokio::test]

@@ -472,6 +472,9 @@ pub fn from_value(doc: &Value) -> Result<Parsed, Error> {
             "namespace" => config.namespace = namespace("namespace", value)?,
             "cortex" => reader.cortex(&mut config.cortex, value)?,
             "ui" => reader.ui(&mut config.ui, value)?,
+            "version" => {
+                crate::config_migrate::version_of(doc)?;
+            }
             _ => return Err(unknown_key(name)),
         }
     }

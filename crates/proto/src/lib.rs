@@ -6,6 +6,8 @@
 
 pub mod clickpair;
 pub mod config;
+pub mod config_migrate;
+pub mod config_user;
 pub mod conflict;
 pub mod cursor;
 pub mod delta;

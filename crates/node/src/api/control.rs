@@ -3,8 +3,8 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use mayros_sync_proto::config;
 use mayros_sync_proto::timefmt::format_rfc3339_ms;
+use mayros_sync_proto::{config, config_migrate, config_user};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -38,15 +38,85 @@ pub async fn get_config(State(state): State<ApiState>) -> Json<serde_json::Value
     Json(config_body(&state.engine.config()))
 }
 
-/// `PUT /api/v1/sync/config`: validates a full config document, writes the file, applies it.
-/// A secret sent back as `"<redacted>"` keeps the value in force.
+/// `PUT /api/v1/sync/config`: validates a full config document, writes only the keys that
+/// differ from their defaults (with the current `version`), applies it. A secret sent back
+/// as `"<redacted>"` keeps the value in force.
 pub async fn put_config(
     State(state): State<ApiState>,
     ApiJson(mut doc): ApiJson<serde_json::Value>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     mayros_sync_proto::redact::restore(&mut doc, &state.engine.config().config);
-    let parsed = config::from_value(&doc)
-        .map_err(|e| ApiError::bad_request("INVALID_CONFIG", e.to_string()))?;
+    let mut doc = current_version(&doc)?;
+    config_user::prune_defaults(&mut doc);
+    write_and_apply(&state, doc).await
+}
+
+/// `doc` migrated to the current config version (DESIGN §9 gap: the `version` key).
+fn current_version(doc: &serde_json::Value) -> Result<serde_json::Value, ApiError> {
+    let migrated = config_migrate::migrate(doc).map_err(|e| ApiError::invalid_config(&e))?;
+    for note in &migrated.notes {
+        tracing::info!(from = migrated.from_version, "config migrated: {note}");
+    }
+    Ok(migrated.doc)
+}
+
+/// `PATCH /api/v1/sync/config`: applies a JSON merge patch of the keys the user changed
+/// (`null` = back to the default) to the config file, validates, writes and applies it.
+/// A secret sent as `"<redacted>"` keeps the value in force.
+pub async fn patch_config(
+    State(state): State<ApiState>,
+    ApiJson(patch): ApiJson<serde_json::Value>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if !patch.is_object() {
+        return Err(ApiError::bad_request(
+            "INVALID_CONFIG",
+            "a config patch must be a JSON object of the keys to change (null = default)",
+        ));
+    }
+    let mut patch = patch;
+    if let Some(obj) = patch.as_object_mut() {
+        // The file's version is the engine's to set.
+        obj.remove("version");
+    }
+    let current = state.engine.config();
+    let mut doc = current_version(&read_config_file(&current.path)?)?;
+    config_user::merge_patch(&mut doc, &patch);
+    mayros_sync_proto::redact::restore(&mut doc, &current.config);
+    write_and_apply(&state, doc).await
+}
+
+/// The config file as a JSON document; a missing or empty file is `{}`.
+fn read_config_file(path: &std::path::Path) -> Result<serde_json::Value, ApiError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => {
+            return Err(ApiError::internal(format!(
+                "cannot read the config file {}: {e}",
+                path.display()
+            )))
+        }
+    };
+    if text.trim().is_empty() {
+        return Ok(json!({}));
+    }
+    serde_json::from_str(&text).map_err(|e| {
+        ApiError::bad_request(
+            "INVALID_CONFIG",
+            format!(
+                "the config file {} is not valid JSON ({e}); fix or remove it first",
+                path.display()
+            ),
+        )
+    })
+}
+
+/// Validates `doc`, writes it as the config file and applies it.
+async fn write_and_apply(
+    state: &ApiState,
+    doc: serde_json::Value,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let parsed = config::from_value(&doc).map_err(|e| ApiError::invalid_config(&e))?;
     let path = state.engine.config().path;
     let text = serde_json::to_string_pretty(&doc)
         .map_err(|e| ApiError::internal(format!("cannot render config: {e}")))?;

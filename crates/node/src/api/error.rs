@@ -13,6 +13,8 @@ pub struct ApiError {
     pub code: &'static str,
     /// What went wrong and why.
     pub message: String,
+    /// The dotted config key at fault (`INVALID_CONFIG` only), answered as `field`.
+    pub field: Option<String>,
 }
 
 impl ApiError {
@@ -22,7 +24,17 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            field: None,
         }
+    }
+
+    /// 400 `INVALID_CONFIG`; a key-level error also names the key as `field`.
+    pub fn invalid_config(e: &mayros_sync_proto::Error) -> ApiError {
+        let mut err = ApiError::bad_request("INVALID_CONFIG", e.to_string());
+        if let mayros_sync_proto::Error::Config { key, .. } = e {
+            err.field = Some(key.clone());
+        }
+        err
     }
 
     /// 400 with the given code.
@@ -51,7 +63,10 @@ impl From<crate::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": self.message, "code": self.code });
+        let mut body = serde_json::json!({ "error": self.message, "code": self.code });
+        if let Some(field) = self.field {
+            body["field"] = serde_json::Value::String(field);
+        }
         (self.status, Json(body)).into_response()
     }
 }

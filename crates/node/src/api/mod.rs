@@ -116,7 +116,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/sync/status", get(control::status))
         .route(
             "/api/v1/sync/config",
-            get(control::get_config).put(control::put_config),
+            get(control::get_config)
+                .put(control::put_config)
+                .patch(control::patch_config),
         )
         .route("/api/v1/sync/invite", post(control::invite))
         .route("/api/v1/sync/pair", post(control::pair))

@@ -438,13 +438,10 @@ impl Driver {
     /// to every other connected member, so the whole group learns them.
     fn on_roster(&mut self, from: &str, entries: Vec<RosterEntry>) {
         let engine = Arc::clone(&self.engine);
-        let added = self.engine.store_blocking(move |s| {
-            engine
-                .sync_state()
-                .group()
-                .merge(entries, s)
-                .map_err(|e| mayros_sync_store::Error::Corrupt(e.to_string()))
-        });
+        let added = self
+            .engine
+            .store_blocking(move |s| Ok(engine.sync_state().group().merge(entries, s)))
+            .and_then(|merged| merged);
         match added {
             Ok(0) => {}
             Ok(n) => {

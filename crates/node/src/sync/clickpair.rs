@@ -522,7 +522,9 @@ impl Engine {
                 Ok::<_, crate::Error>(())
             })();
             drop(group);
-            result.map_err(|e| mayros_sync_store::Error::Corrupt(e.to_string()))?;
+            if let Err(e) = result {
+                return Ok(Err(e));
+            }
             let mut rec = s
                 .peer(&peer)?
                 .unwrap_or_else(|| PeerRecord::new(&peer, now));
@@ -534,10 +536,11 @@ impl Engine {
                 rec.quic_addr = Some(q.to_string());
             }
             rec.status = PeerStatus::Active;
-            s.upsert_peer(&rec)
+            s.upsert_peer(&rec).map(Ok)
         });
         self.native_changed();
-        r.map_err(|e| format!("cannot record the pairing: {e}"))
+        r.and_then(|inner| inner)
+            .map_err(|e| format!("cannot record the pairing: {e}"))
     }
 
     /// Target side of one incoming pairing connection.

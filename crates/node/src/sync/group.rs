@@ -23,7 +23,10 @@ impl Group {
         secrets: &dyn SecretStore,
         own_node_id: &str,
     ) -> Result<Group, Error> {
-        let seed = match secrets.get(GROUP_SEED_SECRET)? {
+        let seed = match secrets
+            .get(GROUP_SEED_SECRET)
+            .map_err(|e| Error::secret_store(secrets, e))?
+        {
             None => None,
             Some(bytes) => {
                 let arr: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
@@ -54,7 +57,9 @@ impl Group {
             return Ok(seed.clone());
         }
         let seed = GroupSeed(rand::random());
-        secrets.put(GROUP_SEED_SECRET, &seed.0)?;
+        secrets
+            .put(GROUP_SEED_SECRET, &seed.0)
+            .map_err(|e| Error::secret_store(secrets, e))?;
         self.seed = Some(seed.clone());
         tracing::info!("created a new sync group");
         Ok(seed)
@@ -62,14 +67,18 @@ impl Group {
 
     /// Adopts the seed of the group we join.
     pub fn adopt_seed(&mut self, seed: GroupSeed, secrets: &dyn SecretStore) -> Result<(), Error> {
-        secrets.put(GROUP_SEED_SECRET, &seed.0)?;
+        secrets
+            .put(GROUP_SEED_SECRET, &seed.0)
+            .map_err(|e| Error::secret_store(secrets, e))?;
         self.seed = Some(seed);
         Ok(())
     }
 
     /// Forgets the group seed (this device was removed from its group).
     pub fn leave(&mut self, secrets: &dyn SecretStore) -> Result<(), Error> {
-        secrets.delete(GROUP_SEED_SECRET)?;
+        secrets
+            .delete(GROUP_SEED_SECRET)
+            .map_err(|e| Error::secret_store(secrets, e))?;
         self.seed = None;
         Ok(())
     }

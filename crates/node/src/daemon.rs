@@ -334,6 +334,10 @@ impl Daemon {
             let _ = t.await;
         }
         let _ = self.server.await;
+        // Leave the write-ahead log empty: at the next start a waiting log then means a crash.
+        if let Err(e) = self.engine.with_store(|s| s.checkpoint()).await {
+            tracing::warn!(error = %e, "cannot checkpoint the store at shutdown");
+        }
         let path = paths::daemon_file(&self.info.data_dir);
         // Only remove the file if it still describes us (another daemon may have replaced it).
         if DaemonInfo::read(&self.info.data_dir)

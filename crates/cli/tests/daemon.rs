@@ -366,9 +366,10 @@ fn config_set_while_running_is_applied_and_saved() {
         bad.fails_with(1).contains("sync.conflictStrategy"),
         "{bad:?}"
     );
+    // The running engine wrote it: only what the user set, with the file's version.
     assert_eq!(
         read_json(&sb.config_file()),
-        serde_json::json!({"sync": {"intervalSeconds": 120}})
+        serde_json::json!({"version": 1, "sync": {"intervalSeconds": 120}})
     );
 
     // A clamped value is saved as given, applied clamped, with a warning.

@@ -264,7 +264,6 @@ impl Daemon {
                 Arc::clone(&engine),
                 shutdown_rx.clone(),
             )),
-            tokio::spawn(crate::trim::run(shutdown_rx.clone())),
         ];
         if let Some(listener) = peer_listener {
             let tls = identity.cert.server_config(&[crate::peer::HTTPS_ALPN])?;

@@ -21,7 +21,6 @@ pub mod private_files;
 pub mod quic;
 pub mod sync;
 pub mod tls;
-pub mod trim;
 
 pub use daemon::{Daemon, DaemonInfo, DaemonOptions};
 pub use engine::Engine;

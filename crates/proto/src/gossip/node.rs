@@ -797,16 +797,12 @@ where
         R: Replica<P, Change = C>,
     {
         let history = self.peers.get(peer).map(|s| s.history).unwrap_or_default();
-        let lister = if strategy::elements(mine) <= strategy::elements(theirs) {
-            Side::Initiator
-        } else {
-            Side::Responder
-        };
         match strategy::choose(mine, theirs, &history) {
-            Plan::Exact { budget } => {
-                let bound = strategy::difference_lower_bound(mine, theirs);
-                self.start_exact(peer, (budget, bound), lister, now, replica)
-            }
+            Plan::Exact {
+                budget,
+                first,
+                fallback,
+            } => self.start_exact(peer, (budget, first), fallback, now, replica),
             Plan::List { lister } => self.start_list(peer, lister, now, replica),
         }
     }
@@ -814,14 +810,14 @@ where
     fn start_exact<R>(
         &mut self,
         peer: &P,
-        plan: (u64, u64),
+        plan: (u64, usize),
         fallback: Side,
         now: u64,
         replica: &mut R,
     ) where
         R: Replica<P, Change = C>,
     {
-        let (budget, lower_bound) = plan;
+        let (budget, first) = plan;
         let Some(shorts) = self.shorts(peer, replica) else {
             self.finish_round(peer, RoundOutcome::Failed("replica error".into()), now);
             return;
@@ -830,13 +826,8 @@ where
         let Some(out) = self.peers.get_mut(peer).and_then(|s| s.outgoing.as_mut()) else {
             return;
         };
-        let (initiator, first) = Initiator::start(
-            out.round,
-            hash_key,
-            shorts.keys().copied(),
-            budget,
-            strategy::first_batch(lower_bound),
-        );
+        let (initiator, first) =
+            Initiator::start(out.round, hash_key, shorts.keys().copied(), budget, first);
         out.phase = Phase::Exact {
             initiator,
             shorts,
@@ -880,29 +871,14 @@ where
         let listed = self.salted(peer, salt, replica)?;
         self.stats.listings += 1;
         let shorts: Vec<u64> = listed.iter().map(|(s, _)| *s).collect();
-        let mut chunks = shorts.chunks(MAX_LIST_CHUNK).peekable();
-        if chunks.peek().is_none() {
-            self.send_msg(
-                peer,
-                GossipMsg::ListChunk {
-                    round,
-                    salt,
-                    last: true,
-                    shorts: Vec::new(),
-                },
-            );
-        }
-        while let Some(chunk) = chunks.next() {
-            let last = chunks.peek().is_none();
-            self.send_msg(
-                peer,
-                GossipMsg::ListChunk {
-                    round,
-                    salt,
-                    last,
-                    shorts: chunk.to_vec(),
-                },
-            );
+        for (last, shorts) in list_chunks(&shorts) {
+            let chunk = GossipMsg::ListChunk {
+                round,
+                salt,
+                last,
+                shorts,
+            };
+            self.send_msg(peer, chunk);
         }
         Some(listed.into_iter().map(|(s, e)| (s, e.id)).collect())
     }
@@ -932,27 +908,8 @@ where
         want.sort_unstable();
         let found = lacks.len();
         self.stats.listed_differences += found as u64;
-        let mut chunks = want.chunks(MAX_LIST_CHUNK).peekable();
-        if chunks.peek().is_none() {
-            self.send_msg(
-                peer,
-                GossipMsg::ListWant {
-                    round,
-                    last: true,
-                    want: Vec::new(),
-                },
-            );
-        }
-        while let Some(chunk) = chunks.next() {
-            let last = chunks.peek().is_none();
-            self.send_msg(
-                peer,
-                GossipMsg::ListWant {
-                    round,
-                    last,
-                    want: chunk.to_vec(),
-                },
-            );
+        for (last, want) in list_chunks(&want) {
+            self.send_msg(peer, GossipMsg::ListWant { round, last, want });
         }
         if lacks.len() > own.len() / 2 {
             // The listing lacks most of what we hold: stream the store in its own order, minus
@@ -1667,6 +1624,18 @@ where
     pub fn set_key(&mut self, key: FingerprintKey) {
         self.key = key;
     }
+}
+
+/// `shorts` in message-sized chunks, each with whether it is the last; at least one (empty)
+/// chunk, so the receiver always learns the listing ended.
+fn list_chunks(shorts: &[u64]) -> Vec<(bool, Vec<u64>)> {
+    let n = shorts.len().div_ceil(MAX_LIST_CHUNK).max(1);
+    (0..n)
+        .map(|i| {
+            let part = shorts.get(i * MAX_LIST_CHUNK..).unwrap_or_default();
+            (i + 1 == n, part[..part.len().min(MAX_LIST_CHUNK)].to_vec())
+        })
+        .collect()
 }
 
 fn queued_changes<C>(queue: &VecDeque<Queued<C>>, only: Option<Source>) -> usize {

@@ -52,6 +52,10 @@ pub enum Plan {
     Exact {
         /// Most coded symbols the initiator sends.
         budget: u64,
+        /// Coded symbols in the first batch ([`first_batch`] of the count difference).
+        first: usize,
+        /// Who lists if the IBLT gives up: the side holding fewer elements.
+        fallback: Side,
     },
     /// The side named streams its elements' salted shorts.
     List {
@@ -144,6 +148,8 @@ pub fn choose(mine: &Summary, theirs: &Summary, history: &PairHistory) -> Plan {
     }
     Plan::Exact {
         budget: exact_budget(small, bound),
+        first: first_batch(bound),
+        fallback: lister,
     }
 }
 
@@ -184,24 +190,35 @@ mod tests {
             &summary(500_000, 10),
             &PairHistory::default(),
         );
-        let Plan::Exact { budget } = plan else {
+        let Plan::Exact {
+            budget,
+            first,
+            fallback,
+        } = plan
+        else {
             panic!("expected exact, got {plan:?}");
         };
         // Enough for 100 000 differences at 1.35 symbols each, whichever side initiates.
         assert!(budget >= 135_000, "budget {budget}");
+        assert_eq!(first, first_batch(100_000));
+        assert_eq!(fallback, Side::Initiator, "the smaller side lists");
         assert_eq!(
             choose(
                 &summary(500_000, 10),
                 &summary(400_000, 10),
                 &PairHistory::default()
             ),
-            plan
+            Plan::Exact {
+                budget,
+                first,
+                fallback: Side::Responder
+            }
         );
     }
 
     #[test]
     fn equal_counts_still_get_a_budget_that_can_decode_scattered_differences() {
-        let Plan::Exact { budget } = choose(
+        let Plan::Exact { budget, .. } = choose(
             &summary(250_000, 0),
             &summary(250_000, 0),
             &PairHistory::default(),

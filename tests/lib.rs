@@ -178,15 +178,19 @@ impl Node {
 
     /// Every live id, sorted.
     pub async fn ids(&self) -> Vec<String> {
-        let out = self.cortex_get("/api/v1/triples?limit=100000").await;
-        let mut ids: Vec<String> = out["triples"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| t["id"].as_str().unwrap().to_string())
-            .collect();
-        ids.sort();
-        ids
+        sorted_ids(&self.cortex_get("/api/v1/triples?limit=100000").await)
+    }
+
+    /// Writes `n` distinct observation triples tagged `tag`, in batches of 10 000.
+    pub async fn load_observations(&self, tag: &str, n: usize) {
+        for chunk in 0..n.div_ceil(10_000) {
+            let triples: Vec<_> = (chunk * 10_000..((chunk + 1) * 10_000).min(n))
+                .map(|i| {
+                    serde_json::json!({"subject": format!("mayros:agent:{tag}:s{}", i / 10), "predicate": format!("mayros:fact{}", i % 10), "object": format!("observation number {i}")})
+                })
+                .collect();
+            self.put_batch(triples).await;
+        }
     }
 
     /// Pairs `joiner` into this node's group with an invite code.
@@ -216,6 +220,26 @@ impl Node {
         }
         out
     }
+}
+
+/// The ids of a `GET /api/v1/triples` answer, sorted.
+pub fn sorted_ids(listing: &serde_json::Value) -> Vec<String> {
+    let mut ids: Vec<String> = listing["triples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// A bench knob from the environment, else `default`.
+pub fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// Polls `check` every 25 ms until it returns true or `deadline` passes; returns whether it did.

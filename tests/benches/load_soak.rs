@@ -101,14 +101,7 @@ impl Engine {
             .json()
             .await
             .unwrap();
-        let mut ids: Vec<String> = v["triples"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| t["id"].as_str().unwrap().to_string())
-            .collect();
-        ids.sort();
-        ids
+        mayros_sync_tests::sorted_ids(&v)
     }
 
     async fn p2p(&self) -> serde_json::Value {

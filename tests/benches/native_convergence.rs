@@ -14,15 +14,8 @@
 
 use std::time::{Duration, Instant};
 
-use mayros_sync_tests::Node;
+use mayros_sync_tests::{env_or, Node};
 use serde_json::json;
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -30,17 +23,6 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(run());
-}
-
-async fn load(node: &Node, tag: &str, n: usize) {
-    for chunk in 0..n.div_ceil(10_000) {
-        let triples: Vec<_> = (chunk * 10_000..((chunk + 1) * 10_000).min(n))
-            .map(|i| {
-                json!({"subject": format!("mayros:agent:{tag}:s{}", i / 10), "predicate": format!("mayros:fact{}", i % 10), "object": format!("observation number {i}")})
-            })
-            .collect();
-        node.put_batch(triples).await;
-    }
 }
 
 fn stat(s: &serde_json::Value, key: &str) -> u64 {
@@ -154,7 +136,7 @@ async fn run() {
 async fn own_against_many(n: usize, runs: usize) {
     let a = Node::start("alpha", json!({})).await;
     let t = Instant::now();
-    load(&a, "a", n).await;
+    a.load_observations("a", n).await;
     println!("loaded {n} on A in {:.1} s", t.elapsed().as_secs_f64());
     let mut empty = Figures::new();
     let mut own = Figures::new();
@@ -163,7 +145,7 @@ async fn own_against_many(n: usize, runs: usize) {
     for run in 0..runs {
         for mine in [0usize, 5] {
             let b = Node::start("bravo", json!({})).await;
-            load(&b, &format!("b{run}"), mine).await;
+            b.load_observations(&format!("b{run}"), mine).await;
             let before = reconcile_bytes(&a, &b).await;
             let start = Instant::now();
             a.invite(&b).await;
@@ -195,8 +177,8 @@ async fn disjoint_halves(half: usize, runs: usize) {
     for run in 0..runs {
         let a = Node::start("alpha", json!({})).await;
         let b = Node::start("bravo", json!({})).await;
-        load(&a, &format!("a{run}"), half).await;
-        load(&b, &format!("b{run}"), half).await;
+        a.load_observations(&format!("a{run}"), half).await;
+        b.load_observations(&format!("b{run}"), half).await;
         let before = reconcile_bytes(&a, &b).await;
         let start = Instant::now();
         a.invite(&b).await;
@@ -222,7 +204,7 @@ async fn offline_catch_up(shared: usize, more: usize, runs: usize) {
     for run in 0..runs {
         let a = Node::start("alpha", json!({})).await;
         let b = Node::start("bravo", json!({})).await;
-        load(&a, &format!("s{run}"), shared).await;
+        a.load_observations(&format!("s{run}"), shared).await;
         a.invite(&b).await;
         until_identical(&a, &b, shared as u64, Instant::now()).await;
         // As a device that stayed on a while: a round proved the pair in sync (B recorded A's
@@ -237,7 +219,7 @@ async fn offline_catch_up(shared: usize, more: usize, runs: usize) {
         assert!(proven, "B never saw the pair proven in sync");
         let b_dir = b.dir;
         b.daemon.shutdown().await;
-        load(&a, &format!("m{run}"), more).await;
+        a.load_observations(&format!("m{run}"), more).await;
         let before_a = stat(&a.p2p_status().await.1, "reconcile_bytes_in");
         let start = Instant::now();
         let b = Node::restart(b_dir, "bravo").await;

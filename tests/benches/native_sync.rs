@@ -12,17 +12,10 @@
 
 use std::time::{Duration, Instant};
 
-use mayros_sync_tests::{wait_until, Node};
+use mayros_sync_tests::{env_or, wait_until, Node};
 use serde_json::json;
 
 const LATENCY_WRITES: usize = 300;
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -35,17 +28,6 @@ fn main() {
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i]
-}
-
-async fn load(a: &Node, n: usize, tag: usize) {
-    for chunk in 0..n.div_ceil(10_000) {
-        let triples: Vec<_> = (chunk * 10_000..((chunk + 1) * 10_000).min(n))
-            .map(|i| {
-                json!({"subject": format!("mayros:agent:r{tag}:s{}", i / 10), "predicate": format!("mayros:fact{}", i % 10), "object": format!("observation number {i}")})
-            })
-            .collect();
-        a.put_batch(triples).await;
-    }
 }
 
 /// (user + system CPU seconds, RSS bytes) of this process.
@@ -123,7 +105,7 @@ async fn catch_up(n: usize, runs: usize) {
     for run in 0..runs {
         let a = Node::start("alpha", json!({})).await;
         let load_start = Instant::now();
-        load(&a, n, run).await;
+        a.load_observations(&format!("r{run}"), n).await;
         let load_s = load_start.elapsed().as_secs_f64();
         let b = Node::start("bravo", json!({})).await;
         let start = Instant::now();

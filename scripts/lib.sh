@@ -95,3 +95,23 @@ mayros_trim_target_dir() {
     rm -rf "$dir"
   fi
 }
+
+# Makes sure the disk that holds $1 has room for a full build and test run (~$2 GiB): when it has
+# less, the cached target dir $1 is emptied first (a cold build beats a linker killed by a full
+# disk half way, which is how a CI run died once: `ld terminated with signal 7 [Bus error]`).
+# Fails with the figures when even that leaves too little.
+mayros_ensure_free_disk() {
+  local dir="$1" need_gib="$2" probe free_kib
+  probe="$dir"
+  while [[ ! -d $probe ]]; do probe="$(dirname "$probe")"; done
+  free_kib="$(df -Pk "$probe" | awk 'NR == 2 { print $4 }')"
+  mayros_log "==> free disk at $probe: $((free_kib / 1024 / 1024)) GiB (a test run needs about $need_gib GiB)"
+  ((free_kib >= need_gib * 1024 * 1024)) && return 0
+  if [[ -d $dir ]]; then
+    mayros_log "==> too little free disk: emptying the cached target dir $dir"
+    rm -rf "$dir"
+    free_kib="$(df -Pk "$probe" | awk 'NR == 2 { print $4 }')"
+  fi
+  ((free_kib >= need_gib * 1024 * 1024)) ||
+    mayros_die "only $((free_kib / 1024)) MiB free on the disk of $dir; a build and test run needs about $need_gib GiB: free some space (df -h) and re-run"
+}

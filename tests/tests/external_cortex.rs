@@ -41,6 +41,7 @@ struct Counts {
     batches: u64,
     largest_batch: usize,
     auth_refused: u64,
+    /// `POST /api/v1/p2p/peers` bodies: asks to the sidecar's own gossip (there must be none).
     p2p_peer_posts: Vec<Value>,
 }
 
@@ -486,56 +487,152 @@ async fn a_stalled_p2p_status_times_out_and_status_says_so() {
     sidecar.daemon.shutdown().await;
 }
 
+/// The sorted union of id lists, minus `gone`.
+fn expected(lists: &[&[String]], gone: &[String]) -> Vec<String> {
+    let mut all: Vec<String> = lists
+        .iter()
+        .flat_map(|l| l.iter().cloned())
+        .filter(|id| !gone.contains(id))
+        .collect();
+    all.sort();
+    all.dedup();
+    all
+}
+
+/// Waits until both sidecars hold exactly `want`; on a timeout, fails with both engines' status.
+async fn wait_sidecars(
+    sides: [&Node; 2],
+    engines: [&Node; 2],
+    want: &[String],
+    secs: u64,
+    what: &str,
+) {
+    let ok = wait_until(Duration::from_secs(secs), || async {
+        sides[0].ids().await == want && sides[1].ids().await == want
+    })
+    .await;
+    if !ok {
+        panic!(
+            "{what}: sidecars hold {} and {} ids, want {}\nA: {}\nB: {}",
+            sides[0].ids().await.len(),
+            sides[1].ids().await.len(),
+            want.len(),
+            status(engines[0]).await,
+            status(engines[1]).await
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn native_mode_defers_to_the_sidecars_own_gossip() {
-    // A sidecar with gossip on (its QUIC endpoint runs) and a secret.
-    let sidecar = Node::start_polled("sidecar", json!({})).await;
-    let proxy = Proxy::start(&sidecar.base, None, P2p::Forward, Some("s3cret")).await;
+async fn native_gossip_over_two_sidecars_carries_writes_and_deletes_on_both() {
+    // Two sidecars with their own P2P on (their QUIC endpoints run, so `p2p/status` reports a
+    // node id), each behind a quirk-injecting, rate-limiting proxy with a secret; one engine on
+    // each. The engines' QUIC gossip syncs the two sidecars through their mirrors; the
+    // sidecars' own gossip never sees the other one.
+    let side_a = Node::start_polled("sidecar-a", json!({})).await;
+    let side_b = Node::start_polled("sidecar-b", json!({})).await;
+    let limit = Some((40, Duration::from_secs(1)));
+    let proxy_a = Proxy::start(&side_a.base, limit, P2p::Forward, Some("s3cret-a")).await;
+    let proxy_b = Proxy::start(&side_b.base, limit, P2p::Forward, Some("s3cret-b")).await;
+    let shared = facts("shared", 20, 10);
+    let mut on_a = side_a.put_batch(facts("alpha", 120, 10)).await;
+    on_a.extend(side_a.put_batch(shared.clone()).await);
+    let mut on_b = side_b.put_batch(facts("bravo", 80, 10)).await;
+    on_b.extend(side_b.put_batch(shared).await);
+    assert_eq!((on_a.len(), on_b.len()), (140, 100));
+
     let a = start_with(
         "alpha",
-        json!({"cortex": {"url": proxy.url(), "authToken": "s3cret"}}),
+        json!({"cortex": {"url": proxy_a.url(), "authToken": "s3cret-a"}}),
         test_options(),
     )
     .await;
-    let s = status(&a).await;
-    assert_eq!(s["mode"], "native", "{s}");
-    assert_eq!(s["cortex"]["p2p"]["node_id"], sidecar.node_id(), "{s}");
-    assert!(s["cortex"]["p2p"]["gossip_stats"].is_object(), "{s}");
-    assert!(
-        s["warnings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|w| w.as_str().unwrap().contains("own gossip")),
-        "{s}"
-    );
-    let (code, out) = a.control("/api/v1/sync/now", json!({})).await;
-    assert_eq!(code, 200, "{out}");
+    let b = start_with(
+        "bravo",
+        json!({"cortex": {"url": proxy_b.url(), "authToken": "s3cret-b"}}),
+        test_options(),
+    )
+    .await;
+    for node in [&a, &b] {
+        let s = status(node).await;
+        assert_eq!(s["mode"], "native", "{s}");
+        let by = s["cortex"]["syncedBy"].as_str().unwrap();
+        assert!(by.contains("Mayros Sync carries the sync"), "{s}");
+        assert!(by.contains("QUIC gossip"), "{s}");
+        assert!(by.contains("sidecar's own P2P is on"), "{s}");
+        assert!(
+            !s["warnings"].to_string().contains("own gossip"),
+            "no warning that the sidecar's gossip syncs: {s}"
+        );
+    }
+    a.invite(&b).await;
+
+    // Both sidecars end with the union: 120 + 80 + 20 shared.
+    let want = expected(&[&on_a, &on_b], &[]);
+    assert_eq!(want.len(), 220);
+    wait_sidecars([&side_a, &side_b], [&a, &b], &want, 60, "first merge").await;
+
+    // Writes and deletes made directly in each sidecar reach the other one.
+    let late_a = side_a.put_batch(facts("late-a", 7, 10)).await;
+    let late_b = side_b.put_batch(facts("late-b", 4, 10)).await;
+    let mut gone = Vec::new();
+    for id in &on_a[..5] {
+        assert_eq!(side_a.delete(id).await, 204);
+        gone.push(id.clone());
+    }
+    for id in &on_b[..3] {
+        assert_eq!(side_b.delete(id).await, 204);
+        gone.push(id.clone());
+    }
+    let want = expected(&[&want, &late_a, &late_b], &gone);
+    assert_eq!(want.len(), 220 + 7 + 4 - 8);
+    wait_sidecars(
+        [&side_a, &side_b],
+        [&a, &b],
+        &want,
+        60,
+        "writes and deletes",
+    )
+    .await;
+
+    // It stays that way: later scans bring nothing back.
+    let out = a.sync_now().await;
     assert_eq!(out["deferred"], true, "{out}");
+    assert!(out["message"].as_str().unwrap().contains("gossip"), "{out}");
     assert!(
-        out["message"].as_str().unwrap().contains("own gossip"),
+        !out["message"]
+            .as_str()
+            .unwrap()
+            .contains("reading the external Cortex failed"),
         "{out}"
     );
+    b.sync_now().await;
+    assert_eq!(side_a.ids().await, want);
+    assert_eq!(side_b.ids().await, want);
 
-    // `sync pair <nodeId> <endpoint>` hands the sidecar an IP literal, resolving a host name.
-    let target = "ab".repeat(32);
-    let (code, out) = a
-        .control(
-            "/api/v1/sync/pair",
-            json!({"target": target, "endpoint": "localhost:4242"}),
-        )
-        .await;
-    assert_eq!(code, 200, "{out}");
-    assert_eq!(out["cortexPeer"], "127.0.0.1:4242", "{out}");
-    let posts = proxy.counts(|c| c.p2p_peer_posts.clone());
-    assert_eq!(posts, vec![json!({"addr": "127.0.0.1:4242"})]);
-    assert_eq!(
-        proxy.counts(|c| c.auth_refused),
-        0,
-        "the bearer token is sent when cortex.authToken is set"
-    );
+    // Our gossip did it: rounds succeeded, and nobody asked a sidecar's P2P to dial anything.
+    let s = status(&a).await;
+    assert!(s["gossip"]["successfulSyncs"].as_u64().unwrap() > 0, "{s}");
+    assert_eq!(s["tripleCount"], want.len(), "{s}");
+    for proxy in [&proxy_a, &proxy_b] {
+        assert!(proxy.counts(|c| c.p2p_peer_posts.is_empty()));
+        assert_eq!(
+            proxy.counts(|c| c.auth_refused),
+            0,
+            "the bearer token is sent"
+        );
+    }
+    for side in [&side_a, &side_b] {
+        assert_eq!(
+            side.connected_peers().await,
+            0,
+            "the sidecars' own gossip never linked"
+        );
+    }
     a.daemon.shutdown().await;
-    sidecar.daemon.shutdown().await;
+    b.daemon.shutdown().await;
+    side_a.daemon.shutdown().await;
+    side_b.daemon.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

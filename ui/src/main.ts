@@ -524,6 +524,7 @@ function renderOverview(): void {
     ...fact('Detail', c?.message || DASH),
     ...fact('Backend', c?.backend ?? DASH),
     ...fact('URL', c?.url ? h('span', { class: 'mono small clip', title: c.url }, c.url) : DASH),
+    ...(c?.syncedBy ? fact('Sync', h('span', { 'data-testid': 'cortex-synced-by' }, c.syncedBy)) : []),
     ...fact('Secrets', s?.secretStore === 'keyring' ? 'OS keyring' : s?.secretStore === 'file' ? 'File in the data dir' : (s?.secretStore ?? DASH)),
   ]);
 

@@ -70,7 +70,7 @@ export interface Status {
   name: string;
   version?: string;
   uptimeSeconds?: number;
-  cortex?: { backend?: string; url?: string | null; healthy?: boolean; message?: string; version?: string | null };
+  cortex?: { backend?: string; url?: string | null; healthy?: boolean; message?: string; version?: string | null; syncedBy?: string | null };
   secretStore?: string;
   /** The engine's overall state (DESIGN §13). */
   state?: 'in-sync' | 'syncing' | 'paused' | 'offline' | 'attention';

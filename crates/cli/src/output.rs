@@ -344,6 +344,9 @@ fn external_cortex_lines(c: &Value, now: OffsetDateTime) -> String {
     } else if let Some(reason) = c.get("p2pReason").and_then(Value::as_str) {
         let _ = writeln!(out, "           its p2p: not available ({reason})");
     }
+    if let Some(by) = c.get("syncedBy").and_then(Value::as_str) {
+        let _ = writeln!(out, "           sync: {by}");
+    }
     if let Some(m) = c.get("mirror").filter(|m| m.is_object()) {
         let last = m
             .get("lastCycleAt")
@@ -569,8 +572,10 @@ mod tests {
         calm["cortex"]["p2p"] = json!({"enabled": true, "node_id": "x", "peer_count": 2,
             "gossip_stats": {"round": 9, "known_ids": 40, "bloom_filter_fpr": 0.5},
             "sync_stats": {"total_successful_syncs": 4, "total_failed_syncs": 1}});
+        calm["cortex"]["syncedBy"] = json!("Mayros Sync carries the sync: its QUIC gossip over this engine's mirror of the sidecar");
         let text = status_summary_at(&calm, now);
         for needle in [
+            "           sync: Mayros Sync carries the sync: its QUIC gossip over this engine's mirror of the sidecar\n",
             "(version unknown)",
             "rate limit ok: 120 requests sent, 3 answered 429, 0 left in its window",
             "its p2p: round 9, 40 known ids, bloom FPR 0.5000, 4 ok / 1 failed syncs, 2 peers",

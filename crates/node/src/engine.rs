@@ -203,6 +203,9 @@ pub struct CortexStatus {
     pub p2p_reason: Option<String>,
     /// The mirror of the external Cortex (null for the embedded one).
     pub mirror: Option<MirrorView>,
+    /// Who carries the sync of an external Cortex, in words (null for the embedded one): always
+    /// this engine, over its mirror; the sidecar's own P2P never syncs (DESIGN §3.3).
+    pub synced_by: Option<String>,
 }
 
 /// Success and failure counters of sync attempts.
@@ -479,8 +482,9 @@ impl Engine {
 
     /// Builds the status snapshot.
     pub async fn status(self: &Arc<Self>, api_url: Option<String>) -> StatusSnapshot {
-        let (cortex, triple_count) = self.cortex_status(api_url).await;
+        let (mut cortex, triple_count) = self.cortex_status(api_url).await;
         let decision = self.mode();
+        cortex.synced_by = synced_by(&cortex, &decision);
         let cfg = self.config();
         let facts = self
             .with_store(|s| {
@@ -517,7 +521,7 @@ impl Engine {
                 "peer {name} is stale: it missed deletions collected after sync.tombstoneMaxRetentionDays; the next sync with it is a full comparison and its old unknown items are held for review"
             ));
         }
-        warnings.extend(cortex_warnings(&cortex, &decision));
+        warnings.extend(cortex_warnings(&cortex));
         if review_count > 0 {
             warnings.push(format!(
                 "{review_count} item(s) held for review (mayros sync review): accept or discard them"
@@ -612,6 +616,7 @@ impl Engine {
                     p2p: None,
                     p2p_reason: None,
                     mirror: None,
+                    synced_by: None,
                 },
                 count,
             );
@@ -641,14 +646,33 @@ impl Engine {
                 p2p: probe.p2p_status.clone(),
                 p2p_reason,
                 mirror: Some(ext.mirror.view()),
+                synced_by: None,
             },
             count,
         )
     }
 }
 
+/// Who carries the sync of an external Cortex, in words (DESIGN §3.3): this engine, over its
+/// mirror of the sidecar, in every mode; the sidecar's own P2P never syncs.
+fn synced_by(c: &CortexStatus, decision: &ModeDecision) -> Option<String> {
+    if c.backend != "external" {
+        return None;
+    }
+    let how = match decision.mode {
+        mode::SyncMode::Native => "Mayros Sync carries the sync: its QUIC gossip over this engine's mirror of the sidecar",
+        mode::SyncMode::Polled => "Mayros Sync carries the sync: REST delta pulls over this engine's mirror of the sidecar",
+        mode::SyncMode::None => "Mayros Sync carries the sync over this engine's mirror of the sidecar (no sync now)",
+    };
+    Some(if c.p2p.is_some() {
+        format!("{how}; the sidecar's own P2P is on (Mayros's probe sees it) but does not sync")
+    } else {
+        how.to_string()
+    })
+}
+
 /// Status warnings about an external Cortex.
-fn cortex_warnings(c: &CortexStatus, decision: &ModeDecision) -> Vec<String> {
+fn cortex_warnings(c: &CortexStatus) -> Vec<String> {
     let mut out = Vec::new();
     if c.backend != "external" {
         return out;
@@ -658,11 +682,6 @@ fn cortex_warnings(c: &CortexStatus, decision: &ModeDecision) -> Vec<String> {
         out.push(format!(
             "rate-limited by Cortex at {url}: {} request(s) answered 429 so far; requests wait for its Retry-After and no write is dropped",
             c.rate_limited_count
-        ));
-    }
-    if decision.mode == mode::SyncMode::Native {
-        out.push(format!(
-            "native mode: the external Cortex's own gossip at {url} does the syncing, with its known limits (a 1 024-bit Bloom filter that stops finding differences past a few thousand triples, ingress capped at 1 000 triples per peer a minute, tombstones kept in memory for 24 h); set sync.nativeP2pPreferred to false to sync it through this engine instead"
         ));
     }
     if let Some(reason) = c

@@ -200,12 +200,6 @@ pub fn paired(body: &Value) -> String {
 /// `mayros sync pair <node-id> <endpoint>`: what was recorded.
 pub fn endpoint_recorded(body: &Value) -> String {
     let id = opt_str(body, "nodeId").unwrap_or("?");
-    if let Some(addr) = opt_str(body, "cortexPeer") {
-        return format!(
-            "asked the external Cortex's gossip to connect to {} at {addr}; mode native",
-            short_id(id)
-        );
-    }
     let mut out = format!(
         "recorded {} at {}",
         short_id(id),

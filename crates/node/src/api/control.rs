@@ -188,32 +188,6 @@ pub async fn pair(
         out["sessionId"] = json!(id);
         return Ok(Json(out));
     }
-    // With an external Cortex in native mode its own gossip syncs (DESIGN §3.3): the node id
-    // is the other sidecar's (any id it uses), and the address is handed to the sidecar.
-    let cortex = state.engine.cortex();
-    if let (Some(ext), Some(endpoint)) = (cortex.external(), body.endpoint.as_deref()) {
-        if state.engine.mode().mode == mayros_sync_proto::mode::SyncMode::Native {
-            if body.target.trim().is_empty() || body.target.len() > 256 {
-                return Err(ApiError::bad_request(
-                    "INVALID_ID",
-                    "target must be the peer's node id",
-                ));
-            }
-            let addr = resolve_ip(endpoint).await?;
-            let answer = ext.add_p2p_peer(addr).await.map_err(|e| {
-                ApiError::new(StatusCode::BAD_GATEWAY, "CORTEX_ERROR", e.to_string())
-            })?;
-            tracing::info!(%addr, cortex = %ext.url(), "asked the external Cortex's gossip to connect to a peer");
-            return Ok(Json(json!({
-                "nodeId": body.target,
-                "endpoint": endpoint,
-                "mode": "native",
-                "cortexPeer": addr.to_string(),
-                "cortexAnswer": answer,
-                "warning": null,
-            })));
-        }
-    }
     if !mayros_sync_proto::roster::is_valid_node_id(&body.target) {
         return Err(ApiError::bad_request(
             "INVALID_ID",
@@ -279,31 +253,6 @@ pub async fn pair(
             ),
         )),
     }
-}
-
-/// `host:port` as an IP socket address, resolving a host name (the stock sidecar takes IP
-/// literals only).
-async fn resolve_ip(endpoint: &str) -> Result<std::net::SocketAddr, ApiError> {
-    if let Ok(addr) = endpoint.parse() {
-        return Ok(addr);
-    }
-    let bad = |why: String| {
-        ApiError::bad_request("INVALID_FIELD", format!("endpoint {endpoint:?}: {why}"))
-    };
-    let found: Vec<std::net::SocketAddr> = tokio::time::timeout(
-        std::time::Duration::from_secs(5),
-        tokio::net::lookup_host(endpoint.to_string()),
-    )
-    .await
-    .map_err(|_| bad("resolving the host name timed out after 5 s".into()))?
-    .map_err(|e| bad(format!("cannot resolve the host name: {e}")))?
-    .collect();
-    found
-        .iter()
-        .find(|a| a.is_ipv4())
-        .or_else(|| found.first())
-        .copied()
-        .ok_or_else(|| bad("the host name has no address".into()))
 }
 
 /// `GET /api/v1/sync/peers`.

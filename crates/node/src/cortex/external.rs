@@ -16,7 +16,6 @@
 //! - `Authorization: Bearer` is sent only when `cortex.authToken` is set.
 
 use std::collections::HashSet;
-use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -672,31 +671,6 @@ impl ExternalCortex {
             s if s.is_success() => Ok(true),
             s => Err(self.error_status(&format!("DELETE {path}"), s, &body)),
         }
-    }
-
-    /// `POST /api/v1/p2p/peers` `{"addr":"ip:port"}`: asks the sidecar's own gossip to connect
-    /// to a peer; returns its answer.
-    pub async fn add_p2p_peer(&self, addr: SocketAddr) -> Result<serde_json::Value, Error> {
-        let body = serde_json::to_vec(&json!({ "addr": addr.to_string() }))
-            .map_err(|e| self.err(e.to_string()))?;
-        let span = tracing::info_span!("cortex_p2p_peer", url = %self.url, %addr);
-        async {
-            let (status, answer) = self
-                .call(
-                    Method::POST,
-                    "/api/v1/p2p/peers",
-                    Some(body),
-                    self.opts.p2p_timeout.max(self.opts.probe_timeout),
-                    Pace::Until(Instant::now() + self.opts.probe_timeout),
-                )
-                .await?;
-            if !status.is_success() {
-                return Err(self.error_status("POST /api/v1/p2p/peers", status, &answer));
-            }
-            Ok(serde_json::from_slice(&answer).unwrap_or(serde_json::Value::Null))
-        }
-        .instrument(span)
-        .await
     }
 }
 

@@ -846,10 +846,8 @@ fn gossip_config(engine: &Engine) -> GossipConfig {
         window_batches: 4,
         bloom_fpr: mayros_sync_proto::reconcile::bloom::DEFAULT_FPR,
         max_window: 20_000,
-        // With an external Cortex, native mode means the sidecar's own gossip syncs; our QUIC
-        // layer then only answers.
-        initiates: engine.mode().mode == SyncMode::Native
-            && !paused
-            && !engine.cortex().is_external(),
+        // With an external Cortex too: our gossip runs over the engine's mirror of it (DESIGN
+        // §3.3); the sidecar's own P2P never syncs.
+        initiates: engine.mode().mode == SyncMode::Native && !paused,
     }
 }

@@ -248,6 +248,10 @@ impl Replica<String> for StoreReplica {
                 .sync_state()
                 .set_clock_skew(format!("{skew} (from {})", crate::sync::pull::short(from)));
         }
+        if outcome.applied + outcome.deletions_applied > 0 {
+            // With an external Cortex, the mirror writes what arrived back to the sidecar.
+            self.engine.nudge_cortex_mirror();
+        }
         Ok(outcome.applied + outcome.deletions_applied + outcome.restamped)
     }
 }

@@ -110,26 +110,6 @@ pub enum SyncNowError {
     Internal(String),
 }
 
-/// The gossip figures of an external Cortex's `p2p/status`, for `sync now` in native mode.
-fn sidecar_gossip_figures(p2p: &serde_json::Value) -> String {
-    let n = |ptr: &str| {
-        p2p.pointer(ptr)
-            .and_then(serde_json::Value::as_u64)
-            .unwrap_or(0)
-    };
-    format!(
-        " (round {}, {} known ids, {} peers, bloom FPR {:.4}, {} successful / {} failed syncs)",
-        n("/gossip_stats/round"),
-        n("/gossip_stats/known_ids"),
-        n("/peer_count"),
-        p2p.pointer("/gossip_stats/bloom_filter_fpr")
-            .and_then(serde_json::Value::as_f64)
-            .unwrap_or(0.0),
-        n("/sync_stats/total_successful_syncs"),
-        n("/sync_stats/total_failed_syncs"),
-    )
-}
-
 /// The QUIC address of a peer on the host of its peer API endpoint, when that host is a
 /// concrete address and the peer told its QUIC port.
 pub(crate) fn quic_addr_near(endpoint: &SocketAddr, quic_port: Option<u16>) -> Option<String> {
@@ -323,22 +303,16 @@ impl Engine {
         };
         let cortex = self.cortex();
         match mode.mode {
-            SyncMode::Native if cortex.is_external() => {
-                let p2p = cortex
-                    .external()
-                    .and_then(|x| x.cached_probe())
-                    .and_then(|p| p.p2p_status);
-                return Ok(SyncNowOutcome {
-                    mode: mode.mode.as_str().into(),
-                    deferred: true,
-                    message: format!(
-                        "native mode: the external Cortex's own gossip syncs; no REST sync started{}",
-                        p2p.as_ref().map_or_else(String::new, sidecar_gossip_figures)
-                    ),
-                    results: Vec::new(),
-                });
-            }
             SyncMode::Native => {
+                // An external Cortex is rescanned first: what was written into it is pushed by
+                // the gossip as soon as the mirror holds it.
+                let mut note = String::new();
+                if cortex.is_external() {
+                    let timeout = self.config().config.sync.sync_timeout();
+                    if let Some(Err(e)) = self.refresh_cortex_mirror(timeout).await {
+                        note = format!("; reading the external Cortex failed: {e}");
+                    }
+                }
                 let stats = self.native().map(|n| n.status());
                 let figures = stats.map_or_else(String::new, |s| {
                     format!(
@@ -356,7 +330,7 @@ impl Engine {
                     mode: mode.mode.as_str().into(),
                     deferred: true,
                     message: format!(
-                        "native mode: gossip propagates changes as they happen; no REST sync started{figures}"
+                        "native mode: gossip propagates changes as they happen; no REST sync started{figures}{note}"
                     ),
                     results: Vec::new(),
                 });

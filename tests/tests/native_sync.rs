@@ -125,6 +125,25 @@ async fn three_native_engines_converge_after_writes_and_deletes_on_all_of_them()
             n.get("/api/v1/sync/peers").await
         );
     }
+    // Each node counts what it took from its peers (the TRIPLES column of `sync peers`): every
+    // triple written on the other two was inserted here once, from one peer or the other.
+    for n in [&a, &b, &c] {
+        assert!(
+            wait_until(Duration::from_secs(15), || async {
+                let peers = n.get("/api/v1/sync/peers").await;
+                let taken: u64 = peers
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|p| p["totalTriplesSynced"].as_u64().unwrap_or(0))
+                    .sum();
+                taken >= 400
+            })
+            .await,
+            "{}",
+            n.get("/api/v1/sync/peers").await
+        );
+    }
     // The round counter advances.
     let (_, before) = a.p2p_status().await;
     let r0 = before["gossip_stats"]["round"].as_u64().unwrap();

@@ -59,6 +59,9 @@ pub struct Driver {
     wanted: HashMap<String, SocketAddr>,
     acked: HashMap<String, u64>,
     recorded: HashMap<String, u64>,
+    /// Changes from each peer applied here and not yet added to its stored total (the
+    /// TRIPLES column of `sync peers`); added at the next proven sync.
+    unrecorded: HashMap<String, u64>,
     /// Peers whose last round or dial failed: their next proven sync is a recovery (a `peer`
     /// event with `recovered`, and the last sync recorded at once).
     failing: HashMap<String, String>,
@@ -98,6 +101,7 @@ impl Driver {
             wanted: HashMap::new(),
             acked: HashMap::new(),
             recorded: HashMap::new(),
+            unrecorded: HashMap::new(),
             failing: HashMap::new(),
             round_failures: HashMap::new(),
             reconcile_bytes_in: 0,
@@ -704,6 +708,9 @@ impl Driver {
                 ..
             } => {
                 tracing::debug!(peer = %crate::sync::pull::short(&peer), received, applied, "batch applied");
+                if applied > 0 {
+                    *self.unrecorded.entry(peer).or_default() += applied as u64;
+                }
             }
             GossipEvent::ReplicaError { peer, message } => {
                 self.error(format!(
@@ -726,19 +733,23 @@ impl Driver {
                     "nodeId": peer, "name": self.peer_name(peer), "result": "ok", "recovered": true,
                 })));
         }
-        let force = force || recovered;
+        let applied = self.unrecorded.get(peer).copied().unwrap_or(0);
+        let force = force || recovered || applied > 0;
         let last = self.recorded.get(peer).copied();
         if !force && last.is_some_and(|l| now_ms.saturating_sub(l) < RECORD_IN_SYNC_EVERY_MS) {
             return;
         }
         self.recorded.insert(peer.to_string(), now_ms);
         self.engine.sync_state().record(true, now_ms);
-        let peer = peer.to_string();
+        let id = peer.to_string();
         let r = self
             .engine
-            .store_blocking(move |s| s.record_sync_success(&peer, now_ms, 0, None));
-        if let Err(e) = r {
-            self.error(format!("cannot record a sync: {e}"));
+            .store_blocking(move |s| s.record_sync_success(&id, now_ms, applied, None));
+        match r {
+            Ok(()) => {
+                self.unrecorded.remove(peer);
+            }
+            Err(e) => self.error(format!("cannot record a sync: {e}")),
         }
     }
 

@@ -571,6 +571,15 @@ async fn a_peer_that_cannot_be_reached_is_a_named_failure_and_its_return_a_recov
     };
     assert_eq!(failure["peer"], b_id.as_str(), "{failure}");
     assert_eq!(failure["name"], "bravo", "{failure}");
+    // Status says why there is no link (lost, then the redial failed), not "not linked yet".
+    let s = a.get("/api/v1/sync/status").await;
+    let peer = &s["peers"][0];
+    assert_eq!(peer["state"], "unreachable", "{s}");
+    let why = peer["stateReason"].as_str().unwrap();
+    assert!(
+        why.starts_with("link lost at ") || why.starts_with("cannot reach bravo at "),
+        "{why}"
+    );
 
     let b = Node::restart(b_dir, "bravo").await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);

@@ -727,6 +727,7 @@ fn peer_views(
                 link: links.map(|_| syncstate::LinkFacts {
                     connected: link.is_some_and(|l| l.connected),
                     failing: link.and_then(|l| l.failing.clone()),
+                    link_error: link.and_then(|l| l.link_error.clone()),
                     to_receive: v.to_receive,
                     to_send: v.to_send,
                     synced_since_up: link.is_some_and(|l| l.proven_in_sync),

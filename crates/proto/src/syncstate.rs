@@ -53,6 +53,8 @@ pub struct LinkFacts {
     pub connected: bool,
     /// The last round with it failed, and why (cleared by a good round).
     pub failing: Option<String>,
+    /// Why there is no link now (lost, or the dial failed), while none is up.
+    pub link_error: Option<String>,
     /// Changes it said it queued for us that have not arrived.
     pub to_receive: u64,
     /// Changes queued for it.
@@ -108,9 +110,10 @@ pub fn peer_sync_state(f: &PeerFacts) -> PeerSyncView {
     }
     if let (SyncMode::Native, Some(link)) = (f.mode, &f.link) {
         if !link.connected {
-            let reason = f
-                .last_error
+            let reason = link
+                .link_error
                 .clone()
+                .or_else(|| f.last_error.clone())
                 .unwrap_or_else(|| "no sync link to it yet".into());
             return view(PeerSyncState::Unreachable, Some(reason));
         }
@@ -231,6 +234,35 @@ mod tests {
         let down = peer_sync_state(&native(LinkFacts::default()));
         assert_eq!(down.state, PeerSyncState::Unreachable);
         assert_eq!(down.reason.as_deref(), Some("old dial error"));
+    }
+
+    #[test]
+    fn a_peer_without_a_link_says_why_the_link_is_gone() {
+        // What the link layer knows now beats the stored error of an older attempt.
+        let lost = peer_sync_state(&native(LinkFacts {
+            link_error: Some("link lost at 2026-12-07T05:54:40Z: timed out".into()),
+            ..LinkFacts::default()
+        }));
+        assert_eq!(lost.state, PeerSyncState::Unreachable);
+        assert_eq!(
+            lost.reason.as_deref(),
+            Some("link lost at 2026-12-07T05:54:40Z: timed out")
+        );
+        // Never linked and nothing known: say so.
+        let mut never = native(LinkFacts::default());
+        never.last_error = None;
+        assert_eq!(
+            peer_sync_state(&never).reason.as_deref(),
+            Some("no sync link to it yet")
+        );
+        // A link that is up ignores an old link error: it is the round that matters.
+        let up = peer_sync_state(&native(LinkFacts {
+            connected: true,
+            synced_since_up: true,
+            link_error: Some("link lost earlier".into()),
+            ..LinkFacts::default()
+        }));
+        assert_eq!(up.state, PeerSyncState::InSync);
     }
 
     #[test]

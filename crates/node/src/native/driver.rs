@@ -69,6 +69,9 @@ pub struct Driver {
     reconcile_bytes_in: u64,
     /// Why the last round with a connected peer failed, until a round succeeds (status).
     round_failures: HashMap<String, String>,
+    /// Why a member has no link now (the link was lost, or our dial failed), until a link to
+    /// it comes up (status: the reason of an unreachable peer).
+    link_errors: HashMap<String, String>,
     last_error: Option<String>,
     ticks: u64,
     last_refresh: Instant,
@@ -104,6 +107,7 @@ impl Driver {
             unrecorded: HashMap::new(),
             failing: HashMap::new(),
             round_failures: HashMap::new(),
+            link_errors: HashMap::new(),
             reconcile_bytes_in: 0,
             last_error: None,
             ticks: 0,
@@ -269,6 +273,7 @@ impl Driver {
                     .publish(crate::events::Event::Peer(serde_json::json!({
                         "nodeId": peer, "connected": true, "addr": addr.to_string(),
                     })));
+                self.link_errors.remove(&peer);
                 self.remember_addr(&peer, addr);
                 self.share_addresses(&peer, addr);
                 self.restore_good_round(&peer);
@@ -284,6 +289,10 @@ impl Driver {
                         "nodeId": peer, "connected": false, "reason": reason,
                     })));
                 self.round_failures.remove(&peer);
+                let at =
+                    mayros_sync_proto::timefmt::format_rfc3339_ms(self.engine.clock().now_ms());
+                self.link_errors
+                    .insert(peer.clone(), format!("link lost at {at}: {reason}"));
                 self.node.peer_down(&peer);
             }
             LinkEvent::Frame { peer, kind, body } if kind == msg_kind::ROSTER => {
@@ -348,6 +357,7 @@ impl Driver {
                     let name = self.peer_name(peer);
                     let message = format!("cannot reach {name} at {addr}: {reason}");
                     self.failing.insert(peer.to_string(), message.clone());
+                    self.link_errors.insert(peer.to_string(), message.clone());
                     self.engine.events().publish(crate::events::Event::Failure(
                         serde_json::json!({
                             "kind": "sync", "peer": peer, "name": name, "message": message,
@@ -794,6 +804,7 @@ impl Driver {
                     to_receive: g.as_ref().map_or(0, |g| g.to_receive),
                     proven_in_sync: g.as_ref().is_some_and(|g| g.proven_in_sync),
                     failing: self.round_failures.get(&node_id).cloned(),
+                    link_error: self.link_errors.get(&node_id).cloned(),
                     node_id,
                     addr,
                 }

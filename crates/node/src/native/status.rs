@@ -23,6 +23,8 @@ pub struct NativePeer {
     pub to_receive: u64,
     /// Why the last round or dial with it failed (cleared by a good round).
     pub failing: Option<String>,
+    /// Why it has no link now: the link was lost, or our dial failed (cleared when a link is up).
+    pub link_error: Option<String>,
     /// A round proved the pair in sync since the link came up.
     pub proven_in_sync: bool,
 }

@@ -1,7 +1,7 @@
 //! Long run under load (issue 13): three `mayros daemon` processes paired in one group on
 //! loopback (native mode), 10 single-triple writes and 1 delete per second spread over them.
 //! Every minute: whether the three converge to identical id sets (writes paused until they
-//! agree; the time includes listing every id three times), failed gossip rounds so far, write → visible on both other engines p50 / p99 over
+//! agree; the time includes listing every id three times, in pages of 1 000), failed gossip rounds so far, write → visible on both other engines p50 / p99 over
 //! that minute, and each engine's RSS. Targets: identical, zero failed rounds, p99 < 500 ms,
 //! RSS flat.
 //!
@@ -25,6 +25,8 @@ const REPORT_EVERY: Duration = Duration::from_secs(60);
 const VISIBLE_DEADLINE: Duration = Duration::from_secs(30);
 /// How long the engines may take to agree once writes pause.
 const CONVERGE_DEADLINE: Duration = Duration::from_secs(30);
+/// Triples per page when the check lists an engine's ids.
+const LIST_PAGE: usize = 1_000;
 
 fn main() {
     let secs: u64 = std::env::var("MAYROS_LOAD_SECS")
@@ -91,17 +93,34 @@ impl Engine {
             .is_ok_and(|r| r.status().is_success())
     }
 
+    /// Every live id, listed in pages of [`LIST_PAGE`] as a Cortex client pages: one listing
+    /// of the whole store per check would make each engine build a response the size of its
+    /// store every minute, and the RSS sampled after it would follow the store's size.
     async fn ids(&self) -> Vec<String> {
-        let v: serde_json::Value = self
-            .http
-            .get(format!("{}/api/v1/triples?limit=100000", self.proc.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        mayros_sync_tests::sorted_ids(&v)
+        let mut all = Vec::new();
+        for page in 0.. {
+            let v: serde_json::Value = self
+                .http
+                .get(format!(
+                    "{}/api/v1/triples?limit={LIST_PAGE}&offset={}",
+                    self.proc.base,
+                    page * LIST_PAGE
+                ))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let ids = mayros_sync_tests::sorted_ids(&v);
+            let last = ids.len() < LIST_PAGE;
+            all.extend(ids);
+            if last {
+                break;
+            }
+        }
+        all.sort();
+        all
     }
 
     async fn p2p(&self) -> serde_json::Value {
@@ -181,6 +200,11 @@ async fn run(bin: &std::path::Path, secs: u64) {
         }
         if Instant::now() >= next_report || t0.elapsed() >= total {
             next_report += REPORT_EVERY;
+            // RSS under load, before the check lists every id.
+            let rss_load: Vec<u64> = engines
+                .iter()
+                .map(|e| sample(e.proc.pid()).map_or(0, |s| s.rss))
+                .collect();
             // Let in-flight watchers finish, then check convergence with writes paused.
             let converged = converge(&engines).await;
             all_identical &= converged.is_some();
@@ -195,7 +219,7 @@ async fn run(bin: &std::path::Path, secs: u64) {
                 .map(|e| dir_bytes(&e.proc.data_dir()))
                 .collect();
             println!(
-                "{:5.0} s: writes {writes}, deletes {deletes}, live {}; identical {}; failed rounds {}; write→visible p50 {} p99 {} max {} ms over {} writes, lost {}; RSS {} MB; data dir {} MB",
+                "{:5.0} s: writes {writes}, deletes {deletes}, live {}; identical {}; failed rounds {}; write→visible p50 {} p99 {} max {} ms over {} writes, lost {}; RSS {} MB under load, {} MB after the check; data dir {} MB",
                 t0.elapsed().as_secs_f64(),
                 live.len(),
                 converged.map_or("NO (30 s)".to_string(), |ms| format!("yes ({ms} ms after pause)")),
@@ -205,6 +229,7 @@ async fn run(bin: &std::path::Path, secs: u64) {
                 lat.last().map_or("-".into(), |m| format!("{m:.1}")),
                 lat.len(),
                 lost.load(std::sync::atomic::Ordering::Relaxed),
+                mb_list(&rss_load),
                 mb_list(&rss),
                 mb_list(&store)
             );

@@ -92,7 +92,7 @@ impl Driver {
         let cfg = gossip_config(&engine);
         let node = GossipNode::new(own, key, cfg, rand::random());
         let pushed_upto = engine.store_blocking(|s| s.log_head())?;
-        Ok(Driver {
+        let mut driver = Driver {
             engine,
             links,
             status,
@@ -113,7 +113,10 @@ impl Driver {
             ticks: 0,
             last_refresh: Instant::now(),
             unwant_at: Vec::new(),
-        })
+        };
+        // Status shows the store's figures from the start, not zeros until the first step.
+        driver.publish();
+        Ok(driver)
     }
 
     fn now(&self) -> u64 {

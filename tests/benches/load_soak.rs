@@ -7,7 +7,8 @@
 //!
 //! Run: `cargo build --release -p mayros-cli`, then
 //! `cargo bench -p mayros-sync-tests --bench load_soak`. `MAYROS_LOAD_SECS` sets the duration
-//! (default 1800); `MAYROS_BIN` points at another `mayros` binary.
+//! (default 1800); `MAYROS_BIN` points at another `mayros` binary; `MAYROS_LOAD_LIST_PAGE` the
+//! page size of the per-minute listing (default 1000).
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
@@ -25,8 +26,11 @@ const REPORT_EVERY: Duration = Duration::from_secs(60);
 const VISIBLE_DEADLINE: Duration = Duration::from_secs(30);
 /// How long the engines may take to agree once writes pause.
 const CONVERGE_DEADLINE: Duration = Duration::from_secs(30);
-/// Triples per page when the check lists an engine's ids.
-const LIST_PAGE: usize = 1_000;
+/// Triples per page when the check lists an engine's ids (`MAYROS_LOAD_LIST_PAGE`; 100000 lists
+/// a whole store of this run in one answer).
+fn list_page() -> usize {
+    mayros_sync_tests::env_or("MAYROS_LOAD_LIST_PAGE", 1_000).max(1)
+}
 
 fn main() {
     let secs: u64 = std::env::var("MAYROS_LOAD_SECS")
@@ -93,18 +97,19 @@ impl Engine {
             .is_ok_and(|r| r.status().is_success())
     }
 
-    /// Every live id, listed in pages of [`LIST_PAGE`] as a Cortex client pages: one listing
+    /// Every live id, listed in pages of [`list_page`] as a Cortex client pages: one listing
     /// of the whole store per check would make each engine build a response the size of its
     /// store every minute, and the RSS sampled after it would follow the store's size.
     async fn ids(&self) -> Vec<String> {
+        let list_page = list_page();
         let mut all = Vec::new();
         for page in 0.. {
             let v: serde_json::Value = self
                 .http
                 .get(format!(
-                    "{}/api/v1/triples?limit={LIST_PAGE}&offset={}",
+                    "{}/api/v1/triples?limit={list_page}&offset={}",
                     self.proc.base,
-                    page * LIST_PAGE
+                    page * list_page
                 ))
                 .send()
                 .await
@@ -113,7 +118,7 @@ impl Engine {
                 .await
                 .unwrap();
             let ids = mayros_sync_tests::sorted_ids(&v);
-            let last = ids.len() < LIST_PAGE;
+            let last = ids.len() < list_page;
             all.extend(ids);
             if last {
                 break;

@@ -264,6 +264,10 @@ impl Daemon {
                 Arc::clone(&engine),
                 shutdown_rx.clone(),
             )),
+            tokio::spawn(crate::memory::run(
+                Arc::clone(engine.memory()),
+                shutdown_rx.clone(),
+            )),
         ];
         if let Some(listener) = peer_listener {
             let tls = identity.cert.server_config(&[crate::peer::HTTPS_ALPN])?;

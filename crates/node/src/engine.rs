@@ -110,6 +110,7 @@ pub struct Engine {
     cortex: RwLock<Arc<Cortex>>,
     cortex_options: RwLock<CortexOptions>,
     events: crate::events::EventHub,
+    memory: Arc<crate::memory::Trimmer>,
     nearby: crate::discovery::NearbyState,
     flood: crate::flood::Floodgate,
 }
@@ -245,6 +246,7 @@ impl Engine {
             cortex: RwLock::new(Arc::new(cortex)),
             cortex_options: RwLock::new(cortex_options),
             events: crate::events::EventHub::new(),
+            memory: Arc::default(),
             nearby: crate::discovery::NearbyState::default(),
             flood: crate::flood::Floodgate::new(),
         };
@@ -271,6 +273,11 @@ impl Engine {
     /// The event hub behind `GET /api/v1/sync/events`; anyone may publish.
     pub fn events(&self) -> &crate::events::EventHub {
         &self.events
+    }
+
+    /// Counts burst work so freed memory goes back to the system after it.
+    pub fn memory(&self) -> &Arc<crate::memory::Trimmer> {
+        &self.memory
     }
 
     /// Nearby devices (mDNS and manual peers).

@@ -14,6 +14,7 @@ pub mod engine;
 pub mod error;
 pub mod events;
 pub mod flood;
+pub mod memory;
 pub mod native;
 pub mod paths;
 pub mod peer;

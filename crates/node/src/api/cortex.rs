@@ -147,6 +147,7 @@ pub async fn create_triple(
         .engine
         .with_store(move |s| s.insert(&item, &ctx))
         .await?;
+    state.engine.memory().note_triples(1);
     if created {
         state.engine.notify_local_write();
     }
@@ -182,6 +183,7 @@ pub async fn create_batch(
         .engine
         .with_store(move |s| s.insert_batch(&items, &ctx))
         .await?;
+    state.engine.memory().note_triples(total);
     if !outcome.inserted.is_empty() {
         state.engine.notify_local_write();
     }
@@ -262,6 +264,7 @@ pub async fn list_triples(
         .engine
         .with_store(move |s| s.find(&pattern, limit, offset))
         .await?;
+    state.engine.memory().note_triples(rows.len());
     Ok(Json(json!({
         "triples": rows.iter().map(triple_dto).collect::<Vec<_>>(),
         "total": total,
@@ -313,6 +316,7 @@ pub async fn query(
         .engine
         .with_store(move |s| s.find(&pattern, limit, 0))
         .await?;
+    state.engine.memory().note_triples(rows.len());
     Ok(Json(json!({
         "matches": rows.iter().map(triple_dto).collect::<Vec<_>>(),
         "total": total,

@@ -180,6 +180,7 @@ impl Replica<String> for StoreReplica {
     }
 
     fn fetch(&mut self, ids: &[[u8; 32]]) -> Result<Vec<TripleChange>, Error> {
+        self.engine.memory().note_triples(ids.len());
         self.changes_of(ids.iter().map(|b| TripleId::from_bytes(*b)).collect())
     }
 
@@ -188,6 +189,7 @@ impl Replica<String> for StoreReplica {
         let (page, next) = self
             .engine
             .store_blocking(move |s| s.scan_current(cursor, limit, &exclude))?;
+        self.engine.memory().note_triples(page.len());
         Ok((page.into_iter().map(to_change).collect(), next))
     }
 
@@ -217,6 +219,9 @@ impl Replica<String> for StoreReplica {
                 }
             }
         }
+        self.engine
+            .memory()
+            .note_triples(triples.len() + deletions.len());
         let cfg = self.engine.config().config.sync;
         let wall_ms = self.engine.clock().now_ms();
         let peer = from.clone();

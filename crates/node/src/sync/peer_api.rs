@@ -222,6 +222,9 @@ async fn delta(
             format!("since {cursor} is from another log epoch or behind the collection horizon; start a full comparison"),
         )
     })?;
+    engine
+        .memory()
+        .note_triples(page.triples.len() + page.deletions.len());
     let echo = |author: &str| is_echo(req.since.as_deref(), author, &peer.0);
     let triples = page
         .triples

@@ -325,6 +325,7 @@ impl Engine {
             let id = peer.node_id.clone();
             let next = page.next.clone();
             let last = !page.has_more;
+            self.memory().note_triples(triples.len() + deletions.len());
             let outcome = self
                 .with_store(move |s| {
                     // Read per page, so a collection during a long comparison is honoured.

@@ -8,7 +8,8 @@
 //! Run: `cargo build --release -p mayros-cli`, then
 //! `cargo bench -p mayros-sync-tests --bench load_soak`. `MAYROS_LOAD_SECS` sets the duration
 //! (default 1800); `MAYROS_BIN` points at another `mayros` binary; `MAYROS_LOAD_LIST_PAGE` the
-//! page size of the per-minute listing (default 1000).
+//! page size of the per-minute listing (default 1000); `MAYROS_LOAD_DELETES_PER_SEC` the deletes
+//! per second (default 1).
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
@@ -26,6 +27,12 @@ const REPORT_EVERY: Duration = Duration::from_secs(60);
 const VISIBLE_DEADLINE: Duration = Duration::from_secs(30);
 /// How long the engines may take to agree once writes pause.
 const CONVERGE_DEADLINE: Duration = Duration::from_secs(30);
+/// Deletes per second (`MAYROS_LOAD_DELETES_PER_SEC`, 1 to 10; 10 keeps the live set at about 20
+/// triples, so the store grows by tombstones and log entries only).
+fn deletes_per_sec() -> u64 {
+    (mayros_sync_tests::env_or("MAYROS_LOAD_DELETES_PER_SEC", 1) as u64).clamp(1, WRITES_PER_SEC)
+}
+
 /// Triples per page when the check lists an engine's ids (`MAYROS_LOAD_LIST_PAGE`; 100000 lists
 /// a whole store of this run in one answer).
 fn list_page() -> usize {
@@ -175,8 +182,9 @@ async fn run(bin: &std::path::Path, secs: u64) {
         .map(|e| sample(e.proc.pid()).map_or(0, |s| s.rss))
         .collect();
     let failed0 = failed_rounds(&engines).await;
+    let deletes_per_sec = deletes_per_sec();
     println!(
-        "load soak: 3 engines, {WRITES_PER_SEC} writes + 1 delete per second, {secs} s; RSS at start {} MB",
+        "load soak: 3 engines, {WRITES_PER_SEC} writes + {deletes_per_sec} delete(s) per second, {secs} s; RSS at start {} MB",
         mb_list(&rss0)
     );
 
@@ -197,7 +205,7 @@ async fn run(bin: &std::path::Path, secs: u64) {
         writes += 1;
         watch_visible(&engines, writer, id.clone(), &latencies, &lost);
         live.push(id);
-        if writes % WRITES_PER_SEC == 0 && live.len() > 20 {
+        if writes % (WRITES_PER_SEC / deletes_per_sec) == 0 && live.len() > 20 {
             // Delete a triple written a while ago, on an engine chosen by rotation.
             let victim = live.remove(rand::random::<usize>() % (live.len() - 20));
             engines[(deletes % 3) as usize].delete(&victim).await;

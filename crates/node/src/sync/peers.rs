@@ -301,55 +301,44 @@ impl Engine {
                 .filter(|p| p.endpoint.is_some())
                 .collect(),
         };
-        let cortex = self.cortex();
-        match mode.mode {
-            SyncMode::Native => {
-                // An external Cortex is rescanned first: what was written into it is pushed by
-                // the gossip as soon as the mirror holds it.
-                let mut note = String::new();
-                if cortex.is_external() {
-                    let timeout = self.config().config.sync.sync_timeout();
-                    if let Some(Err(e)) = self.refresh_cortex_mirror(timeout).await {
-                        note = format!("; reading the external Cortex failed: {e}");
-                    }
-                }
-                let stats = self.native().map(|n| n.status());
-                let figures = stats.map_or_else(String::new, |s| {
-                    format!(
-                        " (round {}, {} known ids, {} of {} peers connected, bloom FPR {:.4}, {} successful / {} failed syncs)",
-                        s.round,
-                        s.known_ids,
-                        s.peers.iter().filter(|p| p.connected).count(),
-                        s.peers.len(),
-                        s.bloom_filter_fpr,
-                        s.successful_syncs,
-                        s.failed_syncs
-                    )
-                });
-                return Ok(SyncNowOutcome {
-                    mode: mode.mode.as_str().into(),
-                    deferred: true,
-                    message: format!(
-                        "native mode: gossip propagates changes as they happen; no REST sync started{figures}{note}"
-                    ),
-                    results: Vec::new(),
-                });
-            }
-            SyncMode::None => {
-                return Ok(SyncNowOutcome {
-                    mode: mode.mode.as_str().into(),
-                    deferred: false,
-                    message: format!("no sync: {}", mode.reason),
-                    results: Vec::new(),
-                })
-            }
-            SyncMode::Polled => {}
+        if mode.mode == SyncMode::None {
+            return Ok(SyncNowOutcome {
+                mode: mode.mode.as_str().into(),
+                deferred: false,
+                message: format!("no sync: {}", mode.reason),
+                results: Vec::new(),
+            });
         }
-        // An external Cortex is rescanned first, so what was written into it is offered now.
+        // An external Cortex is rescanned first, so what was written into it is offered now
+        // (pulled by the peers in polled mode, pushed by the gossip in native mode).
         let timeout = self.config().config.sync.sync_timeout();
         let mut notes = Vec::new();
         if let Some(Err(e)) = self.refresh_cortex_mirror(timeout).await {
             notes.push(format!("reading the external Cortex failed: {e}"));
+        }
+        if mode.mode == SyncMode::Native {
+            let stats = self.native().map(|n| n.status());
+            let figures = stats.map_or_else(String::new, |s| {
+                format!(
+                    " (round {}, {} known ids, {} of {} peers connected, bloom FPR {:.4}, {} successful / {} failed syncs)",
+                    s.round,
+                    s.known_ids,
+                    s.peers.iter().filter(|p| p.connected).count(),
+                    s.peers.len(),
+                    s.bloom_filter_fpr,
+                    s.successful_syncs,
+                    s.failed_syncs
+                )
+            });
+            let note = notes.iter().map(|n| format!("; {n}")).collect::<String>();
+            return Ok(SyncNowOutcome {
+                mode: mode.mode.as_str().into(),
+                deferred: true,
+                message: format!(
+                    "native mode: gossip propagates changes as they happen; no REST sync started{figures}{note}"
+                ),
+                results: Vec::new(),
+            });
         }
         let mut set = tokio::task::JoinSet::new();
         for peer in chosen {

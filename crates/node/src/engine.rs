@@ -489,9 +489,8 @@ impl Engine {
 
     /// Builds the status snapshot.
     pub async fn status(self: &Arc<Self>, api_url: Option<String>) -> StatusSnapshot {
-        let (mut cortex, triple_count) = self.cortex_status(api_url).await;
         let decision = self.mode();
-        cortex.synced_by = synced_by(&cortex, &decision);
+        let (cortex, triple_count) = self.cortex_status(api_url, &decision).await;
         let cfg = self.config();
         let facts = self
             .with_store(|s| {
@@ -598,6 +597,7 @@ impl Engine {
     async fn cortex_status(
         self: &Arc<Self>,
         api_url: Option<String>,
+        decision: &ModeDecision,
     ) -> (CortexStatus, Option<u64>) {
         let cortex = self.cortex();
         let Some(ext) = cortex.external().cloned() else {
@@ -653,7 +653,7 @@ impl Engine {
                 p2p: probe.p2p_status.clone(),
                 p2p_reason,
                 mirror: Some(ext.mirror.view()),
-                synced_by: None,
+                synced_by: Some(synced_by(decision.mode, probe.p2p_status.is_some())),
             },
             count,
         )
@@ -661,21 +661,18 @@ impl Engine {
 }
 
 /// Who carries the sync of an external Cortex, in words (DESIGN §3.3): this engine, over its
-/// mirror of the sidecar, in every mode; the sidecar's own P2P never syncs.
-fn synced_by(c: &CortexStatus, decision: &ModeDecision) -> Option<String> {
-    if c.backend != "external" {
-        return None;
-    }
-    let how = match decision.mode {
+/// mirror of the sidecar, in every mode; the sidecar's own P2P (`sidecar_p2p`) never syncs.
+fn synced_by(mode: mode::SyncMode, sidecar_p2p: bool) -> String {
+    let how = match mode {
         mode::SyncMode::Native => "Mayros Sync carries the sync: its QUIC gossip over this engine's mirror of the sidecar",
         mode::SyncMode::Polled => "Mayros Sync carries the sync: REST delta pulls over this engine's mirror of the sidecar",
         mode::SyncMode::None => "Mayros Sync carries the sync over this engine's mirror of the sidecar (no sync now)",
     };
-    Some(if c.p2p.is_some() {
+    if sidecar_p2p {
         format!("{how}; the sidecar's own P2P is on (Mayros's probe sees it) but does not sync")
     } else {
         how.to_string()
-    })
+    }
 }
 
 /// Status warnings about an external Cortex.

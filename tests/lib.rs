@@ -176,9 +176,9 @@ impl Node {
             .unwrap()
     }
 
-    /// Every live id, sorted.
+    /// Every live id, sorted (one listing: test stores are small).
     pub async fn ids(&self) -> Vec<String> {
-        sorted_ids(&self.cortex_get("/api/v1/triples?limit=100000").await)
+        list_ids(&self.http, &self.base, 100_000).await
     }
 
     /// Writes `n` distinct observation triples tagged `tag`, in batches of 10 000.
@@ -232,6 +232,34 @@ pub fn sorted_ids(listing: &serde_json::Value) -> Vec<String> {
         .collect();
     ids.sort();
     ids
+}
+
+/// Every live id of the engine at `base`, sorted, listed with `GET /api/v1/triples` in pages of
+/// `page` triples.
+pub async fn list_ids(http: &reqwest::Client, base: &str, page: usize) -> Vec<String> {
+    let page = page.max(1);
+    let mut all = Vec::new();
+    for n in 0.. {
+        let listing: serde_json::Value = http
+            .get(format!(
+                "{base}/api/v1/triples?limit={page}&offset={}",
+                n * page
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let ids = sorted_ids(&listing);
+        let last = ids.len() < page;
+        all.extend(ids);
+        if last {
+            break;
+        }
+    }
+    all.sort();
+    all
 }
 
 /// A bench knob from the environment, else `default`.

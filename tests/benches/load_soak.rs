@@ -36,7 +36,7 @@ fn deletes_per_sec() -> u64 {
 /// Triples per page when the check lists an engine's ids (`MAYROS_LOAD_LIST_PAGE`; 100000 lists
 /// a whole store of this run in one answer).
 fn list_page() -> usize {
-    mayros_sync_tests::env_or("MAYROS_LOAD_LIST_PAGE", 1_000).max(1)
+    mayros_sync_tests::env_or("MAYROS_LOAD_LIST_PAGE", 1_000)
 }
 
 fn main() {
@@ -108,31 +108,7 @@ impl Engine {
     /// of the whole store per check would make each engine build a response the size of its
     /// store every minute, and the RSS sampled after it would follow the store's size.
     async fn ids(&self) -> Vec<String> {
-        let list_page = list_page();
-        let mut all = Vec::new();
-        for page in 0.. {
-            let v: serde_json::Value = self
-                .http
-                .get(format!(
-                    "{}/api/v1/triples?limit={list_page}&offset={}",
-                    self.proc.base,
-                    page * list_page
-                ))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            let ids = mayros_sync_tests::sorted_ids(&v);
-            let last = ids.len() < list_page;
-            all.extend(ids);
-            if last {
-                break;
-            }
-        }
-        all.sort();
-        all
+        mayros_sync_tests::list_ids(&self.http, &self.proc.base, list_page()).await
     }
 
     async fn p2p(&self) -> serde_json::Value {

@@ -699,7 +699,7 @@ struct Icons {
 
 impl Icons {
     fn load() -> Icons {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../icons/tray");
+        let dir = desktop::screen::manifest_dir().join("../icons/tray");
         let states = ICON_STATES
             .iter()
             .map(|state| {

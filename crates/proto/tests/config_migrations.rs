@@ -6,11 +6,15 @@ use mayros_sync_proto::config;
 use mayros_sync_proto::config_migrate::{migrate, CURRENT_VERSION};
 use serde_json::{json, Value};
 
+/// The fixtures of this checkout. Read from the environment cargo sets when it runs the test,
+/// not baked in at compile time: clones at other paths share build artefacts on one machine.
+fn fixtures_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap())
+        .join("tests/fixtures/config")
+}
+
 fn fixture(name: &str) -> Value {
-    let path = format!(
-        "{}/tests/fixtures/config/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path = fixtures_dir().join(name);
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 
@@ -69,8 +73,7 @@ fn a_current_file_is_left_as_written() {
 
 #[test]
 fn every_fixture_is_covered() {
-    let dir = format!("{}/tests/fixtures/config", env!("CARGO_MANIFEST_DIR"));
-    let mut names: Vec<String> = std::fs::read_dir(dir)
+    let mut names: Vec<String> = std::fs::read_dir(fixtures_dir())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();

@@ -100,12 +100,17 @@ pub fn pixel_signature(path: &Path) -> Result<String, String> {
     }
 }
 
+/// This crate's directory in the checkout being tested. Read from the environment cargo sets
+/// when it runs the test, not baked in at compile time: clones at other paths share build
+/// artefacts on one machine.
+pub fn manifest_dir() -> PathBuf {
+    PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
+}
+
 /// Where screenshots go: `src-tauri/tests/artifacts/` (created with a `.gitignore` that ignores
 /// everything in it, so artifacts never get committed).
 pub fn artifacts_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join("artifacts");
+    let dir = manifest_dir().join("tests").join("artifacts");
     std::fs::create_dir_all(&dir).expect("create tests/artifacts");
     let ignore = dir.join(".gitignore");
     if !ignore.exists() {

@@ -19,6 +19,7 @@ pub mod hlc;
 pub mod id;
 pub mod invite;
 pub mod jcs;
+pub mod membership;
 pub mod mode;
 pub mod model;
 pub mod namespace;

@@ -15,6 +15,9 @@ use crate::engine::ConfigState;
 use crate::sync::peers::{PeerView, SyncNowError, SyncNowOutcome};
 use crate::sync::retention::{CollectionView, ReviewOutcome, ReviewView};
 
+/// The `POST /api/v1/sync/pair` handler and its body, kept reachable here.
+pub use super::pair::{pair, PairBody};
+
 /// `GET /api/v1/sync/status`.
 pub async fn status(State(state): State<ApiState>) -> Json<serde_json::Value> {
     let snapshot = state
@@ -159,100 +162,6 @@ pub async fn pair_code(
     Ok(Json(
         json!({ "nodeId": joined.node_id, "name": joined.name, "endpoint": joined.endpoint }),
     ))
-}
-
-/// Body of `POST /api/v1/sync/pair`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PairBody {
-    /// Node id of a roster member.
-    pub target: String,
-    /// Its peer API endpoint (ip:port).
-    pub endpoint: Option<String>,
-}
-
-/// `POST /api/v1/sync/pair` `{target, endpoint}`: records a roster member's endpoint (DESIGN §3.2).
-pub async fn pair(
-    State(state): State<ApiState>,
-    ApiJson(body): ApiJson<PairBody>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    // Without an endpoint this is click-to-pair (DESIGN §7.2): dial the target, derive the
-    // verification code, and answer with it at once; the outcome is read from the session.
-    if body.endpoint.is_none() {
-        let (id, view) = state
-            .engine
-            .start_pairing(body.target.trim())
-            .await
-            .map_err(clickpair_error)?;
-        let mut out = serde_json::to_value(view).map_err(|e| ApiError::internal(e.to_string()))?;
-        out["sessionId"] = json!(id);
-        return Ok(Json(out));
-    }
-    if !mayros_sync_proto::roster::is_valid_node_id(&body.target) {
-        return Err(ApiError::bad_request(
-            "INVALID_ID",
-            "target must be a node id (64 lowercase hex digits)",
-        ));
-    }
-    let Some(endpoint) = body.endpoint else {
-        return Err(ApiError::bad_request(
-            "MISSING_FIELD",
-            "endpoint: interactive pairing with a verification code is not available yet; use an invite code (POST /api/v1/sync/invite, then /pair/code)",
-        ));
-    };
-    let addr: std::net::SocketAddr = endpoint.parse().map_err(|_| {
-        ApiError::bad_request(
-            "INVALID_FIELD",
-            format!("endpoint {endpoint:?} must be ip:port"),
-        )
-    })?;
-    match state
-        .engine
-        .record_member_endpoint(&body.target, addr)
-        .await?
-    {
-        Some(mut view) => {
-            let mode = state.engine.mode().mode;
-            let mut warning = None;
-            if mode == mayros_sync_proto::mode::SyncMode::Native {
-                // Native mode records the QUIC address too: ask the member for it.
-                let id = body.target.clone();
-                let record = state.engine.with_store(move |s| s.peer(&id)).await?;
-                if let Some(record) = record {
-                    if let Err(e) = state.engine.exchange_roster(&record).await {
-                        warning = Some(format!(
-                            "recorded the endpoint, but could not ask the peer for its QUIC address: {e}"
-                        ));
-                    }
-                }
-                if let Some(v) = state
-                    .engine
-                    .peer_views()
-                    .await?
-                    .into_iter()
-                    .find(|p| p.node_id == body.target)
-                {
-                    view = v;
-                }
-                state.engine.native_changed();
-            }
-            Ok(Json(json!({
-                "nodeId": view.node_id,
-                "endpoint": view.endpoint,
-                "quicAddr": view.quic_addr,
-                "mode": mode.as_str(),
-                "warning": warning,
-            })))
-        }
-        None => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "NOT_A_MEMBER",
-            format!(
-                "{} is not in this device's roster; pair it with an invite code first",
-                body.target
-            ),
-        )),
-    }
 }
 
 /// `GET /api/v1/sync/peers`.
@@ -465,7 +374,8 @@ pub async fn peer_status(
         .ok_or_else(|| ApiError::not_found("the peer disappeared"))
 }
 
-fn clickpair_error(e: crate::sync::clickpair::ClickPairError) -> ApiError {
+/// The API error of a click-to-pair failure.
+pub(super) fn clickpair_error(e: crate::sync::clickpair::ClickPairError) -> ApiError {
     use crate::sync::clickpair::ClickPairError as E;
     let (status, code) = match &e {
         E::BadTarget(_) => (StatusCode::BAD_REQUEST, "INVALID_TARGET"),

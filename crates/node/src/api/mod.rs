@@ -8,6 +8,7 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod guard;
+pub mod pair;
 pub mod ui_assets;
 
 use std::net::SocketAddr;
@@ -121,7 +122,7 @@ pub fn router(state: ApiState) -> Router {
                 .patch(control::patch_config),
         )
         .route("/api/v1/sync/invite", post(control::invite))
-        .route("/api/v1/sync/pair", post(control::pair))
+        .route("/api/v1/sync/pair", post(pair::pair))
         .route("/api/v1/sync/pair/code", post(control::pair_code))
         .route(
             "/api/v1/sync/pair/sessions/{id}",

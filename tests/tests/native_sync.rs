@@ -202,6 +202,72 @@ async fn a_restarted_node_catches_up() {
     );
 }
 
+/// B is offline while A unpairs C (the seed rotates): B comes back holding the old seed, A
+/// accepts it from a member, hands B the new one, and the two sync again; C stays out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_offline_during_an_unpair_is_handed_the_rotated_seed() {
+    use mayros_sync_store::{FileSecretStore, SecretStore};
+
+    let (a, b, c) = mesh().await;
+    let current_seed = |n: &Node| {
+        let bytes = FileSecretStore::new(n.dir.path())
+            .unwrap()
+            .get("group-seed")
+            .unwrap()
+            .unwrap_or_default();
+        mayros_sync_proto::membership::seeds::SeedRing::decode(&bytes)
+            .unwrap()
+            .current()
+            .map(|s| s.0)
+    };
+    let old = current_seed(&a);
+    let b_dir = b.dir;
+    b.daemon.shutdown().await;
+    let resp = a
+        .http
+        .delete(format!("{}/api/v1/sync/peers/{}", a.base, c.node_id()))
+        .bearer_auth(&a.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert!(
+        wait_until(Duration::from_secs(15), || async {
+            a.connected_peers().await == 0 && current_seed(&c).is_none()
+        })
+        .await,
+        "A closed C's link and C forgot the seed: {}",
+        a.p2p_status().await.1
+    );
+    let rotated = current_seed(&a);
+    assert_ne!(rotated, old, "the unpair rotated the seed");
+
+    let b = Node::restart(b_dir, "bravo").await;
+    assert_eq!(current_seed(&b), old, "B starts with the seed it had");
+    assert!(
+        wait_until(Duration::from_secs(20), || async {
+            b.connected_peers().await == 1 && current_seed(&b) == rotated
+        })
+        .await,
+        "B linked to A and adopted the rotated seed: {}\n{}",
+        b.p2p_status().await.1,
+        b.get("/api/v1/sync/peers").await
+    );
+    let id = a.put_batch(vec![t("mayros:after", "ex:p", 1)]).await;
+    assert!(
+        wait_until(Duration::from_secs(15), || async { b.has(&id[0]).await }).await,
+        "a write on A after the rotation reaches B"
+    );
+    let from_c = c.put_batch(vec![t("mayros:outsider", "ex:p", 2)]).await;
+    let back = b.put_batch(vec![t("mayros:back", "ex:p", 3)]).await;
+    assert!(
+        wait_until(Duration::from_secs(15), || async { a.has(&back[0]).await }).await,
+        "a write on B reaches A"
+    );
+    assert!(!a.has(&from_c[0]).await && !b.has(&from_c[0]).await);
+    assert_eq!(c.connected_peers().await, 0, "C stays out");
+}
+
 /// A QUIC client outside the engine: `cert` dials `target` with `seed`.
 async fn rogue_dial(
     cert: &mayros_sync_node::tls::DeviceCert,
@@ -394,12 +460,18 @@ async fn an_unpaired_device_is_refused_by_every_member_and_the_seed_rotates() {
         c.get("/api/v1/sync/status").await,
         c.get("/api/v1/sync/peers").await
     );
-    // The members share a new seed.
+    // The members share a new seed (the stored ring also keeps the replaced one, retired at
+    // each member's own time).
     let seed_of = |n: &Node| {
-        FileSecretStore::new(n.dir.path())
+        let bytes = FileSecretStore::new(n.dir.path())
             .unwrap()
             .get("group-seed")
             .unwrap()
+            .unwrap_or_default();
+        mayros_sync_proto::membership::seeds::SeedRing::decode(&bytes)
+            .unwrap()
+            .current()
+            .map(|s| s.0.to_vec())
     };
     assert!(
         wait_until(Duration::from_secs(10), || async {

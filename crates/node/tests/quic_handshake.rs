@@ -30,9 +30,11 @@ async fn pair(
     let a_id = a.node_id().to_string();
     let acceptor = tokio::spawn(async move {
         let conn = server.accept().await.unwrap().await.unwrap();
-        let r = accept_sync(&conn, &server_seed, &a_id, |id| member && id == b_id)
-            .await
-            .map(|(peer, _, _)| peer);
+        let r = accept_sync(&conn, std::slice::from_ref(&server_seed), &a_id, |id| {
+            member && id == b_id
+        })
+        .await
+        .map(|(peer, _, _)| peer);
         // Keep the connection open until the dialer has read our answer.
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), conn.closed()).await;
         r

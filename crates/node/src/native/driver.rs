@@ -9,17 +9,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mayros_sync_proto::gossip::change::TripleChange;
-use mayros_sync_proto::gossip::msg::{
-    decode_addresses, encode_addresses, kind as msg_kind, GossipMsg,
-};
+use mayros_sync_proto::gossip::msg::GossipMsg;
 use mayros_sync_proto::gossip::node::{GossipConfig, GossipEvent, GossipNode, RoundOutcome};
+use mayros_sync_proto::membership::Membership;
 use mayros_sync_proto::mode::SyncMode;
-use mayros_sync_proto::peerstate::PeerStatus;
 use mayros_sync_proto::reconcile::summary::FingerprintKey;
-use mayros_sync_proto::roster::RosterEntry;
 use mayros_sync_proto::seedproof::GroupSeed;
 use mayros_sync_proto::TripleId;
-use mayros_sync_store::PeerRecord;
 
 use super::replica::StoreReplica;
 use super::status::{NativePeer, NativeStatus};
@@ -27,6 +23,8 @@ use super::Input;
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::quic::links::{LinkEvent, Links};
+
+mod members;
 
 /// Mean interval between two rounds with one peer ("every few seconds", DESIGN §4).
 pub const ROUND_INTERVAL_MS: u64 = 3_000;
@@ -53,10 +51,12 @@ pub struct Driver {
     status: Arc<Mutex<NativeStatus>>,
     node: GossipNode<String, TripleChange>,
     replica: StoreReplica,
-    seed: Option<GroupSeed>,
+    /// Roster, seeds, addresses and which links to keep (the sans-IO machine).
+    membership: Membership<SocketAddr>,
+    /// The seed changed: rebuild what is keyed by it once the machine's effects are done.
+    rekey: bool,
     epoch: Instant,
     pushed_upto: u64,
-    wanted: HashMap<String, SocketAddr>,
     acked: HashMap<String, u64>,
     recorded: HashMap<String, u64>,
     /// Changes from each peer applied here and not yet added to its stored total (the
@@ -75,7 +75,6 @@ pub struct Driver {
     last_error: Option<String>,
     ticks: u64,
     last_refresh: Instant,
-    unwant_at: Vec<(String, Instant)>,
 }
 
 impl Driver {
@@ -86,8 +85,8 @@ impl Driver {
         status: Arc<Mutex<NativeStatus>>,
     ) -> Result<Driver, Error> {
         let own = engine.identity().node_id.clone();
-        let seed = engine.sync_state().group().seed.clone();
-        let key = key_for(seed.as_ref(), &own);
+        let membership = members::load(&engine)?;
+        let key = key_for(membership.seeds().current(), &own);
         let replica = StoreReplica::new(Arc::clone(&engine), key.clone())?;
         let cfg = gossip_config(&engine);
         let node = GossipNode::new(own, key, cfg, rand::random());
@@ -98,10 +97,10 @@ impl Driver {
             status,
             node,
             replica,
-            seed,
+            membership,
+            rekey: false,
             epoch: Instant::now(),
             pushed_upto,
-            wanted: HashMap::new(),
             acked: HashMap::new(),
             recorded: HashMap::new(),
             unrecorded: HashMap::new(),
@@ -112,7 +111,6 @@ impl Driver {
             last_error: None,
             ticks: 0,
             last_refresh: Instant::now(),
-            unwant_at: Vec::new(),
         };
         // Status shows the store's figures from the start, not zeros until the first step.
         driver.publish();
@@ -134,14 +132,18 @@ impl Driver {
             let until_timer = self
                 .node
                 .poll_timeout()
-                .map_or(TICK, |t| Duration::from_millis(t.saturating_sub(now)));
+                .map_or(TICK, |t| Duration::from_millis(t.saturating_sub(now)))
+                .min(self.membership_timeout());
             let until_tick = next_tick.saturating_duration_since(Instant::now());
             match rx.recv_timeout(until_timer.min(until_tick)) {
                 Ok(Input::Shutdown) | Err(RecvTimeoutError::Disconnected) => break,
                 Ok(Input::Link(ev)) => self.on_link(ev),
                 Ok(Input::LocalWrite) => self.push_local(),
                 Ok(Input::Reconfigure) => self.reconfigure(),
-                Ok(Input::Unpaired(node)) => self.on_unpaired(&node),
+                Ok(Input::Unpaired(node)) => {
+                    tracing::info!(peer = %crate::sync::pull::short(&node), "unpaired: telling the members");
+                    self.reconfigure();
+                }
                 Ok(Input::RoundNow) => {
                     let now = self.now();
                     self.node.round_now(now, &mut self.replica);
@@ -156,30 +158,22 @@ impl Driver {
                 next_tick = Instant::now() + TICK;
                 self.tick();
             }
+            self.membership_step();
             self.flush();
         }
         tracing::info!("gossip driver stopped");
     }
 
     fn tick(&mut self) {
-        let now = Instant::now();
-        let due: Vec<String> = self
-            .unwant_at
-            .iter()
-            .filter(|(_, at)| *at <= now)
-            .map(|(n, _)| n.clone())
-            .collect();
-        self.unwant_at.retain(|(_, at)| *at > now);
-        for node in due {
-            self.links.unwant(&node);
-            self.node.peer_down(&node);
-        }
         // (The element journal is folded in by `publish`, at most every 100 ms.)
         self.push_local();
         self.ticks += 1;
-        let seed = self.engine.sync_state().group().seed.clone();
+        let changed = {
+            let group = self.engine.sync_state().group();
+            group.seeds.current() != self.membership.seeds().current()
+        };
         // Every 5 s, or at once when the group changed: roster, addresses, pause expiry.
-        if seed != self.seed || self.ticks.is_multiple_of(10) {
+        if changed || self.ticks.is_multiple_of(10) {
             self.reconfigure();
         }
     }
@@ -192,8 +186,14 @@ impl Driver {
     fn reconfigure(&mut self) {
         let now = self.now();
         self.node.set_config(gossip_config(&self.engine), now);
-        let seed = self.engine.sync_state().group().seed.clone();
-        let key = key_for(seed.as_ref(), self.node.id());
+        self.sync_membership();
+        self.membership_step();
+        self.rekey();
+    }
+
+    /// Rebuilds the summary under the current seed's key (and the exclusion config).
+    fn rekey(&mut self) {
+        let key = key_for(self.membership.seeds().current(), self.node.id());
         let exclude = self
             .engine
             .config()
@@ -206,62 +206,6 @@ impl Driver {
             Ok(false) => {}
             Err(e) => self.error(format!("cannot rebuild the gossip summary: {e}")),
         }
-        self.seed = seed;
-        self.want_members();
-    }
-
-    /// Keeps links to every roster member with a known QUIC address, except paused or
-    /// removed ones.
-    fn want_members(&mut self) {
-        let members: Vec<String> = {
-            let group = self.engine.sync_state().group();
-            if group.seed.is_none() {
-                Vec::new()
-            } else {
-                group.roster.members().into_keys().collect()
-            }
-        };
-        let own = self.node.id().clone();
-        let peers = match self.engine.store_blocking(|s| s.peers()) {
-            Ok(p) => p,
-            Err(e) => {
-                self.error(format!("cannot read peers: {e}"));
-                return;
-            }
-        };
-        let mut want: HashMap<String, SocketAddr> = HashMap::new();
-        for p in peers {
-            if p.node_id == own || !members.contains(&p.node_id) {
-                continue;
-            }
-            if matches!(p.status, PeerStatus::Paused | PeerStatus::Removed) {
-                continue;
-            }
-            if let Some(addr) = p.quic_addr.as_deref().and_then(|a| a.parse().ok()) {
-                want.insert(p.node_id, addr);
-            }
-        }
-        for (peer, addr) in &want {
-            if self.wanted.get(peer) != Some(addr) {
-                tracing::info!(peer = %crate::sync::pull::short(peer), %addr, "keeping a sync link");
-                self.links.want(peer, *addr);
-            }
-        }
-        let gone: Vec<String> = self
-            .wanted
-            .keys()
-            .filter(|p| !want.contains_key(*p))
-            .cloned()
-            .collect();
-        // Close a link that is no longer wanted after a grace period, so the last roster (a
-        // removal) and seed messages already queued on it still reach the other side.
-        let close_at = Instant::now() + Duration::from_secs(2);
-        for peer in gone {
-            if !self.unwant_at.iter().any(|(p, _)| *p == peer) {
-                self.unwant_at.push((peer, close_at));
-            }
-        }
-        self.wanted = want;
     }
 
     fn on_link(&mut self, ev: LinkEvent) {
@@ -277,8 +221,8 @@ impl Driver {
                         "nodeId": peer, "connected": true, "addr": addr.to_string(),
                     })));
                 self.link_errors.remove(&peer);
-                self.remember_addr(&peer, addr);
-                self.share_addresses(&peer, addr);
+                let now_ms = self.engine.clock().now_ms();
+                self.membership.link_up(&peer, addr, now_ms);
                 self.restore_good_round(&peer);
                 self.node.peer_up(peer, now);
             }
@@ -296,38 +240,13 @@ impl Driver {
                     mayros_sync_proto::timefmt::format_rfc3339_ms(self.engine.clock().now_ms());
                 self.link_errors
                     .insert(peer.clone(), format!("link lost at {at}: {reason}"));
+                self.membership.link_down(&peer);
                 self.node.peer_down(&peer);
             }
-            LinkEvent::Frame { peer, kind, body } if kind == msg_kind::ROSTER => {
-                match serde_json::from_slice::<Vec<RosterEntry>>(&body) {
-                    Ok(entries) => self.on_roster(&peer, entries),
-                    Err(e) => self.error(format!(
-                        "peer {}: malformed roster ({e}); ignored",
-                        crate::sync::pull::short(&peer)
-                    )),
-                }
-            }
-            LinkEvent::Frame { peer, kind, body } if kind == msg_kind::SEED => {
-                match serde_json::from_slice::<String>(&body)
-                    .ok()
-                    .and_then(|h| mayros_sync_proto::clickpair::hex32(&h))
-                {
-                    Some(seed) => self.on_seed(&peer, seed),
-                    None => self.error(format!(
-                        "peer {}: malformed seed message; ignored",
-                        crate::sync::pull::short(&peer)
-                    )),
-                }
-            }
-            LinkEvent::Frame { peer, kind, body } if kind == msg_kind::ADDRESSES => {
-                match decode_addresses(&body) {
-                    Some(entries) => self.on_addresses(&peer, entries),
-                    None => self.error(format!(
-                        "peer {}: malformed address book ({} bytes); ignored",
-                        crate::sync::pull::short(&peer),
-                        body.len()
-                    )),
-                }
+            LinkEvent::Frame { peer, kind, body }
+                if mayros_sync_proto::membership::wire::is_member_kind(kind) =>
+            {
+                self.on_member_frame(&peer, kind, &body);
             }
             LinkEvent::Frame { peer, kind, body } => {
                 if is_reconciliation(kind) {
@@ -355,7 +274,7 @@ impl Driver {
                 // Our own dial of a member that failed is a failed sync attempt with it.
                 if let Some(peer) = node_id
                     .as_deref()
-                    .filter(|p| !untrusted && self.wanted.contains_key(*p))
+                    .filter(|p| !untrusted && self.membership.wanted().contains_key(*p))
                 {
                     let name = self.peer_name(peer);
                     let message = format!("cannot reach {name} at {addr}: {reason}");
@@ -406,211 +325,6 @@ impl Driver {
             }
             Ok(_) => {}
             Err(e) => self.error(format!("cannot read a peer's acknowledgement: {e}")),
-        }
-    }
-
-    /// Tells a peer whose link just came up where the other members are, and the other
-    /// connected members where it is, so devices paired through a third one link directly.
-    fn share_addresses(&mut self, peer: &str, addr: SocketAddr) {
-        // The roster first: a member learns who the others are before where they are.
-        let roster = self.roster_body();
-        let connected = self.links.connected();
-        for (id, _) in &connected {
-            let _ = self.links.send(id, msg_kind::ROSTER, &roster);
-        }
-        let mut book: HashMap<String, String> = self
-            .wanted
-            .iter()
-            .map(|(id, a)| (id.clone(), a.to_string()))
-            .collect();
-        for (id, a) in &connected {
-            book.insert(id.clone(), a.to_string());
-        }
-        book.remove(peer);
-        if !book.is_empty() {
-            let entries: Vec<(String, String)> = book.into_iter().collect();
-            let _ = self
-                .links
-                .send(peer, msg_kind::ADDRESSES, &encode_addresses(&entries));
-        }
-        let news = encode_addresses(&[(peer.to_string(), addr.to_string())]);
-        for (other, _) in connected.iter().filter(|(id, _)| id != peer) {
-            let _ = self.links.send(other, msg_kind::ADDRESSES, &news);
-        }
-    }
-
-    fn roster_body(&self) -> Vec<u8> {
-        let entries: Vec<RosterEntry> = self
-            .engine
-            .sync_state()
-            .group()
-            .roster
-            .entries()
-            .cloned()
-            .collect();
-        serde_json::to_vec(&entries).unwrap_or_default()
-    }
-
-    /// Merges a member's roster (signatures checked by the roster); new entries are passed on
-    /// to every other connected member, so the whole group learns them.
-    fn on_roster(&mut self, from: &str, entries: Vec<RosterEntry>) {
-        let engine = Arc::clone(&self.engine);
-        let added = self
-            .engine
-            .store_blocking(move |s| Ok(engine.sync_state().group().merge(entries, s)))
-            .and_then(|merged| merged);
-        match added {
-            Ok(0) => {}
-            Ok(n) => {
-                tracing::info!(from = %crate::sync::pull::short(from), added = n, "roster entries learned over gossip");
-                let own = self.node.id().clone();
-                let left = {
-                    let mut group = self.engine.sync_state().group();
-                    if group.removed_self(&own) && group.seed.is_some() {
-                        Some(group.leave(self.engine.secrets().as_ref()))
-                    } else {
-                        None
-                    }
-                };
-                match left {
-                    Some(Ok(())) => {
-                        tracing::warn!(by = %crate::sync::pull::short(from), "this device was removed from its sync group");
-                        self.engine.events().publish(crate::events::Event::Failure(
-                            serde_json::json!({"kind": "removed", "message": "this device was removed from its sync group; pair again to rejoin"}),
-                        ));
-                    }
-                    Some(Err(e)) => self.error(format!("cannot forget the group seed: {e}")),
-                    None => {}
-                }
-                let roster = self.roster_body();
-                for (id, _) in self.links.connected() {
-                    if id != from {
-                        let _ = self.links.send(&id, msg_kind::ROSTER, &roster);
-                    }
-                }
-                self.reconfigure();
-            }
-            Err(e) => self.error(format!("cannot merge a roster: {e}")),
-        }
-    }
-
-    /// After an unpair: the removed device and every member get the roster (with the signed
-    /// removal), the remaining members get the rotated seed, and the removed device's link is
-    /// closed once it had a moment to read.
-    fn on_unpaired(&mut self, node: &str) {
-        let roster = self.roster_body();
-        let seed = { self.engine.sync_state().group().seed.clone() };
-        let members = { self.engine.sync_state().group().roster.members() };
-        for (id, _) in self.links.connected() {
-            let _ = self.links.send(&id, msg_kind::ROSTER, &roster);
-            if id != node && members.contains_key(&id) {
-                if let Some(seed) = &seed {
-                    let body = serde_json::to_vec(&hex::encode(seed.0)).unwrap_or_default();
-                    let _ = self.links.send(&id, msg_kind::SEED, &body);
-                }
-            }
-        }
-        self.unwant_at
-            .push((node.to_string(), Instant::now() + Duration::from_secs(2)));
-        self.reconfigure();
-    }
-
-    /// A member rotated the group seed: adopt it and pass it on.
-    fn on_seed(&mut self, from: &str, seed: [u8; 32]) {
-        let own = self.node.id().clone();
-        let accept = {
-            let group = self.engine.sync_state().group();
-            group.roster.is_member(from) && !group.removed_self(&own)
-        };
-        if !accept {
-            return;
-        }
-        let changed = {
-            let mut group = self.engine.sync_state().group();
-            if group.seed.as_ref().map(|s| s.0) == Some(seed) {
-                false
-            } else {
-                match group.adopt_seed(GroupSeed(seed), self.engine.secrets().as_ref()) {
-                    Ok(()) => true,
-                    Err(e) => {
-                        drop(group);
-                        self.error(format!("cannot store the rotated group seed: {e}"));
-                        return;
-                    }
-                }
-            }
-        };
-        if changed {
-            tracing::info!(from = %crate::sync::pull::short(from), "group seed rotated by a member");
-            // Pass it on to members only: a device removed from the roster (which every
-            // member merged before the seed reached it: same link, roster first) never gets it.
-            let body = serde_json::to_vec(&hex::encode(seed)).unwrap_or_default();
-            let members = { self.engine.sync_state().group().roster.members() };
-            for (id, _) in self.links.connected() {
-                if id != from && members.contains_key(&id) {
-                    let _ = self.links.send(&id, msg_kind::SEED, &body);
-                }
-            }
-            self.reconfigure();
-        }
-    }
-
-    /// Records addresses a member told us for members we have no address for.
-    fn on_addresses(&mut self, from: &str, entries: Vec<(String, String)>) {
-        let own = self.node.id().clone();
-        let members = self.engine.sync_state().group().roster.members();
-        let now_ms = self.engine.clock().now_ms();
-        let useful: Vec<(String, SocketAddr)> = entries
-            .into_iter()
-            .filter(|(id, _)| *id != own && id != from && members.contains_key(id))
-            .filter_map(|(id, a)| {
-                let addr: SocketAddr = a.parse().ok()?;
-                (!addr.ip().is_unspecified() && addr.port() != 0).then_some((id, addr))
-            })
-            .collect();
-        if useful.is_empty() {
-            return;
-        }
-        let learned = self.engine.store_blocking(move |s| {
-            let mut learned = 0;
-            for (id, addr) in useful {
-                let mut rec = s.peer(&id)?.unwrap_or_else(|| PeerRecord::new(&id, now_ms));
-                if rec.quic_addr.is_none() {
-                    rec.quic_addr = Some(addr.to_string());
-                    s.upsert_peer(&rec)?;
-                    learned += 1;
-                }
-            }
-            Ok::<_, mayros_sync_store::Error>(learned)
-        });
-        match learned {
-            Ok(0) => {}
-            Ok(n) => {
-                tracing::info!(from = %crate::sync::pull::short(from), learned = n, "learned member addresses");
-                self.want_members();
-            }
-            Err(e) => self.error(format!("cannot record member addresses: {e}")),
-        }
-    }
-
-    /// Records the address an authenticated link came from (DESIGN §4: "an authenticated
-    /// inbound connection updates the stored address of that member").
-    fn remember_addr(&mut self, peer: &str, addr: SocketAddr) {
-        let peer = peer.to_string();
-        let now_ms = self.engine.clock().now_ms();
-        let text = addr.to_string();
-        let result = self.engine.store_blocking(move |s| {
-            let mut rec = s
-                .peer(&peer)?
-                .unwrap_or_else(|| PeerRecord::new(&peer, now_ms));
-            if rec.quic_addr.as_deref() != Some(text.as_str()) {
-                rec.quic_addr = Some(text);
-                s.upsert_peer(&rec)?;
-            }
-            Ok::<_, mayros_sync_store::Error>(())
-        });
-        if let Err(e) = result {
-            self.error(format!("cannot record a peer address: {e}"));
         }
     }
 
@@ -788,14 +502,14 @@ impl Driver {
         }
         let stats = self.node.stats().clone();
         let summary = self.replica.current_summary();
-        let peers: Vec<NativePeer> = self
-            .wanted
+        let wanted = self.membership.wanted();
+        let peers: Vec<NativePeer> = wanted
             .iter()
             .map(|(id, addr)| (id.clone(), Some(addr.to_string())))
             .chain(
                 self.node
                     .peers()
-                    .filter(|p| !self.wanted.contains_key(*p))
+                    .filter(|p| !wanted.contains_key(*p))
                     .map(|p| (p.clone(), None)),
             )
             .map(|(node_id, addr)| {

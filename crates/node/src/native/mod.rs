@@ -48,11 +48,16 @@ struct EngineMembership {
 impl Membership for EngineMembership {
     fn is_member(&self, node_id: &str) -> bool {
         let group = self.engine.sync_state().group();
-        group.seed.is_some() && group.roster.is_member(node_id)
+        group.seed().is_some() && group.roster.is_member(node_id)
     }
 
     fn seed(&self) -> Option<GroupSeed> {
-        self.engine.sync_state().group().seed.clone()
+        self.engine.sync_state().group().seed().cloned()
+    }
+
+    fn accepted_seeds(&self) -> Vec<GroupSeed> {
+        let now_ms = self.engine.clock().now_ms();
+        self.engine.sync_state().group().seeds.accepted(now_ms)
     }
 }
 

@@ -95,10 +95,11 @@ pub async fn dial_sync(
     Ok((send, recv))
 }
 
-/// Acceptor side: the dialer must be a roster member and prove the seed first.
+/// Acceptor side: the dialer must be a roster member and prove one of `seeds` (the current one
+/// or one a member that missed a rotation still holds) first; we answer with the same seed.
 pub async fn accept_sync(
     conn: &Connection,
-    seed: &GroupSeed,
+    seeds: &[GroupSeed],
     own_node_id: &str,
     is_member: impl Fn(&str) -> bool,
 ) -> Result<(String, SendStream, RecvStream), HandshakeError> {
@@ -112,9 +113,9 @@ pub async fn accept_sync(
         .await
         .map_err(|e| HandshakeError::Stream(e.to_string()))?;
     let theirs = read_proof(&mut recv).await?;
-    if !seed.verify_quic(&exp, &peer, &theirs) {
+    let Some(seed) = seeds.iter().find(|s| s.verify_quic(&exp, &peer, &theirs)) else {
         return Err(refuse(conn, HandshakeError::BadProof));
-    }
+    };
     send_proof(&mut send, &seed.quic_proof(&exp, own_node_id)).await?;
     Ok((peer, send, recv))
 }

@@ -474,7 +474,7 @@ impl Engine {
                 self.join_paired(peer, name, None, roster, endpoints)
                     .await
                     .map_err(|e| ("failed", e))?;
-                let seed = { self.sync_state().group().seed.clone() }
+                let seed = { self.sync_state().group().seed().cloned() }
                     .ok_or(("failed", "no group seed".to_string()))?;
                 s.send(&PairMsg::Seed {
                     seed: hex::encode(seed.0),

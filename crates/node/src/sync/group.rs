@@ -1,5 +1,10 @@
-//! The sync group of this device: the 32-byte group seed and the signed roster (DESIGN §4, §7).
+//! The sync group of this device: the group seeds and the signed roster (DESIGN §4, §7).
+//!
+//! Secret-store calls (D-Bus to the keyring) are made by the `*_seeds` functions on a ring the
+//! caller built, never while the group lock is held: callers build the new ring under the lock,
+//! store it, then set it.
 
+use mayros_sync_proto::membership::seeds::SeedRing;
 use mayros_sync_proto::roster::{Roster, RosterAction, RosterEntry};
 use mayros_sync_proto::seedproof::GroupSeed;
 use mayros_sync_store::{DeviceIdentity, SecretStore, Store};
@@ -7,11 +12,11 @@ use mayros_sync_store::{DeviceIdentity, SecretStore, Store};
 use super::GROUP_SEED_SECRET;
 use crate::error::Error;
 
-/// Seed and roster, loaded at start and persisted on every change.
+/// Seeds and roster, loaded at start and persisted on every change.
 #[derive(Debug, Clone)]
 pub struct Group {
-    /// The group seed, once this device created or received one.
-    pub seed: Option<GroupSeed>,
+    /// The current group seed (once this device created or received one) and replaced ones.
+    pub seeds: SeedRing,
     /// Who is in the group.
     pub roster: Roster,
 }
@@ -23,63 +28,51 @@ impl Group {
         secrets: &dyn SecretStore,
         own_node_id: &str,
     ) -> Result<Group, Error> {
-        let seed = match secrets
+        let seeds = match secrets
             .get(GROUP_SEED_SECRET)
             .map_err(|e| Error::secret_store(secrets, e))?
         {
-            None => None,
-            Some(bytes) => {
-                let arr: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
-                    Error::Secret(format!(
-                        "the stored group seed has {} bytes, expected 32; refusing to guess",
-                        bytes.len()
-                    ))
-                })?;
-                Some(GroupSeed(arr))
-            }
+            None => SeedRing::default(),
+            Some(bytes) => SeedRing::decode(&bytes)
+                .map_err(|e| Error::Secret(format!("{e}; refusing to guess")))?,
         };
         let mut roster = Roster::new(own_node_id);
         let (_, errors) = roster.merge(store.roster_entries()?);
         for e in errors {
             tracing::warn!(error = %e, "ignoring an invalid stored roster entry");
         }
-        Ok(Group { seed, roster })
+        Ok(Group { seeds, roster })
+    }
+
+    /// The current group seed.
+    pub fn seed(&self) -> Option<&GroupSeed> {
+        self.seeds.current()
     }
 
     /// Whether this device belongs to a group.
     pub fn in_group(&self) -> bool {
-        self.seed.is_some() && self.roster.in_group()
+        self.seeds.current().is_some() && self.roster.in_group()
     }
 
     /// Creates the group seed lazily, when a device without a group first pairs (DESIGN §7.2).
     pub fn ensure_seed(&mut self, secrets: &dyn SecretStore) -> Result<GroupSeed, Error> {
-        if let Some(seed) = &self.seed {
+        if let Some(seed) = self.seeds.current() {
             return Ok(seed.clone());
         }
         let seed = GroupSeed(rand::random());
-        secrets
-            .put(GROUP_SEED_SECRET, &seed.0)
-            .map_err(|e| Error::secret_store(secrets, e))?;
-        self.seed = Some(seed.clone());
+        let ring = SeedRing::with(seed.clone());
+        store_seeds(&ring, secrets)?;
+        self.seeds = ring;
         tracing::info!("created a new sync group");
         Ok(seed)
     }
 
     /// Adopts the seed of the group we join.
     pub fn adopt_seed(&mut self, seed: GroupSeed, secrets: &dyn SecretStore) -> Result<(), Error> {
-        secrets
-            .put(GROUP_SEED_SECRET, &seed.0)
-            .map_err(|e| Error::secret_store(secrets, e))?;
-        self.seed = Some(seed);
-        Ok(())
-    }
-
-    /// Forgets the group seed (this device was removed from its group).
-    pub fn leave(&mut self, secrets: &dyn SecretStore) -> Result<(), Error> {
-        secrets
-            .delete(GROUP_SEED_SECRET)
-            .map_err(|e| Error::secret_store(secrets, e))?;
-        self.seed = None;
+        let mut ring = self.seeds.clone();
+        ring.join(seed);
+        store_seeds(&ring, secrets)?;
+        self.seeds = ring;
         Ok(())
     }
 
@@ -134,4 +127,15 @@ impl Group {
         }
         Ok(added.len())
     }
+}
+
+/// Writes `ring` to the secret store (deletes the entry when it holds no seed). Call it without
+/// the group lock held.
+pub fn store_seeds(ring: &SeedRing, secrets: &dyn SecretStore) -> Result<(), Error> {
+    let result = if ring.current().is_some() {
+        secrets.put(GROUP_SEED_SECRET, &ring.encode())
+    } else {
+        secrets.delete(GROUP_SEED_SECRET)
+    };
+    result.map_err(|e| Error::secret_store(secrets, e))
 }

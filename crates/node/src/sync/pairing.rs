@@ -197,7 +197,7 @@ impl Engine {
         let entries = resp.roster;
         self.with_store(move |s| {
             let mut group = me.sync_state().group();
-            if let Some(existing) = &group.seed {
+            if let Some(existing) = group.seed() {
                 if existing.0 != seed && group.roster.in_group() {
                     return Ok::<_, Error>(Err(PairError::OtherGroup));
                 }

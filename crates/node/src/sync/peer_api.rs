@@ -113,7 +113,7 @@ async fn authenticate(State(engine): State<Arc<Engine>>, req: Request, next: Nex
                 tls_client: tls_client.as_deref(),
                 server_node_id: &engine.identity().node_id,
             },
-            group.seed.as_ref(),
+            group.seed(),
             |id| group.roster.is_member(id),
             &mut replay,
             now,

@@ -156,13 +156,21 @@ impl Engine {
         let removed = node.clone();
         let now = self.clock().now_ms();
         self.with_store(move |s| {
-            let mut group = me.sync_state().group();
-            group.remove_member(&removed, &me.identity().device, now, s)?;
-            group.adopt_seed(
-                mayros_sync_proto::seedproof::GroupSeed(rand::random()),
-                me.secrets().as_ref(),
-            )?;
-            drop(group);
+            // The rotated ring is built under the group lock and stored without it (the
+            // secret store may be a slow D-Bus call); the removal is signed in meanwhile.
+            let ring = {
+                let mut group = me.sync_state().group();
+                group.remove_member(&removed, &me.identity().device, now, s)?;
+                let mut ring = group.seeds.clone();
+                ring.rotate(
+                    mayros_sync_proto::seedproof::GroupSeed(rand::random()),
+                    group.roster.removed(),
+                    now,
+                );
+                ring
+            };
+            super::group::store_seeds(&ring, me.secrets().as_ref())?;
+            me.sync_state().group().seeds = ring;
             s.set_peer_status(&removed, PeerStatus::Removed)?;
             Ok::<_, Error>(())
         })

@@ -107,8 +107,8 @@ impl Engine {
         let seed = self
             .sync_state()
             .group()
-            .seed
-            .clone()
+            .seed()
+            .cloned()
             .ok_or_else(|| Error::Peer("this device is not in a sync group".into()))?;
         let ts = (self.clock().now_ms() as i64)
             .saturating_add(session.clock_offset_ms())

@@ -115,9 +115,10 @@ impl Shared {
         node_id: Option<String>,
     ) -> Result<(), Refusal> {
         let refuse = |reason: String| Err(Refusal::close(&conn, node_id.clone(), reason));
-        let Some(seed) = self.membership.seed() else {
+        let seeds = self.membership.accepted_seeds();
+        if seeds.is_empty() {
             return refuse("this device is in no sync group".to_string());
-        };
+        }
         let Some(peer) = node_id.clone() else {
             return refuse(HandshakeError::NoCertificate.to_string());
         };
@@ -133,7 +134,7 @@ impl Shared {
         };
         let membership = self.membership.clone();
         let is_member = move |id: &str| membership.is_member(id);
-        let proof = accept_sync(&conn, &seed, &self.own, is_member);
+        let proof = accept_sync(&conn, &seeds, &self.own, is_member);
         match tokio::time::timeout(HANDSHAKE_TIMEOUT, proof).await {
             Ok(Ok((peer, send, recv))) => {
                 self.install(peer, conn, (send, recv), false).await;

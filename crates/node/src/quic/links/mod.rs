@@ -61,6 +61,11 @@ pub trait Membership: Send + Sync + 'static {
     fn is_member(&self, node_id: &str) -> bool;
     /// The current group seed; `None` while this device is in no group (refuse every sync connection).
     fn seed(&self) -> Option<GroupSeed>;
+    /// Seeds a member may prove when it dials us: the current one first, then replaced ones a
+    /// member that missed a rotation may still hold (DESIGN §7.2; by default only the current).
+    fn accepted_seeds(&self) -> Vec<GroupSeed> {
+        self.seed().into_iter().collect()
+    }
 }
 
 /// What the link layer reports to its owner.

@@ -1,5 +1,6 @@
 //! The link table: each peer's session and its current link, the peers the owner wants, the
-//! handshakes under way, and the one-link-per-pair rule that keeps duplicates out.
+//! handshakes under way, and where the one-link-per-pair rule
+//! ([`dialer_keeps_link`]) keeps duplicates out.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -11,15 +12,11 @@ use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinHandle;
 use tracing::info;
 
+use mayros_sync_proto::membership::dialer_keeps_link;
+
 use super::frame_io::LinkCtx;
 use super::shared::Shared;
 use super::{LinkEvent, CLOSE_LINK};
-
-/// Whether a link dialed by `dialer` wins over one dialed by `other`: the smaller node id
-/// (lowercase hex) wins, so both sides agree.
-fn dialer_wins(dialer: &str, other: &str) -> bool {
-    dialer.to_ascii_lowercase() < other.to_ascii_lowercase()
-}
 
 /// The current link of a session.
 pub(super) struct LinkSlot {
@@ -144,7 +141,7 @@ impl Shared {
             return Err("shutting down".to_string());
         }
         let ours_up = st.sessions.get(peer).is_some_and(|s| s.is_up() && s.dialed);
-        if !dialer_wins(peer, &self.own) && (ours_up || st.dialing.contains(peer)) {
+        if !dialer_keeps_link(peer, &self.own) && (ours_up || st.dialing.contains(peer)) {
             return Err("duplicate link: the link dialed by the smaller node id is kept".into());
         }
         *st.accepting.entry(peer.to_string()).or_default() += 1;
@@ -277,18 +274,5 @@ impl Shared {
             info!(?event, "link down");
             self.deliver(event).await;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_tie_break_is_the_same_from_both_sides() {
-        let (small, large) = ("0a", "0B");
-        assert!(dialer_wins(small, large));
-        assert!(!dialer_wins(large, small));
-        assert!(dialer_wins("AB", "ac"));
     }
 }

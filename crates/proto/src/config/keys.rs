@@ -2,8 +2,8 @@
 //!
 //! [`KEY_SPECS`] is the one place a key's name, value kind, inclusive range, enum values,
 //! default and description are stated. The reader, the CLI value parsing, the effective
-//! document, [`KEYS`] and the `*_RANGE` constants all come from it; the typed
-//! [`Default`](super::Config) impls are checked against it by tests.
+//! document, [`KEYS`], the `*_RANGE` constants and the UI's `ui/src/config_keys.ts` all come
+//! from it; the typed [`Default`](super::Config) impls are checked against it by tests.
 
 use std::ops::RangeInclusive;
 
@@ -229,7 +229,8 @@ pub const TOMBSTONE_MAX_RETENTION_DAYS_RANGE: RangeInclusive<u64> =
     integer_range("sync.tombstoneMaxRetentionDays");
 
 impl KeyKind {
-    /// The kind's name: `bool`, `integer`, `string`, `enum`, `list` or `objectList`.
+    /// The kind's name in `ui/src/config_keys.ts`: `bool`, `integer`, `string`, `enum`, `list`
+    /// or `objectList`.
     pub fn name(self) -> &'static str {
         match self {
             Self::Bool => "bool",

@@ -8,7 +8,7 @@
 //! Every key's name, kind, range, default and description is stated once, in [`KEY_SPECS`]
 //! (`keys.rs`); [`KEYS`], the `*_RANGE` constants, the reader, the CLI value parsing and the
 //! effective document ([`Config::to_value`]) come from it, and the typed [`Default`] impls below
-//! are tested against it.
+//! are tested against it. The UI's `ui/src/config_keys.ts` is rendered from it too.
 //!
 //! The document is walked by hand (`read.rs`) rather than through a derived `Deserialize`, so
 //! that every error names the exact dotted key (`sync.intervalSeconds`,
@@ -23,6 +23,8 @@
 mod checks;
 mod edit;
 mod keys;
+#[cfg(test)]
+mod keys_ts;
 mod read;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { FIELDS, formPatch, fromInput, getPath, placeError, setPath, toInput, warningsByField } from './settings';
+import { CONFIG_KEYS } from './config_keys';
+import { FIELDS, SECTIONS, formPatch, fromInput, getPath, placeError, setPath, toInput, warningsByField } from './settings';
 
 const field = (key: string) => {
   const f = FIELDS.find((x) => x.key === key);
@@ -79,5 +80,41 @@ describe('what a save sends', () => {
     const w = warningsByField(['sync.intervalSeconds = 1 is out of range 10–86400; using 10', 'clock skew of 3 s']);
     expect(w.get('sync.intervalSeconds')).toHaveLength(1);
     expect(w.get('')).toEqual(['clock skew of 3 s']);
+  });
+});
+
+describe('fields from the engine key table', () => {
+  const spec = (key: string) => {
+    const k = CONFIG_KEYS.find((x) => x.key === key);
+    if (!k) throw new Error(key);
+    return k;
+  };
+
+  it("a number field's range is the table's, and so is the hint that shows it", () => {
+    const f = field('sync.intervalSeconds');
+    const k = spec('sync.intervalSeconds');
+    expect(k.min).toBe(10);
+    expect(k.max).toBe(86400);
+    expect([f.min, f.max]).toEqual([k.min, k.max]);
+    expect(f.hint).toBe('10 – 86 400');
+    for (const key of ['sync.maxTriplesPerSync', 'sync.syncTimeoutMs', 'sync.tombstoneMaxRetentionDays']) {
+      expect([field(key).kind, field(key).min, field(key).max]).toEqual(['number', spec(key).min, spec(key).max]);
+    }
+  });
+
+  it("an enum field's options are the table's values", () => {
+    expect(field('sync.conflictStrategy').options).toEqual([...(spec('sync.conflictStrategy').values ?? [])]);
+  });
+
+  it('a key whose default is null is a nullable field', () => {
+    const nullable = FIELDS.filter((f) => f.nullable).map((f) => f.key);
+    expect(nullable).toEqual(['discovery.interfaces', 'cortex.url']);
+    for (const key of nullable) expect(spec(key).default).toBeNull();
+  });
+
+  it('the form has one field for each key the window may set, and none other', () => {
+    const window = CONFIG_KEYS.filter((k) => k.window).map((k) => k.key);
+    expect([...FIELDS.map((f) => f.key)].sort()).toEqual([...window].sort());
+    expect(SECTIONS.flatMap((s) => s.fields)).toEqual(FIELDS);
   });
 });

@@ -1,7 +1,10 @@
 // The settings form over GET/PATCH /api/v1/sync/config (DESIGN §9): which fields it shows, how an
 // input becomes a config value, which keys a save changes, and where the engine's validation
 // errors and clamping warnings are shown. The engine validates; the form sends what was changed.
+// Each field's kind, range and allowed values come from the engine's key table (config_keys.ts,
+// generated from crates/proto/src/config/keys.rs), never from numbers copied here.
 
+import { CONFIG_KEYS } from './config_keys';
 import { warningKey } from './format';
 
 /** One field of the form. */
@@ -13,6 +16,38 @@ export interface Field {
   options?: string[];
   /** An empty text field means `null` (the default). */
   nullable?: boolean;
+  /** Smallest number kept as given (number fields); the engine clamps a smaller one. */
+  min?: number;
+  /** Largest number kept as given (number fields); the engine clamps a larger one. */
+  max?: number;
+}
+
+/** The input each kind of the engine's key table is edited with. */
+const INPUT_KIND = { bool: 'bool', integer: 'number', string: 'text', enum: 'enum', list: 'list' } as const;
+
+/** `86400` as `86 400`. */
+function grouped(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ' ');
+}
+
+/**
+ * The field for `key`: its kind, range, allowed values and whether empty means the default come
+ * from the engine's key table (CONFIG_KEYS); the label and any hint are the form's own.
+ */
+function configField(key: string, label: string, hint?: string): Field {
+  const spec = CONFIG_KEYS.find((k) => k.key === key);
+  if (!spec || !spec.window) throw new Error(`the window does not set ${key}`);
+  const field: Field = { key, label, kind: INPUT_KIND[spec.kind] };
+  const hints = hint ? [hint] : [];
+  if (spec.min !== null && spec.max !== null) {
+    field.min = spec.min;
+    field.max = spec.max;
+    hints.unshift(`${grouped(spec.min)} – ${grouped(spec.max)}`);
+  }
+  if (hints.length) field.hint = hints.join(' ');
+  if (spec.values !== null) field.options = [...spec.values];
+  if (spec.default === null) field.nullable = true;
+  return field;
 }
 
 /** The form's fields, by section. */
@@ -20,42 +55,35 @@ export const SECTIONS: Array<{ title: string; fields: Field[] }> = [
   {
     title: 'Sync',
     fields: [
-      { key: 'sync.autoSync', label: 'Sync automatically', kind: 'bool', hint: 'Sync on a timer and after agent writes.' },
-      { key: 'sync.intervalSeconds', label: 'Interval (seconds)', kind: 'number', hint: '10 – 86 400' },
-      {
-        key: 'sync.conflictStrategy',
-        label: 'Conflict strategy',
-        kind: 'enum',
-        options: ['last-writer-wins', 'keep-both', 'local-priority', 'remote-priority'],
-      },
-      { key: 'sync.nativeP2pPreferred', label: 'Prefer native P2P (QUIC gossip)', kind: 'bool' },
-      { key: 'sync.maxTriplesPerSync', label: 'Max triples per sync', kind: 'number', hint: '100 – 50 000' },
-      { key: 'sync.syncTimeoutMs', label: 'Sync timeout (ms)', kind: 'number', hint: '5 000 – 120 000' },
-      { key: 'sync.tombstoneMaxRetentionDays', label: 'Keep deletions (days)', kind: 'number', hint: '1 – 3 650' },
-      { key: 'sync.multiValuedPredicates', label: 'Multi-valued predicates', kind: 'list', hint: 'One per line.' },
-      { key: 'sync.excludeSubjectPrefixes', label: 'Never sync subjects starting with', kind: 'list', hint: 'One per line.' },
+      configField('sync.autoSync', 'Sync automatically', 'Sync on a timer and after agent writes.'),
+      configField('sync.intervalSeconds', 'Interval (seconds)'),
+      configField('sync.conflictStrategy', 'Conflict strategy'),
+      configField('sync.nativeP2pPreferred', 'Prefer native P2P (QUIC gossip)'),
+      configField('sync.maxTriplesPerSync', 'Max triples per sync'),
+      configField('sync.syncTimeoutMs', 'Sync timeout (ms)'),
+      configField('sync.tombstoneMaxRetentionDays', 'Keep deletions (days)'),
+      configField('sync.multiValuedPredicates', 'Multi-valued predicates', 'One per line.'),
+      configField('sync.excludeSubjectPrefixes', 'Never sync subjects starting with', 'One per line.'),
     ],
   },
   {
     title: 'Discovery',
     fields: [
-      { key: 'discovery.bonjourEnabled', label: 'Find devices on the local network (mDNS)', kind: 'bool' },
-      { key: 'discovery.bonjourServiceType', label: 'Service type', kind: 'text' },
-      {
-        key: 'discovery.interfaces',
-        label: 'Network interfaces',
-        kind: 'list',
-        nullable: true,
-        hint: 'One per line; empty means every non-loopback interface.',
-      },
+      configField('discovery.bonjourEnabled', 'Find devices on the local network (mDNS)'),
+      configField('discovery.bonjourServiceType', 'Service type'),
+      configField(
+        'discovery.interfaces',
+        'Network interfaces',
+        'One per line; empty means every non-loopback interface.',
+      ),
     ],
   },
   {
     title: 'Cortex and notifications',
     fields: [
-      { key: 'namespace', label: 'Default namespace', kind: 'text' },
-      { key: 'cortex.url', label: 'External Cortex URL', kind: 'text', nullable: true, hint: 'Empty: the embedded Cortex.' },
-      { key: 'ui.notifications', label: 'Desktop notifications', kind: 'bool' },
+      configField('namespace', 'Default namespace'),
+      configField('cortex.url', 'External Cortex URL', 'Empty: the embedded Cortex.'),
+      configField('ui.notifications', 'Desktop notifications'),
     ],
   },
 ];

@@ -4,8 +4,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use mayros_sync_node::dto::{FailureEvent, PairingDetail, PairingEvent, PeerEvent};
 use mayros_sync_node::events::Event;
-use serde_json::Value;
+use mayros_sync_proto::node_id::short_node_id;
 use tauri::{AppHandle, Runtime};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -16,65 +17,42 @@ use crate::ui_events::{self, UiEvent};
 
 /// The notification facts in an engine event.
 pub fn facts(event: &Event) -> Vec<Fact> {
-    let data = event.data();
-    let s = |ptr: &str| {
-        data.pointer(ptr)
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    };
-    let peer_name = |id: &str| {
-        s("/name")
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| short(id))
+    let named = |name: &str, id: &str| {
+        if name.is_empty() {
+            short_node_id(id).to_string()
+        } else {
+            name.to_string()
+        }
     };
     match event {
-        Event::Failure(_) => match s("/kind").as_deref() {
-            Some("sync") => {
-                let Some(peer) = s("/peer").or_else(|| s("/nodeId")) else {
-                    return Vec::new();
-                };
-                vec![Fact::SyncFailed {
-                    name: peer_name(&peer),
-                    message: s("/message").unwrap_or_default(),
-                    peer,
-                }]
-            }
-            Some("security") => vec![Fact::Security {
-                message: s("/message").unwrap_or_default(),
-            }],
-            _ => Vec::new(),
-        },
-        Event::Peer(_) if s("/result").as_deref() == Some("ok") => {
-            match s("/nodeId").or_else(|| s("/peer")) {
-                Some(peer) => vec![Fact::SyncOk {
-                    name: peer_name(&peer),
-                    peer,
-                }],
-                None => Vec::new(),
-            }
-        }
-        Event::Pairing(_) if s("/change").as_deref() == Some("requested") => {
-            match (s("/detail/nodeId"), s("/detail/code")) {
-                (Some(peer), Some(code)) => vec![Fact::PairRequest {
-                    name: s("/detail/name")
-                        .filter(|n| !n.is_empty())
-                        .unwrap_or_else(|| short(&peer)),
-                    peer,
-                    code,
-                }],
-                _ => Vec::new(),
-            }
-        }
-        Event::Conflict(_) => {
-            let count = data.get("count").and_then(Value::as_u64).unwrap_or(1);
-            vec![Fact::Conflicts { count }]
-        }
+        Event::Failure(FailureEvent::Sync {
+            peer,
+            name,
+            message,
+            ..
+        }) => vec![Fact::SyncFailed {
+            name: named(name, peer),
+            message: message.clone(),
+            peer: peer.clone(),
+        }],
+        Event::Failure(FailureEvent::Security { message, .. }) => vec![Fact::Security {
+            message: message.clone(),
+        }],
+        Event::Peer(PeerEvent::Recovered(p)) => vec![Fact::SyncOk {
+            name: named(&p.name, &p.node_id),
+            peer: p.node_id.clone(),
+        }],
+        Event::Pairing(PairingEvent {
+            change,
+            detail: PairingDetail::Request(r),
+        }) if change == "requested" => vec![Fact::PairRequest {
+            name: named(&r.name, &r.node_id),
+            peer: r.node_id.clone(),
+            code: r.code.clone(),
+        }],
+        Event::Conflict(c) => vec![Fact::Conflicts { count: c.count }],
         _ => Vec::new(),
     }
-}
-
-fn short(id: &str) -> String {
-    id.get(..12).unwrap_or(id).to_string()
 }
 
 /// Whether an event changes what the tray shows.
@@ -125,13 +103,30 @@ pub async fn run<R: Runtime>(app: AppHandle<R>, state: ShellState, notifier: Arc
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use mayros_sync_node::dto::{ConflictEvent, RequestView};
+
+    fn request(code: &str) -> Event {
+        Event::Pairing(PairingEvent {
+            change: "requested".into(),
+            detail: PairingDetail::Request(RequestView {
+                node_id: "cc".into(),
+                name: "phone".into(),
+                address: "127.0.0.1:9".into(),
+                code: code.into(),
+                expires_at: "2026-12-07T08:00:00Z".into(),
+                in_group: false,
+            }),
+        })
+    }
 
     #[test]
     fn engine_events_become_facts() {
-        let f = facts(&Event::Failure(json!({
-            "kind": "sync", "peer": "aa", "name": "laptop", "failures": 2, "message": "refused"
-        })));
+        let f = facts(&Event::Failure(FailureEvent::Sync {
+            peer: "aa".into(),
+            name: "laptop".into(),
+            failures: Some(2),
+            message: "refused".into(),
+        }));
         assert_eq!(
             f,
             [Fact::SyncFailed {
@@ -140,9 +135,7 @@ mod tests {
                 message: "refused".into()
             }]
         );
-        let f = facts(&Event::Peer(json!({
-            "nodeId": "aa", "name": "laptop", "result": "ok", "recovered": true
-        })));
+        let f = facts(&Event::Peer(PeerEvent::recovered("aa", "laptop")));
         assert_eq!(
             f,
             [Fact::SyncOk {
@@ -150,12 +143,8 @@ mod tests {
                 name: "laptop".into()
             }]
         );
-        let f = facts(&Event::Pairing(json!({
-            "change": "requested",
-            "detail": {"nodeId": "cc", "name": "phone", "code": "123 456"}
-        })));
         assert_eq!(
-            f,
+            facts(&request("123 456")),
             [Fact::PairRequest {
                 peer: "cc".into(),
                 name: "phone".into(),
@@ -163,14 +152,37 @@ mod tests {
             }]
         );
         assert_eq!(
-            facts(&Event::Conflict(json!({"peer": "aa", "count": 2}))),
+            facts(&Event::Conflict(ConflictEvent {
+                peer: "aa".into(),
+                count: 2
+            })),
             [Fact::Conflicts { count: 2 }]
         );
         assert!(matches!(
-            &facts(&Event::Failure(json!({"kind": "security", "message": "x"})))[..],
+            &facts(&Event::Failure(FailureEvent::Security {
+                node_id: None,
+                address: "127.0.0.1:5".into(),
+                message: "x".into()
+            }))[..],
             [Fact::Security { .. }]
         ));
-        assert!(facts(&Event::Peer(json!({"nodeId": "aa", "connected": true}))).is_empty());
-        assert!(facts(&Event::Metrics(json!({}))).is_empty());
+        assert!(facts(&Event::Peer(PeerEvent::up("aa", "127.0.0.1:7".into()))).is_empty());
+        assert!(facts(&Event::Failure(FailureEvent::Removed {
+            message: "removed".into()
+        }))
+        .is_empty());
+    }
+
+    #[test]
+    fn a_nameless_peer_is_named_by_its_short_id() {
+        let id = "ab".repeat(32);
+        let f = facts(&Event::Peer(PeerEvent::recovered(&id, "")));
+        assert_eq!(
+            f,
+            [Fact::SyncOk {
+                peer: id.clone(),
+                name: id[..12].to_string()
+            }]
+        );
     }
 }

@@ -253,7 +253,7 @@ pub fn peer_name(peer: &Value) -> &str {
         Some(n) if !n.is_empty() => n,
         _ => {
             let id = str_at(peer, "/nodeId").unwrap_or("unknown device");
-            id.get(..12).unwrap_or(id)
+            mayros_sync_proto::node_id::short_node_id(id)
         }
     }
 }

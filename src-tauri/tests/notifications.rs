@@ -6,22 +6,25 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use mayros_sync_node::dto::{
+    ConflictEvent, FailureEvent, PairingDetail, PairingEvent, PeerEvent, RequestView,
+};
 use mayros_sync_node::events::Event;
 use mayros_sync_tray::notify_policy::{Decision, NoteKey};
 use serde_json::json;
 use tauri::Listener as _;
 
 fn failure(n: u64) -> Event {
-    Event::Failure(json!({
-        "kind": "sync", "peer": "aa".repeat(32), "name": "laptop", "failures": n,
-        "message": format!("connection refused (attempt {n})"),
-    }))
+    Event::Failure(FailureEvent::Sync {
+        peer: "aa".repeat(32),
+        name: "laptop".into(),
+        failures: Some(n),
+        message: format!("connection refused (attempt {n})"),
+    })
 }
 
 fn recovered() -> Event {
-    Event::Peer(
-        json!({"nodeId": "aa".repeat(32), "name": "laptop", "result": "ok", "recovered": true}),
-    )
+    Event::Peer(PeerEvent::recovered(&"aa".repeat(32), "laptop"))
 }
 
 /// Waits until the recorder holds `n` decisions (or fails after 5 s).
@@ -68,9 +71,10 @@ fn a_failure_streak_gives_one_notification_and_recovery_withdraws_it() {
     );
     // Nothing stacked later: the shell handles events in order, so once a conflict published
     // after them is notified, every earlier event has been handled.
-    hub.publish(Event::Conflict(
-        json!({"peer": "aa".repeat(32), "count": 1}),
-    ));
+    hub.publish(Event::Conflict(ConflictEvent {
+        peer: "aa".repeat(32),
+        count: 1,
+    }));
     let seen = wait_for(&t, 4);
     assert_eq!(seen.len(), 4, "{seen:?}");
     assert!(
@@ -84,11 +88,21 @@ fn pairing_requests_and_conflicts_are_notified() {
     let t = common::start(false);
     wait_subscribed(&t);
     let hub = t.host.engine().events();
-    hub.publish(Event::Pairing(json!({
-        "change": "requested",
-        "detail": {"nodeId": "cc".repeat(32), "name": "phone", "code": "123 456"}
-    })));
-    hub.publish(Event::Conflict(json!({"peer": "aa", "count": 2})));
+    hub.publish(Event::Pairing(PairingEvent {
+        change: "requested".into(),
+        detail: PairingDetail::Request(RequestView {
+            node_id: "cc".repeat(32),
+            name: "phone".into(),
+            address: "127.0.0.1:7".into(),
+            code: "123 456".into(),
+            expires_at: "2026-12-07T08:00:00Z".into(),
+            in_group: false,
+        }),
+    }));
+    hub.publish(Event::Conflict(ConflictEvent {
+        peer: "aa".into(),
+        count: 2,
+    }));
     let seen = wait_for(&t, 2);
     let summaries: Vec<&str> = seen
         .iter()
@@ -127,9 +141,11 @@ fn ui_notifications_off_shows_nothing() {
     assert!(t.notifier.decisions().is_empty());
     // Back on, the next notice is shown.
     t.invoke("put_config", json!({"config": {}})).unwrap();
-    hub.publish(Event::Failure(
-        json!({"kind": "security", "message": "unknown certificate"}),
-    ));
+    hub.publish(Event::Failure(FailureEvent::Security {
+        node_id: None,
+        address: "127.0.0.1:9".into(),
+        message: "unknown certificate".into(),
+    }));
     let seen = wait_for(&t, 1);
     assert_eq!(seen.len(), 1, "{seen:?}");
     assert!(matches!(

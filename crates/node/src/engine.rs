@@ -11,10 +11,12 @@ use mayros_sync_proto::mode::{
 use mayros_sync_proto::peerstate::PeerStatus;
 use mayros_sync_proto::syncstate;
 use mayros_sync_store::{DeviceIdentity, SecretStore, SecretStoreKind, Store};
-use serde::Serialize;
 
 use crate::clock::Clock;
-use crate::cortex::{Cortex, CortexOptions, MirrorView};
+use crate::cortex::{Cortex, CortexOptions};
+pub use crate::dto::status::CortexStatus;
+pub use crate::dto::status::StatusSnapshot;
+pub use crate::dto::status::SyncCounters;
 use crate::error::Error;
 use crate::sync::{lock, SyncState};
 use crate::tls::DeviceCert;
@@ -124,113 +126,17 @@ impl std::fmt::Debug for Engine {
     }
 }
 
-/// A snapshot of the engine for `GET /api/v1/sync/status` and `mayros sync status --json`.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StatusSnapshot {
-    /// "native", "polled" or "none".
-    pub mode: String,
-    /// The overall state (DESIGN §13): in-sync, syncing, paused, offline or attention.
-    pub state: String,
-    /// Why that mode was chosen.
-    pub mode_reason: String,
-    /// This device's node id.
-    pub node_id: String,
-    /// This device's name.
-    pub name: String,
-    /// Engine version.
-    pub version: String,
-    /// Seconds since the engine started.
-    pub uptime_seconds: u64,
-    /// The Cortex this engine syncs.
-    pub cortex: CortexStatus,
-    /// Where device secrets are kept ("keyring", "file" or "memory").
-    pub secret_store: String,
-    /// Sync peers with their last sync and state.
-    pub peers: Vec<crate::sync::peers::PeerView>,
-    /// Gossip statistics; null while native gossip does not run.
-    pub gossip: Option<serde_json::Value>,
-    /// Sync counters.
-    pub sync: SyncCounters,
-    /// Number of nearby devices discovered.
-    pub nearby_count: u64,
-    /// Number of logged conflicts.
-    pub conflicts_count: u64,
-    /// Number of items held for review.
-    pub review_count: u64,
-    /// Live triples in the local store.
-    pub triple_count: u64,
-    /// Whether syncing is paused.
-    pub paused: bool,
-    /// Until when (RFC 3339); null while paused until resumed.
-    pub paused_until: Option<String>,
-    /// Peer requests refused by authentication since the store was created.
-    pub auth_rejected: u64,
-    /// The bound peer API address, if served.
-    pub peer_api: Option<String>,
-    /// The config file in force.
-    pub config_path: String,
-    /// Human-readable warnings (config clamping, clock skew, …).
-    pub warnings: Vec<String>,
-}
-
-/// Cortex backend and health in the status snapshot.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CortexStatus {
-    /// "embedded" or "external".
-    pub backend: String,
-    /// The Cortex URL (the local API for the embedded backend).
-    pub url: Option<String>,
-    /// Whether the last health check passed.
-    pub healthy: bool,
-    /// The health detail (e.g. "12 triples"), or why it is unhealthy.
-    pub message: String,
-    /// The Cortex's version (ours for the embedded one; the sidecar's `server.version` from
-    /// `/api/v1/stats` once it reported one).
-    pub version: Option<String>,
-    /// Whether the external Cortex answered 429 in the last two minutes ("rate-limited by
-    /// Cortex").
-    pub rate_limited: bool,
-    /// 429 answers from the external Cortex since the backend was selected.
-    pub rate_limited_count: u64,
-    /// The last `x-ratelimit-remaining` the external Cortex sent.
-    pub rate_limit_remaining: Option<u64>,
-    /// Requests sent to the external Cortex since the backend was selected.
-    pub requests: u64,
-    /// The external Cortex's `p2p/status` while its P2P is enabled.
-    pub p2p: Option<serde_json::Value>,
-    /// Why the external Cortex's P2P is not available (404, a timeout, …).
-    pub p2p_reason: Option<String>,
-    /// The mirror of the external Cortex (null for the embedded one).
-    pub mirror: Option<MirrorView>,
-    /// Who carries the sync of an external Cortex, in words (null for the embedded one): always
-    /// this engine, over its mirror; the sidecar's own P2P never syncs (DESIGN §3.3).
-    pub synced_by: Option<String>,
-}
-
-/// Success and failure counters of sync attempts.
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SyncCounters {
-    /// Completed syncs.
-    pub total_successful_syncs: u64,
-    /// Failed syncs.
-    pub total_failed_syncs: u64,
-    /// When the last sync finished (RFC 3339), if any.
-    pub last_sync_at: Option<String>,
-}
-
 impl Engine {
     /// Builds the engine around an open store; loads the group and makes the first mode decision.
     pub fn new(
-        store: Store,
+        mut store: Store,
         identity: Identity,
         secrets: Arc<dyn SecretStore>,
         config: ConfigState,
         clock: Clock,
     ) -> Result<Arc<Engine>, Error> {
         let sync = SyncState::load(&store, secrets.as_ref(), &identity.node_id)?;
+        mark_existing_conflicts_seen(&mut store)?;
         let cortex_options = CortexOptions::default();
         let cortex = Cortex::from_config(&config.config.cortex, &cortex_options)?;
         let engine = Engine {
@@ -487,6 +393,28 @@ impl Engine {
         })
     }
 
+    /// The success and failure counters of sync attempts, for status and `metrics` events.
+    pub fn sync_counters(&self) -> SyncCounters {
+        let counters = self.sync.counters();
+        SyncCounters {
+            total_successful_syncs: counters.successful,
+            total_failed_syncs: counters.failed,
+            last_sync_at: counters
+                .last_sync_at_ms
+                .map(mayros_sync_proto::timefmt::format_rfc3339_ms),
+        }
+    }
+
+    /// The user looked at the conflicts (window or tray): those logged so far are no longer new.
+    pub async fn mark_conflicts_seen(&self) -> Result<u64, Error> {
+        self.with_store(|s| {
+            let count = s.conflict_count()?;
+            s.set_counter(crate::sync::CONFLICTS_SEEN_COUNTER, count)?;
+            Ok::<_, mayros_sync_store::Error>(count)
+        })
+        .await
+    }
+
     /// Builds the status snapshot.
     pub async fn status(self: &Arc<Self>, api_url: Option<String>) -> StatusSnapshot {
         let decision = self.mode();
@@ -499,17 +427,18 @@ impl Engine {
                     s.conflict_count()?,
                     s.counter(crate::sync::AUTH_REJECTED_COUNTER)?,
                     s.review_count()?,
+                    s.counter(crate::sync::CONFLICTS_SEEN_COUNTER)?,
                 ))
             })
             .await;
         let mut warnings: Vec<String> = cfg.warnings.iter().map(|w| w.to_string()).collect();
-        let (peers, conflicts_count, auth_rejected, review_count) = facts.unwrap_or_else(|e| {
-            warnings.push(format!(
-                "cannot read peers and counters from the store: {e}"
-            ));
-            Default::default()
-        });
-        let counters = self.sync.counters();
+        let (peers, conflicts_count, auth_rejected, review_count, conflicts_seen) = facts
+            .unwrap_or_else(|e| {
+                warnings.push(format!(
+                    "cannot read peers and counters from the store: {e}"
+                ));
+                Default::default()
+            });
         let pause = self.sync.pause_state(self.clock.now_ms());
         if let Some(skew) = self.sync.clock_skew() {
             warnings.push(skew);
@@ -519,7 +448,7 @@ impl Engine {
             .filter(|p| p.stale && p.status != PeerStatus::Removed)
         {
             let name = if p.name.is_empty() {
-                crate::sync::pull::short(&p.node_id)
+                mayros_sync_proto::node_id::short_node_id(&p.node_id)
             } else {
                 &p.name
             };
@@ -548,17 +477,34 @@ impl Engine {
             pause.is_some(),
             native.as_ref().map(|n| n.peers.as_slice()),
         );
-        let overall = syncstate::overall_state(
-            decision.mode,
-            pause.is_some(),
+        let unseen_conflicts = conflicts_count.saturating_sub(conflicts_seen);
+        let summary = syncstate::summarize(&syncstate::SummaryFacts {
+            mode: decision.mode,
+            mode_reason: decision.reason.clone(),
+            paused: pause.is_some(),
             review_count,
-            &peers
+            unseen_conflicts,
+            sync_running: self.sync.sync_running(),
+            peers: peers
                 .iter()
-                .map(|(v, s)| (*s, v.failures))
-                .collect::<Vec<_>>(),
-        );
+                .filter(|(_, s)| *s != syncstate::PeerSyncState::Removed)
+                .map(|(v, s)| syncstate::SummaryPeer {
+                    name: if v.name.is_empty() {
+                        mayros_sync_proto::node_id::short_node_id(&v.node_id).to_string()
+                    } else {
+                        v.name.clone()
+                    },
+                    state: *s,
+                    failures: v.failures,
+                    reason: v.state_reason.clone(),
+                    to_receive: v.to_receive,
+                    to_send: v.to_send,
+                })
+                .collect(),
+        });
         StatusSnapshot {
-            state: overall.as_str().to_string(),
+            state: summary.state,
+            summary,
             mode: decision.mode.as_str().to_string(),
             mode_reason: decision.reason,
             node_id: self.identity.node_id.clone(),
@@ -568,16 +514,11 @@ impl Engine {
             cortex,
             secret_store: self.identity.secret_store.as_str().to_string(),
             peers: peers.into_iter().map(|(v, _)| v).collect(),
-            gossip: native.and_then(|n| serde_json::to_value(n).ok()),
-            sync: SyncCounters {
-                total_successful_syncs: counters.successful,
-                total_failed_syncs: counters.failed,
-                last_sync_at: counters
-                    .last_sync_at_ms
-                    .map(mayros_sync_proto::timefmt::format_rfc3339_ms),
-            },
+            gossip: native,
+            sync: self.sync_counters(),
             nearby_count: self.nearby.count() as u64,
             conflicts_count,
+            unseen_conflicts,
             review_count,
             triple_count: triple_count.unwrap_or(0),
             paused: pause.is_some(),
@@ -743,4 +684,18 @@ fn peer_views(
             (v, state.state)
         })
         .collect()
+}
+
+/// On a store that never recorded which conflicts the user saw (a new store, or one from before
+/// the engine tracked it), the conflicts already logged are not news.
+fn mark_existing_conflicts_seen(store: &mut Store) -> Result<(), Error> {
+    let seen_recorded = store
+        .counters()?
+        .iter()
+        .any(|(name, _)| name == crate::sync::CONFLICTS_SEEN_COUNTER);
+    if !seen_recorded {
+        let count = store.conflict_count()?;
+        store.set_counter(crate::sync::CONFLICTS_SEEN_COUNTER, count)?;
+    }
+    Ok(())
 }

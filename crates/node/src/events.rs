@@ -4,8 +4,10 @@
 //! Publishing never blocks and never fails: without subscribers an event is dropped, and a
 //! subscriber that falls more than [`CAPACITY`] events behind skips the oldest.
 
-use serde::Serialize;
 use tokio::sync::broadcast;
+
+pub use crate::dto::events::StatusEvent;
+use crate::dto::{ConflictEvent, FailureEvent, MetricsEvent, PairingEvent, PeerEvent};
 
 /// How many events a slow subscriber may lag behind.
 pub const CAPACITY: usize = 256;
@@ -16,29 +18,17 @@ pub enum Event {
     /// The sync mode changed.
     Status(StatusEvent),
     /// Periodic figures (every 2 s).
-    Metrics(serde_json::Value),
-    /// A peer's state changed.
-    Peer(serde_json::Value),
+    Metrics(MetricsEvent),
+    /// A peer's link changed, or a failing peer recovered.
+    Peer(PeerEvent),
     /// A nearby device appeared, changed or went.
     Nearby(crate::discovery::nearby::NearbyChange),
     /// A pairing request or result.
-    Pairing(serde_json::Value),
-    /// A failure worth showing (a sync, a security event).
-    Failure(serde_json::Value),
+    Pairing(PairingEvent),
+    /// A failure worth showing (a sync, a security event, this device removed).
+    Failure(FailureEvent),
     /// A conflict was logged.
-    Conflict(serde_json::Value),
-}
-
-/// Payload of a `status` event.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StatusEvent {
-    /// The mode before, if one was decided.
-    pub from: Option<String>,
-    /// The mode now.
-    pub mode: String,
-    /// Why.
-    pub mode_reason: String,
+    Conflict(ConflictEvent),
 }
 
 impl From<&mayros_sync_proto::mode::ModeChange> for StatusEvent {
@@ -69,20 +59,13 @@ pub async fn metrics_loop(
             continue;
         }
         let triple_count = engine.with_store(|s| s.triple_count()).await.ok();
-        let counters = engine.sync_state().counters();
-        let data = serde_json::json!({
-            "tripleCount": triple_count,
-            "mode": engine.mode().mode.as_str(),
-            "gossip": engine.native().and_then(|n| serde_json::to_value(n.status()).ok()),
-            "sync": {
-                "totalSuccessfulSyncs": counters.successful,
-                "totalFailedSyncs": counters.failed,
-                "lastSyncAt": counters
-                    .last_sync_at_ms
-                    .map(mayros_sync_proto::timefmt::format_rfc3339_ms),
-            },
-            "nearbyCount": engine.nearby().count(),
-        });
+        let data = MetricsEvent {
+            triple_count,
+            mode: engine.mode().mode.as_str().to_string(),
+            gossip: engine.native().map(|n| n.status()),
+            sync: engine.sync_counters(),
+            nearby_count: engine.nearby().count() as u64,
+        };
         engine.events().publish(Event::Metrics(data));
     }
 }
@@ -106,11 +89,11 @@ impl Event {
         let v = match self {
             Event::Status(s) => serde_json::to_value(s),
             Event::Nearby(n) => serde_json::to_value(n),
-            Event::Metrics(v)
-            | Event::Peer(v)
-            | Event::Pairing(v)
-            | Event::Failure(v)
-            | Event::Conflict(v) => Ok(v.clone()),
+            Event::Metrics(m) => serde_json::to_value(m),
+            Event::Peer(p) => serde_json::to_value(p),
+            Event::Pairing(p) => serde_json::to_value(p),
+            Event::Failure(f) => serde_json::to_value(f),
+            Event::Conflict(c) => serde_json::to_value(c),
         };
         v.unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }))
     }
@@ -175,7 +158,10 @@ mod tests {
     #[tokio::test]
     async fn subscribers_receive_typed_events() {
         let hub = EventHub::new();
-        hub.publish(Event::Metrics(serde_json::json!({"n": 0})));
+        hub.publish(Event::Conflict(ConflictEvent {
+            peer: "nobody listens".into(),
+            count: 1,
+        }));
         let mut rx = hub.subscribe();
         hub.publish(Event::Status(StatusEvent {
             from: None,

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod cortex;
 pub mod daemon;
 pub mod discovery;
+pub mod dto;
 pub mod engine;
 pub mod error;
 pub mod events;

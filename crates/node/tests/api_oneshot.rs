@@ -19,6 +19,7 @@ const HOST: &str = "127.0.0.1:19090";
 
 struct Api {
     app: axum::Router,
+    engine: Arc<Engine>,
     _dir: tempfile::TempDir,
 }
 
@@ -33,7 +34,8 @@ fn api() -> Api {
         Engine::new(store, identity, secrets, config, Clock::system()).unwrap();
     let addr: SocketAddr = HOST.parse().unwrap();
     Api {
-        app: router(ApiState::new(engine, TOKEN.into(), addr)),
+        app: router(ApiState::new(Arc::clone(&engine), TOKEN.into(), addr)),
+        engine,
         _dir: dir,
     }
 }
@@ -606,4 +608,73 @@ async fn unknown_routes_and_methods_are_json() {
     assert_error(s, &b, StatusCode::NOT_FOUND, "NOT_FOUND");
     let (s, b) = api.call(Method::PATCH, "/api/v1/triples", None).await;
     assert_error(s, &b, StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED");
+}
+
+/// Logs one conflict the way a sync does: a local triple, then a peer's newer value for the
+/// same single-valued subject and predicate.
+async fn log_conflict(api: &Api, n: u64) {
+    use mayros_sync_proto::config::ConflictStrategy;
+    use mayros_sync_proto::{Hlc, Triple, Value as V};
+    use mayros_sync_store::{ApplyContext, NewTriple, RemoteTriple, WriteContext};
+    let now = api.engine.clock().now_ms();
+    let subject = format!("ex:person{n}");
+    api.engine
+        .with_store(move |s| {
+            let mine = Triple::new(&subject, "ex:city", V::String("Paris".into())).unwrap();
+            let me = WriteContext {
+                wall_ms: now,
+                author: "e".repeat(64),
+            };
+            s.insert(&NewTriple::new(mine), &me)?;
+            let theirs = RemoteTriple {
+                triple: Triple::new(&subject, "ex:city", V::String("Lyon".into())).unwrap(),
+                created_at: mayros_sync_proto::timefmt::format_rfc3339_ms(now + 1_000),
+                author: "b".repeat(64),
+                hlc: Hlc::new(now + 1_000, 0),
+            };
+            let ctx = ApplyContext {
+                wall_ms: now + 2_000,
+                peer: "b".repeat(64),
+                strategy: ConflictStrategy::LastWriterWins,
+                multi_valued: Vec::new(),
+                exclude_prefixes: Vec::new(),
+                review_horizon: None,
+            };
+            let out = s.apply_remote(&[theirs], &[], &ctx)?;
+            assert_eq!(out.conflicts, 1);
+            Ok::<_, mayros_sync_store::Error>(())
+        })
+        .await
+        .unwrap();
+}
+
+/// New conflicts need attention in status (as the tray always showed) until the user looks at
+/// them; then the state is what the peers make it again.
+#[tokio::test]
+async fn unseen_conflicts_need_attention_until_seen() {
+    let api = api();
+    let (_, s) = api.control(Method::GET, "/api/v1/sync/status", None).await;
+    assert_eq!(s["unseenConflicts"], 0);
+    assert_ne!(s["state"], "attention");
+    log_conflict(&api, 1).await;
+    log_conflict(&api, 2).await;
+    let (_, s) = api.control(Method::GET, "/api/v1/sync/status", None).await;
+    assert_eq!(
+        (s["conflictsCount"].clone(), s["unseenConflicts"].clone()),
+        (json!(2), json!(2))
+    );
+    assert_eq!(s["state"], "attention", "{s}");
+    assert_eq!(s["summary"]["label"], "Needs attention");
+    assert_eq!(s["summary"]["details"][0], "2 new conflicts");
+    let (code, body) = api
+        .control(Method::POST, "/api/v1/sync/conflicts/seen", None)
+        .await;
+    assert_eq!((code, body), (StatusCode::OK, json!({"seen": 2})));
+    let (_, s) = api.control(Method::GET, "/api/v1/sync/status", None).await;
+    assert_eq!(s["unseenConflicts"], 0);
+    assert_ne!(s["state"], "attention", "{s}");
+    let (code, body) = api
+        .call(Method::POST, "/api/v1/sync/conflicts/seen", None)
+        .await;
+    assert_error(code, &body, StatusCode::UNAUTHORIZED, "UNAUTHORIZED");
 }

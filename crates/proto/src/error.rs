@@ -53,6 +53,12 @@ pub enum Error {
         /// Why it was rejected.
         reason: &'static str,
     },
+    /// A node id was not 64 lowercase hex digits of an Ed25519 key.
+    #[error("{input:?} is not a node id (64 lowercase hex digits of an Ed25519 key)")]
+    InvalidNodeId {
+        /// The start of the text that failed to parse.
+        input: String,
+    },
     /// A configuration document was not valid JSON.
     #[error("config is not valid JSON: {0}")]
     ConfigSyntax(String),

@@ -23,6 +23,7 @@ pub mod membership;
 pub mod mode;
 pub mod model;
 pub mod namespace;
+pub mod node_id;
 pub mod peerauth;
 pub mod peerstate;
 pub mod ratelimit;

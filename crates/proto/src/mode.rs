@@ -215,14 +215,14 @@ pub fn select_mode(health: &HealthProbe, p2p: &P2pProbe, native_preferred: bool)
             SyncMode::Native,
             format!(
                 "P2P available (node {}) and native preferred",
-                short_id(node_id)
+                crate::node_id::short_node_id(node_id)
             ),
         ),
         (HealthProbe::Healthy, P2pProbe::Enabled { node_id }) => (
             SyncMode::Polled,
             format!(
                 "P2P available (node {}) but sync.nativeP2pPreferred is false",
-                short_id(node_id)
+                crate::node_id::short_node_id(node_id)
             ),
         ),
     };
@@ -315,17 +315,6 @@ fn unhealthy_components(body: &Value) -> String {
         .join(", ")
 }
 
-/// The first 8 characters of a node id, with "…" when it is longer.
-fn short_id(id: &str) -> String {
-    let mut chars = id.chars();
-    let head: String = chars.by_ref().take(8).collect();
-    if chars.next().is_some() {
-        format!("{head}…")
-    } else {
-        head
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -385,11 +374,11 @@ mod tests {
                         }
                         SyncMode::Native => assert_eq!(
                             reason,
-                            "P2P available (node 1a2b3c4d…) and native preferred"
+                            "P2P available (node 1a2b3c4d5e6f) and native preferred"
                         ),
                         SyncMode::Polled if name == "enabled" => assert_eq!(
                             reason,
-                            "P2P available (node 1a2b3c4d…) but sync.nativeP2pPreferred is false"
+                            "P2P available (node 1a2b3c4d5e6f) but sync.nativeP2pPreferred is false"
                         ),
                         SyncMode::Polled => {
                             assert!(reason.starts_with("P2P probe failed: "), "{reason}");
@@ -584,14 +573,6 @@ mod tests {
     }
 
     #[test]
-    fn short_ids() {
-        assert_eq!(short_id(NODE), "1a2b3c4d…");
-        assert_eq!(short_id("abcdefgh"), "abcdefgh");
-        assert_eq!(short_id("abc"), "abc");
-        assert_eq!(short_id("ééééééééé"), "éééééééé…");
-    }
-
-    #[test]
     fn selector_reports_only_mode_changes() {
         let enabled = P2pProbe::Enabled {
             node_id: NODE.into(),
@@ -606,7 +587,7 @@ mod tests {
         assert_eq!(c.to, SyncMode::Native);
         assert_eq!(
             c.to_string(),
-            "sync mode is native: P2P available (node 1a2b3c4d…) and native preferred"
+            "sync mode is native: P2P available (node 1a2b3c4d5e6f) and native preferred"
         );
         assert_eq!(s.mode(), Some(SyncMode::Native));
 

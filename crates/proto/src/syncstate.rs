@@ -12,7 +12,7 @@ use crate::peerstate::PeerStatus;
 pub const PERSISTENT_FAILURES: u64 = 3;
 
 /// Where one paired device stands, as status shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "kebab-case")]
 pub enum PeerSyncState {
     /// Proven in sync by the last round or sync, nothing queued either way.
@@ -135,7 +135,7 @@ pub fn peer_sync_state(f: &PeerFacts) -> PeerSyncView {
 
 /// The engine's overall state: five of the tray's six states (the sixth, "error", is the
 /// shell's: the engine cannot run).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "kebab-case")]
 pub enum OverallState {
     /// Every reachable peer is in sync.
@@ -163,35 +163,177 @@ impl OverallState {
     }
 }
 
-/// The overall state from the mode, pause, items held for review and each paired peer's
-/// state with its consecutive failures.
-pub fn overall_state(
-    mode: SyncMode,
-    paused: bool,
-    review_count: u64,
-    peers: &[(PeerSyncState, u64)],
-) -> OverallState {
-    if paused {
-        return OverallState::Paused;
+/// One paired device as the overall summary weighs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SummaryPeer {
+    /// Its name (or short id).
+    pub name: String,
+    /// Its state.
+    pub state: PeerSyncState,
+    /// Failed syncs or rounds in a row.
+    pub failures: u64,
+    /// Why it is failing or unreachable.
+    pub reason: Option<String>,
+    /// Changes it queued for us that have not arrived.
+    pub to_receive: u64,
+    /// Changes queued for it.
+    pub to_send: u64,
+}
+
+/// Everything the overall summary depends on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SummaryFacts {
+    /// The mode in force.
+    pub mode: SyncMode,
+    /// Why that mode.
+    pub mode_reason: String,
+    /// Syncing is paused.
+    pub paused: bool,
+    /// Items held for review.
+    pub review_count: u64,
+    /// Conflicts logged since the user last looked at them.
+    pub unseen_conflicts: u64,
+    /// A sync the user started (`sync now`) is running.
+    pub sync_running: bool,
+    /// Every known peer except removed ones.
+    pub peers: Vec<SummaryPeer>,
+}
+
+/// The overall state with its label and the facts behind it, as every front end shows it
+/// (DESIGN §10, §13): the tray's icon and first menu line, the window's header, `sync status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub struct StateSummary {
+    /// The overall state.
+    pub state: OverallState,
+    /// Its label: "In sync", "Syncing", "Paused", "Offline" or "Needs attention".
+    pub label: String,
+    /// What is behind it, most important first (e.g. "sync with bravo is failing: …",
+    /// "2 new conflicts", "1,200 to receive").
+    pub details: Vec<String>,
+    /// Paired devices that are reachable now.
+    pub online: u64,
+    /// Paired devices (removed ones do not count).
+    pub paired: u64,
+}
+
+/// Label of an overall state.
+pub fn label(state: OverallState) -> &'static str {
+    match state {
+        OverallState::InSync => "In sync",
+        OverallState::Syncing => "Syncing",
+        OverallState::Paused => "Paused",
+        OverallState::Offline => "Offline",
+        OverallState::Attention => "Needs attention",
     }
-    if mode == SyncMode::None {
-        return OverallState::Offline;
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", group_digits(n), if n == 1 { one } else { many })
+}
+
+/// `1234567` as `1,234,567`.
+pub fn group_digits(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
     }
-    let paired = peers.iter().filter(|(s, _)| *s != PeerSyncState::Removed);
-    let persistent = paired.clone().any(|(s, failures)| {
-        matches!(s, PeerSyncState::Failing | PeerSyncState::Unreachable)
-            && *failures >= PERSISTENT_FAILURES
-    });
-    if persistent || review_count > 0 {
-        return OverallState::Attention;
+    out
+}
+
+/// Computes the overall state and what to say about it. The rule order: paused, no sync
+/// (mode none), persistent failures, unseen conflicts or items for review, changes moving or
+/// a sync running, nothing reachable, in sync.
+pub fn summarize(f: &SummaryFacts) -> StateSummary {
+    let paired = f.peers.len() as u64;
+    let online = f
+        .peers
+        .iter()
+        .filter(|p| {
+            matches!(
+                p.state,
+                PeerSyncState::InSync | PeerSyncState::Syncing | PeerSyncState::Failing
+            )
+        })
+        .count() as u64;
+    let done = |state: OverallState, details: Vec<String>| StateSummary {
+        state,
+        label: label(state).to_string(),
+        details,
+        online,
+        paired,
+    };
+    if f.paused {
+        return done(OverallState::Paused, Vec::new());
     }
-    if paired.clone().any(|(s, _)| *s == PeerSyncState::Syncing) {
-        return OverallState::Syncing;
+    if f.mode == SyncMode::None {
+        return done(OverallState::Offline, vec![f.mode_reason.clone()]);
     }
-    if paired.clone().any(|(s, _)| *s == PeerSyncState::InSync) {
-        return OverallState::InSync;
+    let failing: Vec<String> = f
+        .peers
+        .iter()
+        .filter(|p| {
+            matches!(p.state, PeerSyncState::Failing | PeerSyncState::Unreachable)
+                && p.failures >= PERSISTENT_FAILURES
+        })
+        .map(|p| match &p.reason {
+            Some(why) => format!("sync with {} is failing: {why}", p.name),
+            None => format!("sync with {} is failing", p.name),
+        })
+        .collect();
+    if !failing.is_empty() {
+        return done(OverallState::Attention, failing);
     }
-    OverallState::Offline
+    if f.unseen_conflicts > 0 || f.review_count > 0 {
+        let mut d = Vec::new();
+        if f.unseen_conflicts > 0 {
+            d.push(plural(f.unseen_conflicts, "new conflict", "new conflicts"));
+        }
+        if f.review_count > 0 {
+            d.push(format!("{} held for review", group_digits(f.review_count)));
+        }
+        return done(OverallState::Attention, d);
+    }
+    let syncing = f.peers.iter().any(|p| p.state == PeerSyncState::Syncing);
+    if f.sync_running || syncing {
+        let incoming: u64 = f.peers.iter().map(|p| p.to_receive).sum();
+        let outgoing: u64 = f.peers.iter().map(|p| p.to_send).sum();
+        let mut d = Vec::new();
+        if incoming > 0 {
+            d.push(format!("{} to receive", group_digits(incoming)));
+        }
+        if outgoing > 0 {
+            d.push(format!("{} to send", group_digits(outgoing)));
+        }
+        if d.is_empty() {
+            d.push(if f.sync_running {
+                "a sync is running".to_string()
+            } else {
+                "comparing with your devices".to_string()
+            });
+        }
+        return done(OverallState::Syncing, d);
+    }
+    if paired == 0 {
+        return done(
+            OverallState::Offline,
+            vec!["no paired devices yet".to_string()],
+        );
+    }
+    if online == 0 {
+        return done(
+            OverallState::Offline,
+            vec!["no paired device is reachable".to_string()],
+        );
+    }
+    done(
+        OverallState::InSync,
+        vec![format!("{online} of {paired} paired device(s) online")],
+    )
 }
 
 #[cfg(test)]
@@ -298,35 +440,108 @@ mod tests {
         }
     }
 
+    fn peer(state: PeerSyncState, failures: u64) -> SummaryPeer {
+        SummaryPeer {
+            name: "bravo".into(),
+            state,
+            failures,
+            reason: None,
+            to_receive: 0,
+            to_send: 0,
+        }
+    }
+
+    fn facts(peers: Vec<SummaryPeer>) -> SummaryFacts {
+        SummaryFacts {
+            mode: SyncMode::Native,
+            mode_reason: "native P2P is enabled".into(),
+            paused: false,
+            review_count: 0,
+            unseen_conflicts: 0,
+            sync_running: false,
+            peers,
+        }
+    }
+
+    /// The cases the tray and the window used to decide each on its own (and disagreed on:
+    /// unseen conflicts), now decided here once.
     #[test]
-    fn the_overall_state_needs_attention_only_for_persistent_failures_or_review() {
+    fn the_summary_follows_the_rule_order() {
+        use OverallState as O;
         use PeerSyncState as P;
-        let m = SyncMode::Native;
-        assert_eq!(overall_state(m, true, 9, &[]), OverallState::Paused);
+        let state = |f: &SummaryFacts| summarize(f).state;
+        let in_sync = facts(vec![peer(P::InSync, 0), peer(P::InSync, 0)]);
+        assert_eq!(state(&in_sync), O::InSync);
         assert_eq!(
-            overall_state(SyncMode::None, false, 0, &[]),
-            OverallState::Offline
+            summarize(&in_sync).details,
+            ["2 of 2 paired device(s) online"]
         );
+        let paused = SummaryFacts {
+            paused: true,
+            review_count: 9,
+            ..facts(vec![peer(P::Paused, 5)])
+        };
+        assert_eq!(state(&paused), O::Paused);
+        let none = SummaryFacts {
+            mode: SyncMode::None,
+            mode_reason: "Cortex unhealthy: connection refused".into(),
+            ..facts(Vec::new())
+        };
+        assert_eq!(summarize(&none).state, O::Offline);
         assert_eq!(
-            overall_state(m, false, 0, &[(P::Failing, 3), (P::InSync, 0)]),
-            OverallState::Attention
+            summarize(&none).details,
+            ["Cortex unhealthy: connection refused"]
         );
+        assert_eq!(state(&facts(Vec::new())), O::Offline);
+        assert_eq!(state(&facts(vec![peer(P::Unreachable, 1)])), O::Offline);
         assert_eq!(
-            overall_state(m, false, 0, &[(P::Failing, 1), (P::InSync, 0)]),
-            OverallState::InSync
+            state(&facts(vec![peer(P::Failing, 1), peer(P::InSync, 0)])),
+            O::InSync
         );
+        let mut failing = peer(P::Unreachable, 3);
+        failing.reason = Some("timed out".into());
+        let persistent = summarize(&facts(vec![failing, peer(P::InSync, 0)]));
+        assert_eq!(persistent.state, O::Attention);
         assert_eq!(
-            overall_state(m, false, 0, &[(P::Syncing, 0), (P::InSync, 0)]),
-            OverallState::Syncing
+            persistent.details,
+            ["sync with bravo is failing: timed out"]
         );
+        assert_eq!(persistent.label, "Needs attention");
+        let review = SummaryFacts {
+            review_count: 2,
+            ..facts(vec![peer(P::InSync, 0)])
+        };
+        assert_eq!(summarize(&review).details, ["2 held for review"]);
+        let conflicts = SummaryFacts {
+            unseen_conflicts: 1,
+            ..facts(vec![peer(P::InSync, 0)])
+        };
+        assert_eq!(state(&conflicts), O::Attention);
+        assert_eq!(summarize(&conflicts).details, ["1 new conflict"]);
+        let mut moving = peer(P::Syncing, 0);
+        moving.to_receive = 1_200;
+        let syncing = summarize(&facts(vec![moving, peer(P::InSync, 0)]));
         assert_eq!(
-            overall_state(m, false, 2, &[(P::InSync, 0)]),
-            OverallState::Attention
+            (syncing.state, syncing.details),
+            (O::Syncing, vec!["1,200 to receive".to_string()])
         );
+        let running = SummaryFacts {
+            sync_running: true,
+            mode: SyncMode::Polled,
+            ..facts(vec![peer(P::InSync, 0)])
+        };
+        assert_eq!(summarize(&running).details, ["a sync is running"]);
         assert_eq!(
-            overall_state(m, false, 0, &[(P::Unreachable, 1)]),
-            OverallState::Offline
+            (summarize(&running).online, summarize(&running).paired),
+            (1, 1)
         );
-        assert_eq!(overall_state(m, false, 0, &[]), OverallState::Offline);
+    }
+
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        assert_eq!(group_digits(0), "0");
+        assert_eq!(group_digits(999), "999");
+        assert_eq!(group_digits(1_000), "1,000");
+        assert_eq!(group_digits(1_234_567), "1,234,567");
     }
 }

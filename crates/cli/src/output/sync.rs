@@ -13,16 +13,12 @@ use time::{OffsetDateTime, UtcOffset};
 
 use super::{render_object, str_field};
 
-/// How many hex digits of a node id or triple id are shown in tables.
-pub const SHORT_ID_LEN: usize = 12;
+/// How many hex digits of a node id or triple id are shown in tables (the one short form).
+pub use mayros_sync_proto::node_id::SHORT_LEN as SHORT_ID_LEN;
 
-/// The first [`SHORT_ID_LEN`] characters of an id.
-pub fn short_id(id: &str) -> &str {
-    match id.char_indices().nth(SHORT_ID_LEN) {
-        Some((end, _)) => &id[..end],
-        None => id,
-    }
-}
+/// The first [`SHORT_ID_LEN`] characters of an id (the one short form of node ids, also used
+/// for triple ids).
+pub use mayros_sync_proto::node_id::short_node_id as short_id;
 
 fn opt_str<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())

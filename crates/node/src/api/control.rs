@@ -221,6 +221,15 @@ pub async fn conflicts(State(state): State<ApiState>) -> Result<Json<serde_json:
     ))
 }
 
+/// `POST /api/v1/sync/conflicts/seen`: the user looked at the conflicts (the window's
+/// Conflicts view, the tray's window); status stops counting them as new.
+pub async fn conflicts_seen(
+    State(state): State<ApiState>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let seen = state.engine.mark_conflicts_seen().await?;
+    Ok(Json(json!({ "seen": seen })))
+}
+
 /// `POST /api/v1/sync/conflicts/{id}/restore`: re-asserts the losers of a conflict.
 pub async fn restore_conflict(
     State(state): State<ApiState>,
@@ -365,7 +374,7 @@ pub async fn peer_status(
         .with_store(move |s| s.set_peer_status(&id, status))
         .await?;
     state.engine.native_changed();
-    tracing::info!(peer = %&target[..12], status = status.as_str(), "peer status changed by the user");
+    tracing::info!(peer = %mayros_sync_proto::node_id::short_node_id(&target), status = status.as_str(), "peer status changed by the user");
     let views = state.engine.peer_views().await?;
     views
         .into_iter()

@@ -145,6 +145,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/sync/now", post(control::now))
         .route("/api/v1/sync/hooks/{hook}", post(control::hook))
         .route("/api/v1/sync/conflicts", get(control::conflicts))
+        .route("/api/v1/sync/conflicts/seen", post(control::conflicts_seen))
         .route(
             "/api/v1/sync/conflicts/{id}/restore",
             post(control::restore_conflict),

@@ -30,11 +30,11 @@ use mayros_sync_proto::peerstate::PeerStatus;
 use mayros_sync_proto::timefmt::format_rfc3339_ms;
 use mayros_sync_proto::TripleId;
 use mayros_sync_store::{NewTriple, StoredTriple, WriteContext};
-use serde::Serialize;
 use tokio::sync::watch;
 use tracing::Instrument;
 
 use super::external::{ExternalCortex, Listed};
+pub use crate::dto::status::MirrorView;
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::sync::lock;
@@ -116,32 +116,6 @@ pub fn plan(
                 .collect(),
         ),
     }
-}
-
-/// The mirror's figures for status.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct MirrorView {
-    /// Completed cycles since the backend was selected.
-    pub cycles: u64,
-    /// When the last cycle completed (RFC 3339).
-    pub last_cycle_at: Option<String>,
-    /// Triples the sidecar listed in the last cycle.
-    pub listed: u64,
-    /// Triples imported into the mirror by the last cycle.
-    pub imported: u64,
-    /// Triples deleted from the mirror by the last cycle (gone from the sidecar).
-    pub deleted: u64,
-    /// Triples written to the sidecar by the last cycle.
-    pub pushed: u64,
-    /// Deletions written to the sidecar by the last cycle.
-    pub pushed_deletes: u64,
-    /// Requests the last cycle's listing took.
-    pub list_requests: u64,
-    /// Whether the last listing could be used to detect deletions.
-    pub complete: bool,
-    /// Why the last cycle failed, if it did (cleared by a successful one).
-    pub last_error: Option<String>,
 }
 
 /// Mirror state kept with the client of one sidecar (a new URL starts afresh).

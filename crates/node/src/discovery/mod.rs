@@ -115,7 +115,7 @@ pub async fn run(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
 impl Loop {
     fn publish(&self, changes: Vec<NearbyChange>) {
         for c in changes {
-            tracing::info!(change = c.change, node_id = ?c.device.node_id, name = %c.device.name, "nearby device");
+            tracing::info!(change = c.change.as_str(), node_id = ?c.device.node_id, name = %c.device.name, "nearby device");
             self.engine.events().publish(Event::Nearby(c));
         }
     }

@@ -8,39 +8,9 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use serde::Serialize;
-
-/// How a device became known.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum NearbySource {
-    /// Announced over mDNS/DNS-SD.
-    Mdns,
-    /// Listed in `discovery.manualPeers`.
-    Manual,
-}
-
-/// One nearby device as listed by `GET /api/v1/sync/nearby` and `mayros sync discover --json`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NearbyDevice {
-    /// Its node id; null for a manual peer given as a bare `host:port`.
-    pub node_id: Option<String>,
-    /// Its device name (the endpoint for a manual peer without one).
-    pub name: String,
-    /// Its addresses.
-    pub addresses: Vec<IpAddr>,
-    /// Its QUIC port, when announced.
-    pub quic_port: Option<u16>,
-    /// Its peer HTTPS API port, when known.
-    pub https_port: Option<u16>,
-    /// Whether it is a member of our group.
-    pub paired: bool,
-    /// When it was last seen (RFC 3339).
-    pub last_seen: String,
-    /// Where it comes from.
-    pub source: NearbySource,
-}
+pub use crate::dto::events::NearbyChange;
+pub use crate::dto::events::NearbyDevice;
+pub use crate::dto::events::NearbySource;
 
 /// What an announcement or a manual entry says about a device.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,16 +37,6 @@ impl Sighting {
             None => format!("manual:{}", self.name),
         }
     }
-}
-
-/// A change to publish as a `nearby` event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NearbyChange {
-    /// "appeared", "updated" or "gone".
-    pub change: &'static str,
-    /// The device (as last known, for "gone").
-    pub device: NearbyDevice,
 }
 
 #[derive(Debug, Clone)]
@@ -129,7 +89,7 @@ impl NearbyRegistry {
                 e.paired = paired;
                 e.last_seen_ms = e.last_seen_ms.max(now_ms);
                 changed.then(|| NearbyChange {
-                    change: "updated",
+                    change: crate::dto::NearbyChangeKind::Updated,
                     device: e.view(),
                 })
             }
@@ -142,7 +102,7 @@ impl NearbyRegistry {
                 let device = e.view();
                 self.entries.insert(key, e);
                 Some(NearbyChange {
-                    change: "appeared",
+                    change: crate::dto::NearbyChangeKind::Appeared,
                     device,
                 })
             }
@@ -159,7 +119,7 @@ impl NearbyRegistry {
     /// Removes a device (an mDNS goodbye, a manual peer taken out of the config).
     pub fn remove(&mut self, key: &str) -> Option<NearbyChange> {
         self.entries.remove(key).map(|e| NearbyChange {
-            change: "gone",
+            change: crate::dto::NearbyChangeKind::Gone,
             device: e.view(),
         })
     }
@@ -195,7 +155,7 @@ impl NearbyRegistry {
             if paired != e.paired {
                 e.paired = paired;
                 out.push(NearbyChange {
-                    change: "updated",
+                    change: crate::dto::NearbyChangeKind::Updated,
                     device: e.view(),
                 });
             }
@@ -241,20 +201,23 @@ mod tests {
     fn appear_refresh_update_and_expire() {
         let mut r = NearbyRegistry::new(10_000);
         let c = r.seen(mdns(A, 1), false, 1_000).unwrap();
-        assert_eq!(c.change, "appeared");
+        assert_eq!(c.change, crate::dto::NearbyChangeKind::Appeared);
         assert_eq!(c.device.node_id.as_deref(), Some(A));
         assert_eq!(c.device.last_seen, "1970-01-01T00:00:01.000Z");
         // The same announcement again only refreshes last seen.
         assert_eq!(r.seen(mdns(A, 1), false, 5_000), None);
         assert_eq!(r.list()[0].last_seen, "1970-01-01T00:00:05.000Z");
         // A new port is an update.
-        assert_eq!(r.seen(mdns(A, 2), false, 6_000).unwrap().change, "updated");
+        assert_eq!(
+            r.seen(mdns(A, 2), false, 6_000).unwrap().change,
+            crate::dto::NearbyChangeKind::Updated
+        );
         assert_eq!(r.list()[0].quic_port, Some(2));
         r.touch(A, 9_000);
         assert!(r.expire(19_000).is_empty(), "seen 10 s ago: not stale yet");
         let gone = r.expire(19_001);
         assert_eq!(gone.len(), 1);
-        assert_eq!(gone[0].change, "gone");
+        assert_eq!(gone[0].change, crate::dto::NearbyChangeKind::Gone);
         assert!(r.is_empty());
     }
 
@@ -267,7 +230,10 @@ mod tests {
         assert_eq!(changed.len(), 1);
         assert!(changed[0].device.paired);
         assert!(r.refresh_paired(|id| id == A).is_empty(), "no change twice");
-        assert_eq!(r.remove(A).unwrap().change, "gone");
+        assert_eq!(
+            r.remove(A).unwrap().change,
+            crate::dto::NearbyChangeKind::Gone
+        );
         assert_eq!(r.remove(A), None);
     }
 

@@ -123,7 +123,7 @@ impl Driver {
 
     /// Runs until [`Input::Shutdown`] or until every sender is gone.
     pub fn run(mut self, rx: Receiver<Input>) {
-        let _span = tracing::info_span!("gossip", node = %crate::sync::pull::short(self.node.id()))
+        let _span = tracing::info_span!("gossip", node = %mayros_sync_proto::node_id::short_node_id(self.node.id()))
             .entered();
         self.reconfigure();
         let mut next_tick = Instant::now();
@@ -141,7 +141,7 @@ impl Driver {
                 Ok(Input::LocalWrite) => self.push_local(),
                 Ok(Input::Reconfigure) => self.reconfigure(),
                 Ok(Input::Unpaired(node)) => {
-                    tracing::info!(peer = %crate::sync::pull::short(&node), "unpaired: telling the members");
+                    tracing::info!(peer = %mayros_sync_proto::node_id::short_node_id(&node), "unpaired: telling the members");
                     self.reconfigure();
                 }
                 Ok(Input::RoundNow) => {
@@ -213,13 +213,11 @@ impl Driver {
         match ev {
             LinkEvent::Up { peer, addr, dialed } => {
                 let _s =
-                    tracing::info_span!("peer", peer = %crate::sync::pull::short(&peer)).entered();
+                    tracing::info_span!("peer", peer = %mayros_sync_proto::node_id::short_node_id(&peer)).entered();
                 tracing::info!(%addr, dialed, "sync link up");
-                self.engine
-                    .events()
-                    .publish(crate::events::Event::Peer(serde_json::json!({
-                        "nodeId": peer, "connected": true, "addr": addr.to_string(),
-                    })));
+                self.engine.events().publish(crate::events::Event::Peer(
+                    crate::dto::PeerEvent::up(&peer, addr.to_string()),
+                ));
                 self.link_errors.remove(&peer);
                 let now_ms = self.engine.clock().now_ms();
                 self.membership.link_up(&peer, addr, now_ms);
@@ -228,13 +226,11 @@ impl Driver {
             }
             LinkEvent::Down { peer, reason } => {
                 let _s =
-                    tracing::info_span!("peer", peer = %crate::sync::pull::short(&peer)).entered();
+                    tracing::info_span!("peer", peer = %mayros_sync_proto::node_id::short_node_id(&peer)).entered();
                 tracing::info!(%reason, "sync link down");
-                self.engine
-                    .events()
-                    .publish(crate::events::Event::Peer(serde_json::json!({
-                        "nodeId": peer, "connected": false, "reason": reason,
-                    })));
+                self.engine.events().publish(crate::events::Event::Peer(
+                    crate::dto::PeerEvent::down(&peer, reason.clone()),
+                ));
                 self.round_failures.remove(&peer);
                 let at =
                     mayros_sync_proto::timefmt::format_rfc3339_ms(self.engine.clock().now_ms());
@@ -254,13 +250,13 @@ impl Driver {
                     self.reconcile_bytes_in += len as u64;
                 }
                 let _s =
-                    tracing::debug_span!("peer", peer = %crate::sync::pull::short(&peer)).entered();
+                    tracing::debug_span!("peer", peer = %mayros_sync_proto::node_id::short_node_id(&peer)).entered();
                 match GossipMsg::<TripleChange>::decode(kind, &body) {
                     Ok(Some(msg)) => self.node.handle(&peer, msg, now, &mut self.replica),
                     Ok(None) => tracing::debug!(kind, "ignoring an unknown message kind"),
                     Err(e) => self.error(format!(
                         "peer {}: {e}; message dropped",
-                        crate::sync::pull::short(&peer)
+                        mayros_sync_proto::node_id::short_node_id(&peer)
                     )),
                 }
             }
@@ -281,9 +277,12 @@ impl Driver {
                     self.failing.insert(peer.to_string(), message.clone());
                     self.link_errors.insert(peer.to_string(), message.clone());
                     self.engine.events().publish(crate::events::Event::Failure(
-                        serde_json::json!({
-                            "kind": "sync", "peer": peer, "name": name, "message": message,
-                        }),
+                        crate::dto::FailureEvent::Sync {
+                            peer: peer.to_string(),
+                            name,
+                            failures: None,
+                            message,
+                        },
                     ));
                 }
                 // A device that reached us with a certificate but is not a member or cannot
@@ -297,12 +296,11 @@ impl Driver {
                         self.error(format!("cannot count a refused connection: {e}"));
                     }
                     self.engine.events().publish(crate::events::Event::Failure(
-                        serde_json::json!({
-                            "kind": "security",
-                            "nodeId": node_id,
-                            "address": addr.to_string(),
-                            "message": format!("refused a QUIC sync connection: {reason}"),
-                        }),
+                        crate::dto::FailureEvent::Security {
+                            node_id: node_id.clone(),
+                            address: addr.to_string(),
+                            message: format!("refused a QUIC sync connection: {reason}"),
+                        },
                     ));
                 }
             }
@@ -370,7 +368,7 @@ impl Driver {
         while let Some((peer, msg)) = self.node.poll_transmit() {
             let (kind, body) = msg.encode();
             if let Err(e) = self.links.send(&peer, kind, &body) {
-                tracing::debug!(peer = %crate::sync::pull::short(&peer), error = %e, "message not sent");
+                tracing::debug!(peer = %mayros_sync_proto::node_id::short_node_id(&peer), error = %e, "message not sent");
             }
         }
         while let Some(ev) = self.node.poll_event() {
@@ -403,7 +401,7 @@ impl Driver {
                 duration_ms,
             } => {
                 let _s =
-                    tracing::debug_span!("peer", peer = %crate::sync::pull::short(&peer)).entered();
+                    tracing::debug_span!("peer", peer = %mayros_sync_proto::node_id::short_node_id(&peer)).entered();
                 tracing::debug!(?outcome, duration_ms, "round finished");
                 match outcome {
                     RoundOutcome::Failed(reason) => {
@@ -411,10 +409,12 @@ impl Driver {
                         self.failing.insert(peer.clone(), reason.clone());
                         self.round_failures.insert(peer.clone(), reason.clone());
                         self.engine.events().publish(crate::events::Event::Failure(
-                            serde_json::json!({
-                                "kind": "sync", "peer": peer, "name": self.peer_name(&peer),
-                                "message": reason,
-                            }),
+                            crate::dto::FailureEvent::Sync {
+                                peer: peer.clone(),
+                                name: self.peer_name(&peer),
+                                failures: None,
+                                message: reason.clone(),
+                            },
                         ));
                         let retry = now_ms + ROUND_INTERVAL_MS;
                         let r = self.engine.store_blocking(move |s| {
@@ -434,7 +434,7 @@ impl Driver {
                 applied,
                 ..
             } => {
-                tracing::debug!(peer = %crate::sync::pull::short(&peer), received, applied, "batch applied");
+                tracing::debug!(peer = %mayros_sync_proto::node_id::short_node_id(&peer), received, applied, "batch applied");
                 if applied > 0 {
                     *self.unrecorded.entry(peer).or_default() += applied as u64;
                 }
@@ -442,7 +442,7 @@ impl Driver {
             GossipEvent::ReplicaError { peer, message } => {
                 self.error(format!(
                     "peer {}: {message}",
-                    crate::sync::pull::short(&peer)
+                    mayros_sync_proto::node_id::short_node_id(&peer)
                 ));
             }
         }
@@ -454,11 +454,9 @@ impl Driver {
         self.round_failures.remove(peer);
         let recovered = self.failing.remove(peer).is_some();
         if recovered {
-            self.engine
-                .events()
-                .publish(crate::events::Event::Peer(serde_json::json!({
-                    "nodeId": peer, "name": self.peer_name(peer), "result": "ok", "recovered": true,
-                })));
+            self.engine.events().publish(crate::events::Event::Peer(
+                crate::dto::PeerEvent::recovered(peer, &self.peer_name(peer)),
+            ));
         }
         let applied = self.unrecorded.get(peer).copied().unwrap_or(0);
         let force = force || recovered || applied > 0;
@@ -489,7 +487,7 @@ impl Driver {
             .flatten()
             .map(|p| p.name)
             .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| crate::sync::pull::short(peer).to_string())
+            .unwrap_or_else(|| mayros_sync_proto::node_id::short_node_id(peer).to_string())
     }
 
     fn publish(&mut self) {

@@ -242,16 +242,18 @@ impl Replica<String> for StoreReplica {
             s.apply_remote(&triples, &deletions, &ctx)
         })?;
         if outcome.conflicts > 0 {
-            self.engine
-                .events()
-                .publish(crate::events::Event::Conflict(serde_json::json!({
-                    "peer": from, "count": outcome.conflicts,
-                })));
+            self.engine.events().publish(crate::events::Event::Conflict(
+                crate::dto::ConflictEvent {
+                    peer: from.to_string(),
+                    count: outcome.conflicts as u64,
+                },
+            ));
         }
         if let Some(skew) = outcome.clock_skew {
-            self.engine
-                .sync_state()
-                .set_clock_skew(format!("{skew} (from {})", crate::sync::pull::short(from)));
+            self.engine.sync_state().set_clock_skew(format!(
+                "{skew} (from {})",
+                mayros_sync_proto::node_id::short_node_id(from)
+            ));
         }
         if outcome.applied + outcome.deletions_applied > 0 {
             // With an external Cortex, the mirror writes what arrived back to the sidecar.

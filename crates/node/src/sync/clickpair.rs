@@ -19,9 +19,10 @@ use mayros_sync_proto::roster::RosterEntry;
 use mayros_sync_proto::seedproof::GroupSeed;
 use mayros_sync_store::PeerRecord;
 use quinn::{Connection, RecvStream, SendStream};
-use serde::Serialize;
 use tokio::sync::{oneshot, watch};
 
+pub use crate::dto::events::RequestView;
+pub use crate::dto::events::SessionView;
 use crate::engine::Engine;
 use crate::quic::{peer_node_id, PAIR_ALPN};
 use crate::sync::lock;
@@ -47,40 +48,6 @@ pub enum ClickPairError {
     /// Native layer (QUIC) is not running.
     #[error("pairing needs the QUIC endpoint, which is not running (--quic)")]
     NoQuic,
-}
-
-/// The state of a pairing this device started.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SessionView {
-    /// `waiting`, `paired`, `rejected` or `failed`.
-    pub state: String,
-    /// The verification code, `NNN NNN`.
-    pub code: String,
-    /// The other device.
-    pub node_id: String,
-    /// Its name.
-    pub name: String,
-    /// Why it ended, when it did not pair.
-    pub reason: Option<String>,
-}
-
-/// A pending pairing request, as listed (`mayros sync requests`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RequestView {
-    /// The requesting device.
-    pub node_id: String,
-    /// Its name.
-    pub name: String,
-    /// Where it connects from.
-    pub address: String,
-    /// The verification code, `NNN NNN`.
-    pub code: String,
-    /// When the request expires (RFC 3339).
-    pub expires_at: String,
-    /// Whether the requesting device already belongs to a group.
-    pub in_group: bool,
 }
 
 /// The user's answer to a request.
@@ -190,10 +157,12 @@ fn roster_entries(engine: &Engine) -> Vec<RosterEntry> {
 
 impl Engine {
     /// Publishes a `pairing` event (SSE) with what happened and to whom.
-    fn pairing_event(&self, change: &str, detail: serde_json::Value) {
-        self.events().publish(crate::events::Event::Pairing(
-            serde_json::json!({"change": change, "detail": detail}),
-        ));
+    fn pairing_event(&self, change: &str, detail: crate::dto::PairingDetail) {
+        self.events()
+            .publish(crate::events::Event::Pairing(crate::dto::PairingEvent {
+                change: change.to_string(),
+                detail,
+            }));
     }
 
     /// Pending pairing requests.
@@ -388,7 +357,7 @@ impl Engine {
             }
             me.pairing_event(
                 &v.state.clone(),
-                serde_json::to_value(&v).unwrap_or_default(),
+                crate::dto::PairingDetail::Session(v.clone()),
             );
             let _ = tx.send(v);
             conn.close(0u32.into(), b"done");
@@ -550,8 +519,7 @@ impl Engine {
             conn.close(1u32.into(), b"no certificate");
             return;
         };
-        let span =
-            tracing::info_span!("pair_request", peer = %crate::sync::pull::short(&peer), %addr);
+        let span = tracing::info_span!("pair_request", peer = %mayros_sync_proto::node_id::short_node_id(&peer), %addr);
         let result =
             tracing::Instrument::instrument(self.serve_pairing_on(&conn, &peer, addr), span).await;
         if let Err(e) = result {
@@ -648,7 +616,7 @@ impl Engine {
             .get(peer)
             .map(|p| p.view.clone())
         {
-            self.pairing_event("requested", serde_json::to_value(v).unwrap_or_default());
+            self.pairing_event("requested", crate::dto::PairingDetail::Request(v));
         }
         if let Some(p) = previous.and_then(|p| p.decide) {
             // A newer request from the same device replaces the older one.
@@ -660,7 +628,10 @@ impl Engine {
             https: https_port.map(|p| SocketAddr::new(addr.ip(), p)),
             quic: quic_port.map(|p| SocketAddr::new(addr.ip(), p)),
         };
-        let who = serde_json::json!({"nodeId": peer, "name": name});
+        let who = crate::dto::PairingDetail::Device(crate::dto::PairedDevice {
+            node_id: peer.to_string(),
+            name: name.clone(),
+        });
         let (change, reason) = match decision {
             Ok(Ok(Decision::Accept(choice, done))) => {
                 let result = self

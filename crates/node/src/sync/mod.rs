@@ -28,6 +28,8 @@ pub use group::Group;
 pub const GROUP_SEED_SECRET: &str = "group-seed";
 /// Store counter of refused peer requests.
 pub const AUTH_REJECTED_COUNTER: &str = "auth_rejected";
+/// Store counter: how many conflicts were logged when the user last looked at them.
+pub const CONFLICTS_SEEN_COUNTER: &str = "conflicts_seen";
 
 /// Locks a std mutex, recovering the data if a panic poisoned it.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -55,8 +57,20 @@ pub struct SyncState {
     peer_api: Mutex<Option<SocketAddr>>,
     clock_skew: Mutex<Option<String>>,
     pull_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// `sync now` calls running.
+    running: Arc<std::sync::atomic::AtomicU64>,
     /// Click-to-pair sessions and requests.
     pub(crate) clickpairs: clickpair::ClickPairs,
+}
+
+/// Marks a `sync now` as running until dropped.
+#[derive(Debug)]
+pub struct RunningSync(Arc<std::sync::atomic::AtomicU64>);
+
+impl Drop for RunningSync {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 impl SyncState {
@@ -74,8 +88,21 @@ impl SyncState {
             peer_api: Mutex::new(None),
             clock_skew: Mutex::new(None),
             pull_locks: Mutex::new(HashMap::new()),
+            running: Arc::default(),
             clickpairs: clickpair::ClickPairs::default(),
         })
+    }
+
+    /// Marks a `sync now` as running (status: syncing) until the guard is dropped.
+    pub fn sync_started(&self) -> RunningSync {
+        self.running
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        RunningSync(Arc::clone(&self.running))
+    }
+
+    /// Whether a `sync now` is running.
+    pub fn sync_running(&self) -> bool {
+        self.running.load(std::sync::atomic::Ordering::SeqCst) > 0
     }
 
     /// The group (seed and roster).

@@ -138,7 +138,7 @@ impl Engine {
         }
         let mut last_err = String::from("no endpoint in the code");
         for ep in &invite.endpoints {
-            let span = tracing::info_span!("pair_join", inviter = %&inviter[..12], endpoint = %ep);
+            let span = tracing::info_span!("pair_join", inviter = %mayros_sync_proto::node_id::short_node_id(&inviter), endpoint = %ep);
             let attempt = tracing::Instrument::instrument(self.join_at(&invite, *ep), span).await;
             match attempt {
                 Ok(j) => return Ok(j),

@@ -177,7 +177,7 @@ async fn delta(
     let namespaces = req.namespaces.clone();
     let exclude = cfg.sync.exclude_subject_prefixes.clone();
     let requester = peer.0.clone();
-    let span = tracing::info_span!("serve_delta", peer = %super::pull::short(&peer.0));
+    let span = tracing::info_span!("serve_delta", peer = %mayros_sync_proto::node_id::short_node_id(&peer.0));
     // An external Cortex has no change feed: rescan it before a pull starts, so a write into
     // the sidecar reaches this pull (DESIGN §3.3); later pages of the same pull need none.
     let cortex = engine.cortex();

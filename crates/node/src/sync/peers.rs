@@ -12,53 +12,10 @@ use serde::Serialize;
 
 use super::peer_api::RosterExchange;
 use super::pull::{parse_peer, PullReport, PULL_REQUEST_PATH};
+pub use crate::dto::status::PeerView;
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::peer::PeerSession;
-
-/// A peer as shown by `GET /api/v1/sync/peers` and `mayros sync peers --json` (DESIGN §8).
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PeerView {
-    /// Node id.
-    pub node_id: String,
-    /// Device name.
-    pub name: String,
-    /// Peer API endpoint.
-    pub endpoint: Option<String>,
-    /// QUIC address (native mode).
-    pub quic_addr: Option<String>,
-    /// Namespaces synced with it (empty: all).
-    pub namespaces: Vec<String>,
-    /// active, paused, unreachable or removed.
-    pub status: String,
-    /// Last sync time (RFC 3339).
-    pub last_sync_at: Option<String>,
-    /// "ok" or "error".
-    pub last_result: Option<String>,
-    /// Completed syncs.
-    pub total_syncs: u64,
-    /// Changes applied from it.
-    pub total_triples_synced: u64,
-    /// Consecutive failures.
-    pub failures: u64,
-    /// The last error.
-    pub last_error: Option<String>,
-    /// Next retry (RFC 3339) while unreachable.
-    pub next_retry_at: Option<String>,
-    /// It missed deletions we collected after `sync.tombstoneMaxRetentionDays` (DESIGN §2.3):
-    /// our next sync with it is a full comparison whose old unknown items go to review.
-    pub stale: bool,
-    /// Where it stands (DESIGN §13): in-sync, syncing, failing, unreachable, paused, removed
-    /// or offline; computed by the engine, rendered as is by the CLI, window and tray.
-    pub state: String,
-    /// Why it is failing, unreachable or offline.
-    pub state_reason: Option<String>,
-    /// Changes it said it queued for us that have not arrived (native mode; an estimate).
-    pub to_receive: u64,
-    /// Changes queued for it (native mode).
-    pub to_send: u64,
-}
 
 impl From<&PeerRecord> for PeerView {
     fn from(p: &PeerRecord) -> PeerView {
@@ -176,7 +133,7 @@ impl Engine {
         })
         .await
         .map_err(|e| SyncNowError::Internal(e.to_string()))?;
-        tracing::info!(peer = %super::pull::short(&node), "unpaired; group seed rotated");
+        tracing::info!(peer = %mayros_sync_proto::node_id::short_node_id(&node), "unpaired; group seed rotated");
         if let Some(n) = self.native() {
             n.unpaired(&node);
         }
@@ -286,6 +243,7 @@ impl Engine {
         self: &Arc<Self>,
         target: Option<&str>,
     ) -> Result<SyncNowOutcome, SyncNowError> {
+        let _running = self.sync_state().sync_started();
         let mode = self.mode();
         let peers = self
             .with_store(|s| s.peers())
@@ -416,7 +374,7 @@ impl Engine {
         report
     }
 
-    #[tracing::instrument(skip_all, fields(peer = %super::pull::short(&peer.node_id)))]
+    #[tracing::instrument(skip_all, fields(peer = %mayros_sync_proto::node_id::short_node_id(&peer.node_id)))]
     async fn request_pull(
         &self,
         peer: &PeerRecord,

@@ -17,6 +17,7 @@ use super::peer_api::RosterExchange;
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::peer::PeerSession;
+use mayros_sync_proto::node_id::short_node_id as short;
 
 /// Path of the delta route.
 pub const DELTA_PATH: &str = "/api/v1/sync/delta";
@@ -195,29 +196,28 @@ impl Engine {
         let applied = report.applied;
         if report.conflicts > 0 {
             self.events()
-                .publish(crate::events::Event::Conflict(serde_json::json!({
-                    "peer": peer.node_id, "count": report.conflicts,
-                })));
+                .publish(crate::events::Event::Conflict(crate::dto::ConflictEvent {
+                    peer: peer.node_id.clone(),
+                    count: report.conflicts,
+                }));
         }
         let result = if report.ok {
             if peer.failures > 0 {
-                self.events()
-                    .publish(crate::events::Event::Peer(serde_json::json!({
-                        "nodeId": peer.node_id, "name": peer.name, "result": "ok",
-                        "recovered": true,
-                    })));
+                self.events().publish(crate::events::Event::Peer(
+                    crate::dto::PeerEvent::recovered(&peer.node_id, &peer.name),
+                ));
             }
             self.with_store(move |s| s.record_sync_success(&id, now, applied, None))
                 .await
         } else {
-            self.events()
-                .publish(crate::events::Event::Failure(serde_json::json!({
-                    "kind": "sync",
-                    "peer": peer.node_id,
-                    "name": peer.name,
-                    "failures": peer.failures.saturating_add(1),
-                    "message": report.error.clone().unwrap_or_default(),
-                })));
+            self.events().publish(crate::events::Event::Failure(
+                crate::dto::FailureEvent::Sync {
+                    peer: peer.node_id.clone(),
+                    name: peer.name.clone(),
+                    failures: Some(peer.failures.saturating_add(1)),
+                    message: report.error.clone().unwrap_or_default(),
+                },
+            ));
             let failures = peer.failures.saturating_add(1);
             let retry_at = now + retry_delay_ms(failures as u32, rand::random());
             let err = report.error.clone().unwrap_or_default();
@@ -379,9 +379,4 @@ pub(crate) fn parse_peer<T: serde::de::DeserializeOwned>(
         return Err(Error::Peer(format!("{what} refused ({status}): {msg}")));
     }
     serde_json::from_slice(body).map_err(|e| Error::Peer(format!("malformed {what} answer: {e}")))
-}
-
-/// The first 12 hex digits of a node id, for logs.
-pub(crate) fn short(node_id: &str) -> &str {
-    &node_id[..node_id.len().min(12)]
 }

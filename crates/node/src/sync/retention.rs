@@ -14,9 +14,9 @@ use mayros_sync_store::{CollectionReport, ReviewItem, WriteContext};
 use serde::Serialize;
 use tokio::sync::watch;
 
-use super::pull::short;
 use crate::engine::Engine;
 use crate::error::Error;
+use mayros_sync_proto::node_id::short_node_id as short;
 
 /// How often tombstones are collected (also once at start).
 pub const COLLECTION_INTERVAL: Duration = Duration::from_secs(10 * 60);

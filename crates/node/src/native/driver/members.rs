@@ -13,7 +13,7 @@ use mayros_sync_store::PeerRecord;
 use super::Driver;
 use crate::engine::Engine;
 use crate::error::Error;
-use crate::sync::pull::short;
+use mayros_sync_proto::node_id::short_node_id as short;
 
 /// The machine as the engine's group and the stored peer addresses describe it.
 pub(super) fn load(engine: &Engine) -> Result<Membership<SocketAddr>, Error> {
@@ -175,7 +175,11 @@ impl Driver {
             Effect::RemovedSelf { by } => {
                 tracing::warn!(by = %short(&by), "this device was removed from its sync group");
                 self.engine.events().publish(crate::events::Event::Failure(
-                    serde_json::json!({"kind": "removed", "message": "this device was removed from its sync group; pair again to rejoin"}),
+                    crate::dto::FailureEvent::Removed {
+                        message:
+                            "this device was removed from its sync group; pair again to rejoin"
+                                .to_string(),
+                    },
                 ));
             }
         }

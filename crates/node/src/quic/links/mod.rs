@@ -39,6 +39,7 @@ use tracing::{info, info_span, Instrument};
 
 use super::handshake::KIND_SEED_PROOF;
 use super::QuicEndpoint;
+use mayros_sync_proto::node_id::short_node_id as short;
 use shared::Shared;
 use table::{Session, Want};
 
@@ -125,11 +126,6 @@ pub enum LinkError {
     /// The link manager has been shut down.
     #[error("the link manager is shut down")]
     Closed,
-}
-
-/// The id prefix used in logs.
-fn short(id: &str) -> &str {
-    id.get(..12).unwrap_or(id)
 }
 
 /// Handle to the running link manager; cheap to clone.

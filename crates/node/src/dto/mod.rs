@@ -1,0 +1,94 @@
+//! The engine's typed contracts with its front ends (DESIGN §6.2): status, peers and every
+//! event. The engine serializes them, the CLI and the tray deserialize them, and
+//! `ui/src/engine_types.ts` is generated from them ([`typescript`]; a test fails while the committed
+//! file is stale).
+
+pub mod events;
+pub mod status;
+
+pub use events::{
+    ConflictEvent, FailureEvent, MetricsEvent, NearbyChange, NearbyChangeKind, NearbyDevice,
+    NearbySource, PairedDevice, PairingDetail, PairingEvent, PeerEvent, PeerLink, RecoveredPeer,
+    RequestView, SessionView, StatusEvent,
+};
+pub use status::{
+    CortexStatus, MirrorView, NativePeer, NativeStatus, PeerView, StatusSnapshot, SyncCounters,
+};
+
+use mayros_sync_proto::syncstate::{OverallState, PeerSyncState, StateSummary};
+use ts_rs::{Config, TS};
+
+/// The command that rewrites `ui/src/engine_types.ts` from these types.
+pub const BLESS_COMMAND: &str = "MAYROS_BLESS=1 cargo test -p mayros-sync-node --lib dto::tests";
+
+/// `export`ed TypeScript declarations of every DTO, in a stable order.
+pub fn typescript() -> String {
+    let cfg = Config::new().with_large_int("number");
+    let decls = [
+        OverallState::docs().unwrap_or_default() + "export " + &OverallState::decl(&cfg),
+        PeerSyncState::docs().unwrap_or_default() + "export " + &PeerSyncState::decl(&cfg),
+        StateSummary::docs().unwrap_or_default() + "export " + &StateSummary::decl(&cfg),
+        StatusSnapshot::docs().unwrap_or_default() + "export " + &StatusSnapshot::decl(&cfg),
+        CortexStatus::docs().unwrap_or_default() + "export " + &CortexStatus::decl(&cfg),
+        MirrorView::docs().unwrap_or_default() + "export " + &MirrorView::decl(&cfg),
+        SyncCounters::docs().unwrap_or_default() + "export " + &SyncCounters::decl(&cfg),
+        PeerView::docs().unwrap_or_default() + "export " + &PeerView::decl(&cfg),
+        NativeStatus::docs().unwrap_or_default() + "export " + &NativeStatus::decl(&cfg),
+        NativePeer::docs().unwrap_or_default() + "export " + &NativePeer::decl(&cfg),
+        StatusEvent::docs().unwrap_or_default() + "export " + &StatusEvent::decl(&cfg),
+        MetricsEvent::docs().unwrap_or_default() + "export " + &MetricsEvent::decl(&cfg),
+        PeerEvent::docs().unwrap_or_default() + "export " + &PeerEvent::decl(&cfg),
+        RecoveredPeer::docs().unwrap_or_default() + "export " + &RecoveredPeer::decl(&cfg),
+        PeerLink::docs().unwrap_or_default() + "export " + &PeerLink::decl(&cfg),
+        FailureEvent::docs().unwrap_or_default() + "export " + &FailureEvent::decl(&cfg),
+        PairingEvent::docs().unwrap_or_default() + "export " + &PairingEvent::decl(&cfg),
+        PairingDetail::docs().unwrap_or_default() + "export " + &PairingDetail::decl(&cfg),
+        PairedDevice::docs().unwrap_or_default() + "export " + &PairedDevice::decl(&cfg),
+        RequestView::docs().unwrap_or_default() + "export " + &RequestView::decl(&cfg),
+        SessionView::docs().unwrap_or_default() + "export " + &SessionView::decl(&cfg),
+        ConflictEvent::docs().unwrap_or_default() + "export " + &ConflictEvent::decl(&cfg),
+        NearbyChange::docs().unwrap_or_default() + "export " + &NearbyChange::decl(&cfg),
+        NearbyChangeKind::docs().unwrap_or_default() + "export " + &NearbyChangeKind::decl(&cfg),
+        NearbyDevice::docs().unwrap_or_default() + "export " + &NearbyDevice::decl(&cfg),
+        NearbySource::docs().unwrap_or_default() + "export " + &NearbySource::decl(&cfg),
+    ];
+    let mut out = String::from(
+        "// GENERATED from crates/node/src/dto (the engine's status and event types): do not edit.\n",
+    );
+    out.push_str(&format!("// Regenerate with: {BLESS_COMMAND}\n\n"));
+    out.push_str("export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]?: JsonValue } | null;\n");
+    for d in decls {
+        out.push_str(&d);
+        out.push_str("\n\n");
+    }
+    out.truncate(out.trim_end().len());
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The committed `ui/src/engine_types.ts` is what [`typescript`] renders (`MAYROS_BLESS=1`
+    /// rewrites it).
+    #[test]
+    fn types_ts_is_current() {
+        let Ok(dir) = std::env::var("CARGO_MANIFEST_DIR") else {
+            panic!("cargo sets CARGO_MANIFEST_DIR for tests")
+        };
+        let path = std::path::Path::new(&dir).join("../../ui/src/engine_types.ts");
+        let want = typescript();
+        if std::env::var_os("MAYROS_BLESS").is_some() {
+            if let Err(e) = std::fs::write(&path, &want) {
+                panic!("cannot write {}: {e}", path.display());
+            }
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            have == want,
+            "{} is stale: regenerate it with `{BLESS_COMMAND}`, then `npm run build`",
+            path.display()
+        );
+    }
+}

@@ -1,6 +1,9 @@
 // GENERATED from crates/node/src/dto (the engine's status and event types): do not edit.
 // Regenerate with: MAYROS_BLESS=1 cargo test -p mayros-sync-node --lib dto::tests
 
+/** Hex digits of a node id in its short form, as every front end shows it. */
+export const NODE_ID_SHORT_LEN = 12;
+
 export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]?: JsonValue } | null;
 /**
  * The engine's overall state: five of the tray's six states (the sixth, "error", is the

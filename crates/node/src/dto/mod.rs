@@ -56,6 +56,10 @@ pub fn typescript() -> String {
         "// GENERATED from crates/node/src/dto (the engine's status and event types): do not edit.\n",
     );
     out.push_str(&format!("// Regenerate with: {BLESS_COMMAND}\n\n"));
+    out.push_str(&format!(
+        "/** Hex digits of a node id in its short form, as every front end shows it. */\nexport const NODE_ID_SHORT_LEN = {};\n\n",
+        mayros_sync_proto::node_id::SHORT_LEN
+    ));
     out.push_str("export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]?: JsonValue } | null;\n");
     for d in decls {
         out.push_str(&d);

@@ -2,9 +2,11 @@
 //! corrupt store database.
 #![allow(clippy::unwrap_used)]
 
+use mayros_sync_node::clock::Clock;
+use mayros_sync_node::engine::{ConfigState, Engine, Identity};
 use mayros_sync_node::sync::Group;
 use mayros_sync_node::Error;
-use mayros_sync_store::{MemorySecretStore, SecretStore, SecretStoreKind, Store};
+use mayros_sync_store::{DeviceIdentity, MemorySecretStore, SecretStore, SecretStoreKind, Store};
 
 /// A secret store whose writes and deletes fail the way a locked keyring does.
 struct LockedKeyring(MemorySecretStore);
@@ -51,15 +53,36 @@ fn assert_names_the_keyring(err: &Error) {
     assert!(!msg.contains("corrupt"), "{msg}");
 }
 
+/// An engine whose secret store fails writes like a locked keyring (its device key was made
+/// before the keyring locked).
+fn engine_on_a_locked_keyring() -> (std::sync::Arc<Engine>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let inner = MemorySecretStore::new();
+    let device = DeviceIdentity::load_or_create(&inner).unwrap();
+    let secrets: std::sync::Arc<dyn SecretStore> = std::sync::Arc::new(LockedKeyring(inner));
+    let identity = Identity::new(device, "locked".into(), SecretStoreKind::Keyring).unwrap();
+    let config = ConfigState::load(dir.path().join("config.json")).unwrap();
+    let engine = Engine::new(
+        Store::open_in_memory().unwrap(),
+        identity,
+        secrets,
+        config,
+        Clock::system(),
+    )
+    .unwrap();
+    (engine, dir)
+}
+
 #[test]
 fn creating_a_group_seed_on_a_locked_keyring_says_so() {
-    let (mut group, _store, secrets) = group();
-    let err = group.ensure_seed(&secrets).unwrap_err();
+    let (engine, _dir) = engine_on_a_locked_keyring();
+    let err = engine.ensure_group_seed().unwrap_err();
     assert_names_the_keyring(&err);
     assert!(
         err.to_string().contains("the collection is locked"),
         "{err}"
     );
+    let group = engine.sync_state().group();
     assert!(
         group.seed().is_none(),
         "no seed is kept that was not stored"
@@ -68,11 +91,11 @@ fn creating_a_group_seed_on_a_locked_keyring_says_so() {
 
 #[test]
 fn adopting_a_seed_on_a_locked_keyring_says_so() {
-    let (mut group, _store, secrets) = group();
+    let (engine, _dir) = engine_on_a_locked_keyring();
     let seed = mayros_sync_proto::seedproof::GroupSeed([7; 32]);
-    let err = group.adopt_seed(seed, &secrets).unwrap_err();
+    let err = engine.join_group_seed(seed).unwrap_err();
     assert_names_the_keyring(&err);
-    assert!(group.seed().is_none());
+    assert!(engine.sync_state().group().seed().is_none());
 }
 
 #[test]

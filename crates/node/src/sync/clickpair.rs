@@ -475,17 +475,18 @@ impl Engine {
         let name = name.to_string();
         let now = self.clock().now_ms();
         let sync = self.sync_state();
-        let secrets = Arc::clone(self.secrets());
         let device = self.identity().device.clone();
+        // The seed first, stored without the group or store lock (the keyring may be slow).
+        let seeded = match seed {
+            Some(seed) => self.join_group_seed(seed),
+            None => self.ensure_group_seed().map(|_| ()),
+        };
+        if let Err(e) = seeded {
+            return Err(format!("cannot record the pairing: {e}"));
+        }
         let r = self.store_blocking(|s| {
             let mut group = sync.group();
             let result = (|| {
-                match seed {
-                    Some(seed) => group.adopt_seed(seed, secrets.as_ref())?,
-                    None => {
-                        group.ensure_seed(secrets.as_ref())?;
-                    }
-                }
                 group.merge(entries, s)?;
                 group.add_member(&peer, &device, now, s)?;
                 Ok::<_, crate::Error>(())
@@ -672,12 +673,7 @@ impl Engine {
         let keep_mine = acceptor_keeps_group(a_in_group, b_in_group, choice)
             .ok_or("both devices are in a group and no group was chosen")?;
         if keep_mine {
-            let seed = {
-                let mut group = self.sync_state().group();
-                group
-                    .ensure_seed(self.secrets().as_ref())
-                    .map_err(|e| e.to_string())?
-            };
+            let seed = self.ensure_group_seed().map_err(|e| e.to_string())?;
             self.join_paired(peer, name, Some(seed.clone()), Vec::new(), endpoints)
                 .await?;
             s.send(&PairMsg::Accepted {

@@ -1,8 +1,9 @@
 //! The sync group of this device: the group seeds and the signed roster (DESIGN §4, §7).
 //!
-//! Secret-store calls (D-Bus to the keyring) are made by the `*_seeds` functions on a ring the
-//! caller built, never while the group lock is held: callers build the new ring under the lock,
-//! store it, then set it.
+//! Secret-store calls (D-Bus to the keyring, which may take seconds) never run while the group
+//! or the store lock is held: [`Engine::ensure_group_seed`] and [`Engine::update_group_seeds`]
+//! build the new seeds under the group lock, store them holding only the seed writers' lock
+//! (which nothing else waits on), then set them.
 
 use mayros_sync_proto::membership::seeds::SeedRing;
 use mayros_sync_proto::roster::{Roster, RosterAction, RosterEntry};
@@ -10,6 +11,7 @@ use mayros_sync_proto::seedproof::GroupSeed;
 use mayros_sync_store::{DeviceIdentity, SecretStore, Store};
 
 use super::GROUP_SEED_SECRET;
+use crate::engine::Engine;
 use crate::error::Error;
 
 /// Seeds and roster, loaded at start and persisted on every change.
@@ -52,28 +54,6 @@ impl Group {
     /// Whether this device belongs to a group.
     pub fn in_group(&self) -> bool {
         self.seeds.current().is_some() && self.roster.in_group()
-    }
-
-    /// Creates the group seed lazily, when a device without a group first pairs (DESIGN §7.2).
-    pub fn ensure_seed(&mut self, secrets: &dyn SecretStore) -> Result<GroupSeed, Error> {
-        if let Some(seed) = self.seeds.current() {
-            return Ok(seed.clone());
-        }
-        let seed = GroupSeed(rand::random());
-        let ring = SeedRing::with(seed.clone());
-        store_seeds(&ring, secrets)?;
-        self.seeds = ring;
-        tracing::info!("created a new sync group");
-        Ok(seed)
-    }
-
-    /// Adopts the seed of the group we join.
-    pub fn adopt_seed(&mut self, seed: GroupSeed, secrets: &dyn SecretStore) -> Result<(), Error> {
-        let mut ring = self.seeds.clone();
-        ring.join(seed);
-        store_seeds(&ring, secrets)?;
-        self.seeds = ring;
-        Ok(())
     }
 
     /// Whether a trusted member removed this device from the roster.
@@ -138,4 +118,50 @@ pub fn store_seeds(ring: &SeedRing, secrets: &dyn SecretStore) -> Result<(), Err
         secrets.delete(GROUP_SEED_SECRET)
     };
     result.map_err(|e| Error::secret_store(secrets, e))
+}
+
+impl Engine {
+    /// The group seed, created and stored first when this device has none (DESIGN §7.2: the
+    /// seed is created lazily, when a device without a group first pairs).
+    pub fn ensure_group_seed(&self) -> Result<GroupSeed, Error> {
+        let _writer = crate::sync::lock(&self.sync_state().seed_writer);
+        if let Some(seed) = self.sync_state().group().seed().cloned() {
+            return Ok(seed);
+        }
+        let seed = GroupSeed(rand::random());
+        let ring = SeedRing::with(seed.clone());
+        store_seeds(&ring, self.secrets().as_ref())?;
+        self.sync_state().group().seeds = ring;
+        tracing::info!("created a new sync group");
+        Ok(seed)
+    }
+
+    /// Replaces the group seeds by what `next` makes of the group (`None`: no change): stored
+    /// first, then set. Returns whether they changed.
+    pub fn update_group_seeds(
+        &self,
+        next: impl FnOnce(&Group) -> Option<SeedRing>,
+    ) -> Result<bool, Error> {
+        let _writer = crate::sync::lock(&self.sync_state().seed_writer);
+        let ring = {
+            let group = self.sync_state().group();
+            next(&group).filter(|r| *r != group.seeds)
+        };
+        let Some(ring) = ring else {
+            return Ok(false);
+        };
+        store_seeds(&ring, self.secrets().as_ref())?;
+        self.sync_state().group().seeds = ring;
+        Ok(true)
+    }
+
+    /// Joins the group of `seed` (received by pairing).
+    pub fn join_group_seed(&self, seed: GroupSeed) -> Result<(), Error> {
+        self.update_group_seeds(|g| {
+            let mut ring = g.seeds.clone();
+            ring.join(seed);
+            Some(ring)
+        })
+        .map(|_| ())
+    }
 }

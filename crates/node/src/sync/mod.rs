@@ -59,6 +59,8 @@ pub struct SyncState {
     pull_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// `sync now` calls running.
     running: Arc<std::sync::atomic::AtomicU64>,
+    /// Serializes writers of the group seeds across their secret-store call (see `group`).
+    pub(crate) seed_writer: Mutex<()>,
     /// Click-to-pair sessions and requests.
     pub(crate) clickpairs: clickpair::ClickPairs,
 }
@@ -89,6 +91,7 @@ impl SyncState {
             clock_skew: Mutex::new(None),
             pull_locks: Mutex::new(HashMap::new()),
             running: Arc::default(),
+            seed_writer: Mutex::new(()),
             clickpairs: clickpair::ClickPairs::default(),
         })
     }

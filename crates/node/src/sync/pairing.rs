@@ -195,15 +195,21 @@ impl Engine {
         let name = resp.name.clone();
         let resp_quic_port = resp.quic_port;
         let entries = resp.roster;
+        {
+            let group = self.sync_state().group();
+            if group
+                .seed()
+                .is_some_and(|existing| existing.0 != seed && group.roster.in_group())
+            {
+                return Err(PairError::OtherGroup);
+            }
+        }
+        // Joined before the roster is written; the keyring is called without the group or
+        // store lock.
+        self.join_group_seed(GroupSeed(seed))
+            .map_err(|e| PairError::Internal(e.to_string()))?;
         self.with_store(move |s| {
             let mut group = me.sync_state().group();
-            if let Some(existing) = group.seed() {
-                if existing.0 != seed && group.roster.in_group() {
-                    return Ok::<_, Error>(Err(PairError::OtherGroup));
-                }
-            }
-            let secrets = Arc::clone(me.secrets());
-            group.adopt_seed(GroupSeed(seed), secrets.as_ref())?;
             group.merge(entries, s)?;
             group.add_member(&inviter, &me.identity().device, now, s)?;
             let mut record = s
@@ -218,10 +224,10 @@ impl Engine {
                 record.status = PeerStatus::Active;
             }
             s.upsert_peer(&record)?;
-            Ok(Ok(()))
+            Ok::<_, Error>(())
         })
         .await
-        .map_err(|e| PairError::Internal(e.to_string()))??;
+        .map_err(|e| PairError::Internal(e.to_string()))?;
         self.native_changed();
         tracing::info!(peer = %resp.name, "paired by invite");
         Ok(Joined {
@@ -307,25 +313,37 @@ pub async fn join_route(
     let now = engine.clock().now_ms();
     let me = Arc::clone(&engine);
     let exporter = conn.exporter;
-    let outcome = engine
+    // 1. The invite: verified and used up.
+    let node_id = req.node_id.clone();
+    let used = engine
         .with_store(move |s| {
             let matching = s
                 .pending_invites(now)?
                 .into_iter()
-                .find(|i| invite::verify_join_proof(&i.secret, &exporter, &req.node_id, &proof));
+                .find(|i| invite::verify_join_proof(&i.secret, &exporter, &node_id, &proof));
             let Some(inv) = matching else {
                 return Ok::<_, Error>(Err(
                     "invite code is unknown, expired or already used (codes work once, for 10 minutes)".to_string(),
                 ));
             };
-            if let Err(e) = s.consume_invite(&inv.secret, now, &req.node_id) {
-                return Ok(Err(e.to_string()));
-            }
+            Ok(s.consume_invite(&inv.secret, now, &node_id).map_err(|e| e.to_string()))
+        })
+        .await?;
+    used.map_err(|reason| {
+        engine.flood().proof_failed(ip);
+        tracing::warn!(%reason, "refused a join attempt");
+        refuse(reason)
+    })?;
+    // 2. The group seed, created if need be, stored without the group or store lock.
+    let seed = engine.ensure_group_seed()?;
+    // 3. The joiner is signed into the roster and recorded.
+    let (roster, name) = engine
+        .with_store(move |s| {
             let mut group = me.sync_state().group();
-            let secrets = Arc::clone(me.secrets());
-            let seed = group.ensure_seed(secrets.as_ref())?;
             group.add_member(&req.node_id, &me.identity().device, now, s)?;
-            let mut record = s.peer(&req.node_id)?.unwrap_or_else(|| PeerRecord::new(&req.node_id, now));
+            let mut record = s
+                .peer(&req.node_id)?
+                .unwrap_or_else(|| PeerRecord::new(&req.node_id, now));
             record.name = req.name.clone();
             record.endpoint = req.endpoint.clone();
             if let Some(q) = req
@@ -338,14 +356,12 @@ pub async fn join_route(
             }
             record.status = PeerStatus::Active;
             s.upsert_peer(&record)?;
-            Ok(Ok((seed, group.roster.entries().cloned().collect::<Vec<_>>(), req.name)))
+            Ok::<_, Error>((
+                group.roster.entries().cloned().collect::<Vec<_>>(),
+                req.name,
+            ))
         })
         .await?;
-    let (seed, roster, name) = outcome.map_err(|reason| {
-        engine.flood().proof_failed(ip);
-        tracing::warn!(%reason, "refused a join attempt");
-        refuse(reason)
-    })?;
     tracing::info!(peer = %name, "a device joined with an invite code");
     engine.native_changed();
     Ok(Json(JoinResponse {

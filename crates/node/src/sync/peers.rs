@@ -113,26 +113,27 @@ impl Engine {
         let removed = node.clone();
         let now = self.clock().now_ms();
         self.with_store(move |s| {
-            // The rotated ring is built under the group lock and stored without it (the
-            // secret store may be a slow D-Bus call); the removal is signed in meanwhile.
-            let ring = {
-                let mut group = me.sync_state().group();
-                group.remove_member(&removed, &me.identity().device, now, s)?;
-                let mut ring = group.seeds.clone();
-                ring.rotate(
-                    mayros_sync_proto::seedproof::GroupSeed(rand::random()),
-                    group.roster.removed(),
-                    now,
-                );
-                ring
-            };
-            super::group::store_seeds(&ring, me.secrets().as_ref())?;
-            me.sync_state().group().seeds = ring;
-            s.set_peer_status(&removed, PeerStatus::Removed)?;
-            Ok::<_, Error>(())
+            me.sync_state()
+                .group()
+                .remove_member(&removed, &me.identity().device, now, s)
         })
         .await
         .map_err(|e| SyncNowError::Internal(e.to_string()))?;
+        // The rotated seed is stored without the group or store lock (the keyring may be slow).
+        self.update_group_seeds(|g| {
+            let mut ring = g.seeds.clone();
+            ring.rotate(
+                mayros_sync_proto::seedproof::GroupSeed(rand::random()),
+                g.roster.removed(),
+                now,
+            );
+            Some(ring)
+        })
+        .map_err(|e| SyncNowError::Internal(e.to_string()))?;
+        let removed = node.clone();
+        self.with_store(move |s| s.set_peer_status(&removed, PeerStatus::Removed))
+            .await
+            .map_err(|e| SyncNowError::Internal(e.to_string()))?;
         tracing::info!(peer = %mayros_sync_proto::node_id::short_node_id(&node), "unpaired; group seed rotated");
         if let Some(n) = self.native() {
             n.unpaired(&node);

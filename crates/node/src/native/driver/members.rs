@@ -162,12 +162,11 @@ impl Driver {
                 }
             }
             Effect::SaveSeeds(ring) => {
-                // The secret store may be a slow D-Bus call: no lock is held across it.
-                match crate::sync::group::store_seeds(&ring, self.engine.secrets().as_ref()) {
-                    Ok(()) => {
-                        tracing::info!("group seeds saved");
-                        self.engine.sync_state().group().seeds = ring;
-                    }
+                // The secret store may be a slow D-Bus call: no group or store lock is held
+                // across it.
+                match self.engine.update_group_seeds(|_| Some(ring)) {
+                    Ok(true) => tracing::info!("group seeds saved"),
+                    Ok(false) => {}
                     Err(e) => self.error(format!("cannot store the group seeds: {e}")),
                 }
             }

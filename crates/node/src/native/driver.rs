@@ -26,6 +26,27 @@ use crate::quic::links::{LinkEvent, Links};
 
 mod members;
 
+/// What the driver remembers of one peer between events. Each reason has its own lifetime.
+#[derive(Debug, Default)]
+struct PeerTrack {
+    /// Our change-log position the peer is known to hold (its durable acknowledgement).
+    acked: Option<u64>,
+    /// When its last sync was recorded in the store (unix ms).
+    recorded_at: Option<u64>,
+    /// Changes from it applied here and not yet added to its stored total (the TRIPLES column
+    /// of `sync peers`); added at the next proven sync.
+    unrecorded: u64,
+    /// Why its last round or our dial failed, until its next proven sync, which is then a
+    /// recovery (a `peer` event with `recovered`, and the last sync recorded at once).
+    failing: Option<String>,
+    /// Why the last round with it failed while linked, until a round succeeds or the link
+    /// goes (status).
+    round_failure: Option<String>,
+    /// Why it has no link now (the link was lost, or our dial failed), until a link comes up
+    /// (status: the reason of an unreachable peer).
+    link_error: Option<String>,
+}
+
 /// Mean interval between two rounds with one peer ("every few seconds", DESIGN §4).
 pub const ROUND_INTERVAL_MS: u64 = 3_000;
 /// Housekeeping period: push fallback, journal refresh, dial list, status.
@@ -57,21 +78,10 @@ pub struct Driver {
     rekey: bool,
     epoch: Instant,
     pushed_upto: u64,
-    acked: HashMap<String, u64>,
-    recorded: HashMap<String, u64>,
-    /// Changes from each peer applied here and not yet added to its stored total (the
-    /// TRIPLES column of `sync peers`); added at the next proven sync.
-    unrecorded: HashMap<String, u64>,
-    /// Peers whose last round or dial failed: their next proven sync is a recovery (a `peer`
-    /// event with `recovered`, and the last sync recorded at once).
-    failing: HashMap<String, String>,
+    /// What the driver remembers of each peer between events (one record per peer).
+    tracks: HashMap<String, PeerTrack>,
     /// Bytes of reconciliation messages received (status: the identification cost).
     reconcile_bytes_in: u64,
-    /// Why the last round with a connected peer failed, until a round succeeds (status).
-    round_failures: HashMap<String, String>,
-    /// Why a member has no link now (the link was lost, or our dial failed), until a link to
-    /// it comes up (status: the reason of an unreachable peer).
-    link_errors: HashMap<String, String>,
     last_error: Option<String>,
     ticks: u64,
     last_refresh: Instant,
@@ -101,12 +111,7 @@ impl Driver {
             rekey: false,
             epoch: Instant::now(),
             pushed_upto,
-            acked: HashMap::new(),
-            recorded: HashMap::new(),
-            unrecorded: HashMap::new(),
-            failing: HashMap::new(),
-            round_failures: HashMap::new(),
-            link_errors: HashMap::new(),
+            tracks: HashMap::new(),
             reconcile_bytes_in: 0,
             last_error: None,
             ticks: 0,
@@ -178,6 +183,11 @@ impl Driver {
         }
     }
 
+    /// The record of `peer`, made on first use.
+    fn track(&mut self, peer: &str) -> &mut PeerTrack {
+        self.tracks.entry(peer.to_string()).or_default()
+    }
+
     fn error(&mut self, message: String) {
         tracing::warn!("{message}");
         self.last_error = Some(message);
@@ -218,7 +228,7 @@ impl Driver {
                 self.engine.events().publish(crate::events::Event::Peer(
                     crate::dto::PeerEvent::up(&peer, addr.to_string()),
                 ));
-                self.link_errors.remove(&peer);
+                self.track(&peer).link_error = None;
                 let now_ms = self.engine.clock().now_ms();
                 self.membership.link_up(&peer, addr, now_ms);
                 self.restore_good_round(&peer);
@@ -231,11 +241,11 @@ impl Driver {
                 self.engine.events().publish(crate::events::Event::Peer(
                     crate::dto::PeerEvent::down(&peer, reason.clone()),
                 ));
-                self.round_failures.remove(&peer);
                 let at =
                     mayros_sync_proto::timefmt::format_rfc3339_ms(self.engine.clock().now_ms());
-                self.link_errors
-                    .insert(peer.clone(), format!("link lost at {at}: {reason}"));
+                let track = self.track(&peer);
+                track.round_failure = None;
+                track.link_error = Some(format!("link lost at {at}: {reason}"));
                 self.membership.link_down(&peer);
                 self.node.peer_down(&peer);
             }
@@ -274,8 +284,9 @@ impl Driver {
                 {
                     let name = self.peer_name(peer);
                     let message = format!("cannot reach {name} at {addr}: {reason}");
-                    self.failing.insert(peer.to_string(), message.clone());
-                    self.link_errors.insert(peer.to_string(), message.clone());
+                    let track = self.track(peer);
+                    track.failing = Some(message.clone());
+                    track.link_error = Some(message.clone());
                     self.engine.events().publish(crate::events::Event::Failure(
                         crate::dto::FailureEvent::Sync {
                             peer: peer.to_string(),
@@ -311,13 +322,13 @@ impl Driver {
     /// acknowledgement (our change-log position the peer is known to hold), so the first round
     /// can use the recent window since then instead of a full identification.
     fn restore_good_round(&mut self, peer: &str) {
-        if self.acked.contains_key(peer) {
+        if self.tracks.get(peer).is_some_and(|t| t.acked.is_some()) {
             return;
         }
         let id = peer.to_string();
         match self.engine.store_blocking(move |s| s.peer(&id)) {
             Ok(Some(record)) if record.acked_position > 0 => {
-                self.acked.insert(peer.to_string(), record.acked_position);
+                self.track(peer).acked = Some(record.acked_position);
                 self.node
                     .remember_good_round(peer.to_string(), record.acked_position);
             }
@@ -384,10 +395,15 @@ impl Driver {
                 // Proven in sync (as starter or answerer): the peer's last sync, recorded at
                 // most once a minute while nothing changes.
                 self.record_synced(&peer, now_ms, false);
-                if self.acked.get(&peer).is_some_and(|m| *m >= marker) {
+                if self
+                    .tracks
+                    .get(&peer)
+                    .and_then(|t| t.acked)
+                    .is_some_and(|m| m >= marker)
+                {
                     return;
                 }
-                self.acked.insert(peer.clone(), marker);
+                self.track(&peer).acked = Some(marker);
                 if let Err(e) = self
                     .engine
                     .store_blocking(move |s| s.record_peer_ack(&peer, marker))
@@ -406,8 +422,9 @@ impl Driver {
                 match outcome {
                     RoundOutcome::Failed(reason) => {
                         self.engine.sync_state().record(false, now_ms);
-                        self.failing.insert(peer.clone(), reason.clone());
-                        self.round_failures.insert(peer.clone(), reason.clone());
+                        let track = self.track(&peer);
+                        track.failing = Some(reason.clone());
+                        track.round_failure = Some(reason.clone());
                         self.engine.events().publish(crate::events::Event::Failure(
                             crate::dto::FailureEvent::Sync {
                                 peer: peer.clone(),
@@ -436,7 +453,7 @@ impl Driver {
             } => {
                 tracing::debug!(peer = %mayros_sync_proto::node_id::short_node_id(&peer), received, applied, "batch applied");
                 if applied > 0 {
-                    *self.unrecorded.entry(peer).or_default() += applied as u64;
+                    self.track(&peer).unrecorded += applied as u64;
                 }
             }
             GossipEvent::ReplicaError { peer, message } => {
@@ -451,29 +468,28 @@ impl Driver {
     /// Records a successful sync with `peer` (status counters, the peer's last sync); while in
     /// sync only once a minute, so an idle engine does not write every round.
     fn record_synced(&mut self, peer: &str, now_ms: u64, force: bool) {
-        self.round_failures.remove(peer);
-        let recovered = self.failing.remove(peer).is_some();
+        let track = self.track(peer);
+        track.round_failure = None;
+        let recovered = track.failing.take().is_some();
+        let applied = track.unrecorded;
+        let last = track.recorded_at;
         if recovered {
             self.engine.events().publish(crate::events::Event::Peer(
                 crate::dto::PeerEvent::recovered(peer, &self.peer_name(peer)),
             ));
         }
-        let applied = self.unrecorded.get(peer).copied().unwrap_or(0);
         let force = force || recovered || applied > 0;
-        let last = self.recorded.get(peer).copied();
         if !force && last.is_some_and(|l| now_ms.saturating_sub(l) < RECORD_IN_SYNC_EVERY_MS) {
             return;
         }
-        self.recorded.insert(peer.to_string(), now_ms);
+        self.track(peer).recorded_at = Some(now_ms);
         self.engine.sync_state().record(true, now_ms);
         let id = peer.to_string();
         let r = self
             .engine
             .store_blocking(move |s| s.record_sync_success(&id, now_ms, applied, None));
         match r {
-            Ok(()) => {
-                self.unrecorded.remove(peer);
-            }
+            Ok(()) => self.track(peer).unrecorded = 0,
             Err(e) => self.error(format!("cannot record a sync: {e}")),
         }
     }
@@ -518,8 +534,11 @@ impl Driver {
                     queued_changes: g.as_ref().map_or(0, |g| g.queued_changes),
                     to_receive: g.as_ref().map_or(0, |g| g.to_receive),
                     proven_in_sync: g.as_ref().is_some_and(|g| g.proven_in_sync),
-                    failing: self.round_failures.get(&node_id).cloned(),
-                    link_error: self.link_errors.get(&node_id).cloned(),
+                    failing: self
+                        .tracks
+                        .get(&node_id)
+                        .and_then(|t| t.round_failure.clone()),
+                    link_error: self.tracks.get(&node_id).and_then(|t| t.link_error.clone()),
                     node_id,
                     addr,
                 }

@@ -131,15 +131,15 @@ pub async fn decide_pair_request(
     answer
 }
 
-/// `GET /api/v1/sync/conflicts`.
+/// `GET /api/v1/sync/conflicts`; the conflicts listed are no longer new
+/// (`POST /api/v1/sync/conflicts/seen`).
 #[tauri::command]
 pub async fn list_conflicts(state: State<'_, ShellState>) -> Answer {
     let answer = state
         .request(Method::GET, "/api/v1/sync/conflicts", None)
-        .await;
-    state.conflicts_shown();
-    state.ask_refresh();
-    answer
+        .await?;
+    state.mark_conflicts_seen().await;
+    Ok(answer)
 }
 
 /// `POST /api/v1/sync/conflicts/{id}/restore`.

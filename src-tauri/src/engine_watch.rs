@@ -6,24 +6,18 @@ use std::time::Instant;
 
 use mayros_sync_node::dto::{FailureEvent, PairingDetail, PairingEvent, PeerEvent};
 use mayros_sync_node::events::Event;
-use mayros_sync_proto::node_id::short_node_id;
 use tauri::{AppHandle, Runtime};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::notifier::Notifier;
 use crate::notify_policy::{Fact, NotifyPolicy};
 use crate::shell_state::ShellState;
+use crate::tray_state::device_name;
 use crate::ui_events::{self, UiEvent};
 
 /// The notification facts in an engine event.
 pub fn facts(event: &Event) -> Vec<Fact> {
-    let named = |name: &str, id: &str| {
-        if name.is_empty() {
-            short_node_id(id).to_string()
-        } else {
-            name.to_string()
-        }
-    };
+    let named = |name: &str, id: &str| device_name(name, id).to_string();
     match event {
         Event::Failure(FailureEvent::Sync {
             peer,

@@ -182,7 +182,7 @@ pub struct DeviceLine {
     pub node_id: String,
     /// Name.
     pub name: String,
-    /// State in words (online, unreachable, failing, paused, …).
+    /// The engine's state of it in words (in sync, syncing, failing: why, unreachable, …).
     pub state: String,
 }
 

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use crate::tray_state::PERSISTENT_FAILURES;
+use mayros_sync_proto::syncstate::PERSISTENT_FAILURES;
 
 /// Time of failing after which a failure is notified, whatever the count.
 pub const FAILING_FOR_MS: u64 = 10 * 60 * 1000;

@@ -1,7 +1,7 @@
 //! The state every part of the shell shares (managed by Tauri): the engine (or why it is not
-//! running), the refresh signal of the tray, and the shell's own facts for the tray state.
+//! running), the refresh signal of the tray, and the shell's own facts for the tray state
+//! (only whether the engine runs: everything else is the engine's to report).
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use axum::http::Method;
@@ -29,9 +29,6 @@ pub struct ShellState(Arc<Inner>);
 struct Inner {
     engine: EngineSlot,
     refresh: Arc<tokio::sync::Notify>,
-    syncing: AtomicU64,
-    conflicts_seen: AtomicU64,
-    conflicts_now: AtomicU64,
     local_offset: UtcOffset,
 }
 
@@ -41,9 +38,6 @@ impl ShellState {
         ShellState(Arc::new(Inner {
             engine,
             refresh: Arc::new(tokio::sync::Notify::new()),
-            syncing: AtomicU64::new(0),
-            conflicts_seen: AtomicU64::new(u64::MAX),
-            conflicts_now: AtomicU64::new(0),
             local_offset,
         }))
     }
@@ -73,9 +67,9 @@ impl ShellState {
         self.host()?.request(method, path, body).await
     }
 
-    /// `sync now`, with the tray showing `Syncing` while it runs.
+    /// `sync now`; the tray refreshes as it starts and ends (the engine's summary says
+    /// `Syncing` while it runs).
     pub async fn sync_now(&self, peer: Option<String>) -> Result<Value, CommandError> {
-        self.0.syncing.fetch_add(1, Ordering::SeqCst);
         self.ask_refresh();
         let body = match peer {
             Some(p) => serde_json::json!({ "peer": p }),
@@ -84,7 +78,6 @@ impl ShellState {
         let result = self
             .request(Method::POST, "/api/v1/sync/now", Some(body))
             .await;
-        self.0.syncing.fetch_sub(1, Ordering::SeqCst);
         self.ask_refresh();
         result
     }
@@ -99,39 +92,27 @@ impl ShellState {
         Arc::clone(&self.0.refresh)
     }
 
-    /// Records the engine's conflict count; the first one seen is the baseline.
-    pub fn note_conflicts(&self, count: u64) {
-        self.0.conflicts_now.store(count, Ordering::SeqCst);
-        let _ = self.0.conflicts_seen.compare_exchange(
-            u64::MAX,
-            count,
-            Ordering::SeqCst,
-            Ordering::SeqCst,
-        );
-    }
-
-    /// The user opened the window: the conflicts logged so far are seen.
-    pub fn conflicts_shown(&self) {
-        self.0.conflicts_seen.store(
-            self.0.conflicts_now.load(Ordering::SeqCst),
-            Ordering::SeqCst,
-        );
+    /// The user looked at the conflicts (window shown, conflict list read): the engine stops
+    /// counting those logged so far as new (`POST /api/v1/sync/conflicts/seen`); then the tray
+    /// refreshes. A failure is logged: the conflicts then stay new until the next look.
+    pub async fn mark_conflicts_seen(&self) {
+        if self.host().is_ok() {
+            let answer = self
+                .request(Method::POST, "/api/v1/sync/conflicts/seen", None)
+                .await;
+            if let Err(e) = answer {
+                tracing::warn!(kind = %e.kind, error = %e.message, "cannot mark the conflicts seen");
+            }
+        }
+        self.ask_refresh();
     }
 
     /// The shell's facts for the tray state.
     pub fn facts(&self) -> ShellFacts {
-        let seen = self.0.conflicts_seen.load(Ordering::SeqCst);
-        let now = self.0.conflicts_now.load(Ordering::SeqCst);
         ShellFacts {
             engine_error: match &self.0.engine {
                 EngineSlot::Failed(why) => Some(why.clone()),
                 EngineSlot::Running(_) => None,
-            },
-            syncing: self.0.syncing.load(Ordering::SeqCst) > 0,
-            unseen_conflicts: if seen == u64::MAX {
-                0
-            } else {
-                now.saturating_sub(seen)
             },
         }
     }

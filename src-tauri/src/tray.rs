@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use axum::http::Method;
+use mayros_sync_node::dto::StatusSnapshot;
 use serde_json::{json, Value};
 use tauri::image::Image;
 use tauri::tray::{TrayIcon, TrayIconBuilder};
@@ -45,9 +46,10 @@ pub struct Look {
     pub menu: MenuModel,
 }
 
-/// Asks the engine for status and nearby devices and computes the tray's look.
+/// Asks the engine for status and nearby devices and computes the tray's look. The status is
+/// read once into its typed form; a body that does not read is shown as an error.
 pub async fn look<R: Runtime>(app: &AppHandle<R>, state: &ShellState) -> Look {
-    let status = state
+    let answer = state
         .request(Method::GET, "/api/v1/sync/status", None)
         .await
         .ok();
@@ -55,25 +57,37 @@ pub async fn look<R: Runtime>(app: &AppHandle<R>, state: &ShellState) -> Look {
         .request(Method::GET, "/api/v1/sync/nearby", None)
         .await
         .unwrap_or(Value::Null);
-    if let Some(n) = status
-        .as_ref()
-        .and_then(|s| s.get("conflictsCount"))
-        .and_then(Value::as_u64)
-    {
-        state.note_conflicts(n);
-    }
-    let view = tray_state::tray_view(status.as_ref(), &state.facts(), state.local_offset());
-    let inputs = menu_inputs(&view, status.as_ref(), &nearby, autostart::current(app));
+    let engine_running = answer.is_some();
+    let mut facts = state.facts();
+    let status = match answer.map(tray_state::parse_status) {
+        Some(Ok(status)) => Some(status),
+        Some(Err(why)) => {
+            tracing::warn!(error = %why, "the tray cannot show the engine's status");
+            facts.engine_error.get_or_insert(why);
+            None
+        }
+        None => None,
+    };
+    let view = tray_state::tray_view(status.as_ref(), &facts, state.local_offset());
+    let inputs = menu_inputs(
+        &view,
+        status.as_ref(),
+        engine_running,
+        &nearby,
+        autostart::current(app),
+    );
     Look {
         menu: menu::menu_model(&inputs),
         view,
     }
 }
 
-/// The menu's inputs from the status and nearby JSON.
+/// The menu's inputs from the typed status and the nearby JSON; `engine_running` when the
+/// engine answered.
 pub fn menu_inputs(
     view: &TrayView,
-    status: Option<&Value>,
+    status: Option<&StatusSnapshot>,
+    engine_running: bool,
     nearby: &Value,
     autostart: bool,
 ) -> MenuInputs {
@@ -81,13 +95,9 @@ pub fn menu_inputs(
         .map(|s| {
             tray_state::paired_peers(s)
                 .map(|p| DeviceLine {
-                    node_id: p
-                        .get("nodeId")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string(),
-                    name: tray_state::peer_name(p).to_string(),
-                    state: tray_state::peer_state_text(s, p),
+                    node_id: p.node_id.clone(),
+                    name: tray_state::device_name(&p.name, &p.node_id).to_string(),
+                    state: tray_state::peer_state_text(p),
                 })
                 .collect()
         })
@@ -114,7 +124,7 @@ pub fn menu_inputs(
         devices,
         nearby,
         autostart,
-        engine_running: status.is_some(),
+        engine_running,
     }
 }
 

@@ -45,8 +45,10 @@ pub fn show<R: Runtime, M: Manager<R> + tauri::Emitter<R>>(app: &M, view: Option
         tracing::warn!(error = %e, "cannot show the window");
     }
     if let Some(state) = app.try_state::<ShellState>() {
-        state.conflicts_shown();
-        state.ask_refresh();
+        // The user now sees the window and with it the conflicts: no longer new (the engine
+        // keeps the count), then the tray refreshes.
+        let state = state.inner().clone();
+        tauri::async_runtime::spawn(async move { state.mark_conflicts_seen().await });
     }
     if let Some(view) = view {
         ui_events::emit(app, &UiEvent::Navigate { view });

@@ -14,6 +14,9 @@ fn get_status_answers_the_engines_status_json() {
     assert_eq!(status["nodeId"], t.host.info().node_id.as_str());
     assert_eq!(status["mode"], "polled");
     assert!(status["peers"].as_array().unwrap().is_empty());
+    // The tray reads the same body into its typed form.
+    let typed = mayros_sync_tray::tray_state::parse_status(status.clone()).unwrap();
+    assert_eq!(typed.summary.label, status["summary"]["label"]);
     // The same engine answers `mayros sync …` through daemon.json.
     let info = mayros_sync_node::DaemonInfo::read(t.dir.path()).unwrap();
     assert_eq!(info.api, t.host.info().api);
@@ -140,4 +143,37 @@ fn an_engine_that_could_not_start_is_reported_by_every_command() {
     let err = common::invoke_on(&window, "get_status", json!({})).unwrap_err();
     assert_eq!(err["kind"], "ENGINE_DOWN");
     assert!(err["message"].as_str().unwrap().contains("already running"));
+}
+
+/// New conflicts need attention (the engine's state) until the user looks: listing them or
+/// opening the window marks them seen.
+#[test]
+fn listing_conflicts_or_opening_the_window_marks_them_seen() {
+    let t = common::start(false);
+    let status = || t.invoke("get_status", json!({})).unwrap();
+    common::log_conflict(&t.host, 1);
+    common::log_conflict(&t.host, 2);
+    let s = status();
+    assert_eq!(s["unseenConflicts"], 2, "{s}");
+    assert_eq!(s["summary"]["state"], "attention");
+    assert_eq!(s["summary"]["details"][0], "2 new conflicts");
+
+    let listed = t.invoke("list_conflicts", json!({})).unwrap();
+    assert_eq!(listed.as_array().map(Vec::len), Some(2));
+    let s = status();
+    assert_eq!(s["unseenConflicts"], 0, "{s}");
+    assert_ne!(s["summary"]["state"], "attention");
+
+    common::log_conflict(&t.host, 3);
+    assert_eq!(status()["unseenConflicts"], 1);
+    mayros_sync_tray::window::show(&t.app, None);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while status()["unseenConflicts"] != 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "opening the window did not mark the conflict seen: {}",
+            status()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }

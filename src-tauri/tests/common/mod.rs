@@ -95,3 +95,43 @@ impl Drop for TestApp {
         tauri::async_runtime::block_on(async move { host.shutdown().await });
     }
 }
+
+/// Logs a conflict in the engine's store: a local value of `ex:person<n> ex:city`, then a
+/// newer, different one from a peer.
+pub fn log_conflict(host: &EngineHost, n: u64) {
+    use mayros_sync_proto::config::ConflictStrategy;
+    use mayros_sync_proto::{timefmt, Hlc, Triple, Value as V};
+    use mayros_sync_store::{ApplyContext, NewTriple, RemoteTriple, WriteContext};
+    let engine = Arc::clone(host.engine());
+    let now = engine.clock().now_ms();
+    let subject = format!("ex:person{n}");
+    let city = |c: &str| Triple::new(&subject, "ex:city", V::String(c.into())).unwrap();
+    let (local, remote) = (city("Paris"), city("Lyon"));
+    let logged = tauri::async_runtime::block_on(engine.with_store(move |s| {
+        let author = "e".repeat(64);
+        s.insert(
+            &NewTriple::new(local),
+            &WriteContext {
+                wall_ms: now,
+                author,
+            },
+        )?;
+        let theirs = RemoteTriple {
+            triple: remote,
+            created_at: timefmt::format_rfc3339_ms(now + 1_000),
+            author: "b".repeat(64),
+            hlc: Hlc::new(now + 1_000, 0),
+        };
+        let ctx = ApplyContext {
+            wall_ms: now + 2_000,
+            peer: "b".repeat(64),
+            strategy: ConflictStrategy::LastWriterWins,
+            multi_valued: Vec::new(),
+            exclude_prefixes: Vec::new(),
+            review_horizon: None,
+        };
+        s.apply_remote(&[theirs], &[], &ctx)
+            .map(|out| out.conflicts)
+    }));
+    assert_eq!(logged.unwrap(), 1, "one conflict logged");
+}

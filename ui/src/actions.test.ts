@@ -4,8 +4,8 @@ import { createActions } from './actions';
 import { ApiError } from './api';
 import type { Loaders } from './loading';
 import { createState } from './state';
-import { fakeApi, sampleStatus } from './testing';
-import type { Conflict, PairRequest } from './types';
+import { fakeApi, sampleRequest, sampleStatus } from './testing';
+import type { Conflict } from './types';
 
 function setup(answers: Parameters<typeof fakeApi>[0] = {}) {
   const state = createState();
@@ -15,16 +15,38 @@ function setup(answers: Parameters<typeof fakeApi>[0] = {}) {
   return { state, api, load, render, actions: createActions({ state, api, load, render }) };
 }
 
-const request: PairRequest = { nodeId: 'n1', name: 'bravo', address: 'a', code: '123456', expiresAt: '' };
+const request = sampleRequest({ nodeId: 'n1', name: 'bravo', address: 'a', expiresAt: '' });
 
 afterEach(() => vi.useRealTimers());
 
 describe('actions', () => {
   it('go switches the view and redraws', () => {
     const t = setup();
+    t.actions.go('devices');
+    expect(t.state.view).toBe('devices');
+    expect(t.render).toHaveBeenCalledTimes(1);
+    expect(t.api.markConflictsSeen).not.toHaveBeenCalled();
+  });
+
+  it('opening the conflicts marks them seen once, then reads the status again', async () => {
+    const t = setup();
     t.actions.go('conflicts');
     expect(t.state.view).toBe('conflicts');
-    expect(t.render).toHaveBeenCalledTimes(1);
+    t.actions.go('conflicts');
+    await vi.waitFor(() => expect(t.load.status).toHaveBeenCalledTimes(1));
+    expect(t.api.markConflictsSeen).toHaveBeenCalledTimes(1);
+    t.actions.go('overview');
+    t.actions.go('conflicts');
+    await vi.waitFor(() => expect(t.load.status).toHaveBeenCalledTimes(2));
+    expect(t.api.markConflictsSeen).toHaveBeenCalledTimes(2);
+  });
+
+  it('marking the conflicts seen still reads the status when the engine refuses', async () => {
+    const t = setup();
+    t.api.markConflictsSeen = vi.fn(() => Promise.reject(new ApiError('ENGINE_DOWN', 'down')));
+    await t.actions.markConflictsSeen();
+    expect(t.load.status).toHaveBeenCalledTimes(1);
+    expect(t.state.syncResult).toBeNull();
   });
 
   it('sync now reports every device’s outcome and reads the status again', async () => {

@@ -10,6 +10,8 @@ import type { Conflict, PairRequest, PairSession, PeerView, SyncNowOutcome } fro
 /** The user's actions, as the views call them. */
 export interface Actions {
   go(view: View): void;
+  /** The user looks at the conflicts: the engine stops counting them as new; status is read again. */
+  markConflictsSeen(): Promise<void>;
   syncNow(peer?: string): Promise<void>;
   pause(minutes?: number): Promise<void>;
   resume(): Promise<void>;
@@ -30,11 +32,25 @@ export interface ActionDeps {
 
 /** Builds the actions over a state, an API, the loaders and the window's render. */
 export function createActions({ state, api, load, render }: ActionDeps): Actions {
+  async function markConflictsSeen(): Promise<void> {
+    try {
+      await api.markConflictsSeen();
+    } catch {
+      /* not worth a message: the header keeps saying "new conflicts" until the next look */
+    }
+    await load.status();
+    render();
+  }
+
   return {
     go(view) {
+      const opened = view === 'conflicts' && state.view !== 'conflicts';
       state.view = view;
       render();
+      if (opened) void markConflictsSeen();
     },
+
+    markConflictsSeen,
 
     async syncNow(peer) {
       if (peer) state.peerBusy.add(peer);

@@ -88,6 +88,18 @@ describe('HTTP transport', () => {
     expect(init6.body).toBe('{"sync":{"intervalSeconds":"abc"}}');
   });
 
+  it('marks the conflicts seen with a POST', async () => {
+    const { win } = fakeWindow('#token=t0k');
+    const fetch = vi.fn(async () => jsonResponse(200, { seen: 3 }));
+    const api = createApi(env(win, { fetch: fetch as unknown as typeof globalThis.fetch }));
+    await expect(api.markConflictsSeen()).resolves.toBeUndefined();
+    const [url, init] = fetch.mock.calls[0] as unknown as [string, RequestInit];
+    expect(url).toBe('/api/v1/sync/conflicts/seen');
+    expect(init.method).toBe('POST');
+    expect((init.headers as Record<string, string>).Authorization).toBe('Bearer t0k');
+    expect(init.body).toBe('{}');
+  });
+
   it('sends no token to the open p2p status route', async () => {
     const { win } = fakeWindow('#token=t0k');
     const fetch = vi.fn(async () => jsonResponse(200, {}));
@@ -177,6 +189,14 @@ describe('Tauri transport', () => {
       ['put_config', { config: { namespace: 'x' } }],
       ['get_status', {}],
     ]);
+  });
+
+  it('leaves marking the conflicts seen to the shell', async () => {
+    const { win } = fakeWindow('', true);
+    const invoke = vi.fn(async () => ({}));
+    const api = createApi(env(win, { invoke }));
+    await expect(api.markConflictsSeen()).resolves.toBeUndefined();
+    expect(invoke).not.toHaveBeenCalled();
   });
 
   it('maps {kind, message} errors to ApiError', async () => {

@@ -5,6 +5,16 @@
 import { invoke as tauriInvoke } from '@tauri-apps/api/core';
 import { listen as tauriListen } from '@tauri-apps/api/event';
 
+import type {
+  ConflictEvent,
+  FailureEvent,
+  MetricsEvent,
+  NearbyChange,
+  PairingEvent,
+  PeerEvent,
+  StatusEvent,
+} from './engine_types';
+
 /** Event kinds the engine pushes (SSE event names; Tauri `engine://<kind>`). */
 export const ENGINE_EVENTS = [
   'status',
@@ -14,13 +24,37 @@ export const ENGINE_EVENTS = [
   'pairing',
   'failure',
   'conflict',
-] as const;
+] as const satisfies ReadonlyArray<keyof EngineEventPayloads>;
 export type EngineEventKind = (typeof ENGINE_EVENTS)[number];
 
-/** Events the shell itself adds (app only). */
-export type AppEvent =
-  | { kind: 'autostart'; data: { enabled: boolean } }
-  | { kind: 'navigate'; data: { view: 'pair' | 'devices' | 'settings' } };
+/** What each engine event carries: the engine's generated types (engine_types.ts). */
+export interface EngineEventPayloads {
+  status: StatusEvent;
+  metrics: MetricsEvent;
+  peer: PeerEvent;
+  nearby: NearbyChange;
+  pairing: PairingEvent;
+  failure: FailureEvent;
+  conflict: ConflictEvent;
+}
+
+/** Every payload kind has its event name in ENGINE_EVENTS (the other way round is checked above). */
+const EVERY_EVENT_LISTED: Exclude<keyof EngineEventPayloads, EngineEventKind> extends never ? true : never = true;
+void EVERY_EVENT_LISTED;
+
+/** Events the shell itself adds (app only; src-tauri/src/ui_events.rs), with what they carry. */
+export interface AppEventPayloads {
+  'app:autostart': { enabled: boolean };
+  'app:navigate': { view: 'pair' | 'devices' | 'settings' };
+}
+
+/** Every pushed event's payload by kind. */
+export type EventPayloads = EngineEventPayloads & AppEventPayloads;
+
+/** One pushed event: its kind and its payload (`null` when it carried none or no JSON). The
+ *  payload is the sender's JSON taken as its declared type, not validated: an older or newer
+ *  engine may leave fields out. */
+export type PushedEvent = { [K in keyof EventPayloads]: [kind: K, data: EventPayloads[K] | null] }[keyof EventPayloads];
 
 /**
  * A failed operation: `kind` is the engine's `code` (e.g. `INVALID_CONFIG`) or a shell kind;
@@ -41,14 +75,18 @@ export class ApiError extends Error {
 
 type Args = Record<string, unknown>;
 
-/** One operation: its Tauri command and its HTTP request. */
-interface Route {
-  command: string;
+/** An HTTP request of the local API. */
+interface HttpRoute {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: (a: Args) => string;
   body?: (a: Args) => unknown;
   /** No token needed (and none sent). */
   open?: boolean;
+}
+
+/** One operation: its Tauri command and its HTTP request. */
+interface Route extends HttpRoute {
+  command: string;
 }
 
 const seg = (v: unknown): string => encodeURIComponent(String(v));
@@ -96,6 +134,10 @@ export const ROUTES = {
 
 export type Operation = keyof typeof ROUTES;
 
+/** `POST /api/v1/sync/conflicts/seen` (answers `{"seen": n}`): HTTP only, the shell has no command
+ *  for it (see `markConflictsSeen`). */
+const CONFLICTS_SEEN: HttpRoute = { method: 'POST', path: () => '/api/v1/sync/conflicts/seen', body: () => ({}) };
+
 /** What the transport needs from its surroundings (injected in tests). */
 export interface Env {
   window: {
@@ -133,8 +175,11 @@ export function tokenFromHash(hash: string): string | null {
 /** Live-connection state, shown in the header. */
 export type LinkState = 'connecting' | 'live' | 'reconnecting';
 
-/** A handler of pushed events. */
-export type EventHandler = (kind: EngineEventKind | 'app:autostart' | 'app:navigate', data: unknown) => void;
+/** A handler of pushed events (switching on `kind` narrows `data`). */
+export type EventHandler = (...event: PushedEvent) => void;
+
+/** A handler as the transports call it: with the kind they heard and the JSON they got. */
+const untyped = (handler: EventHandler) => handler as unknown as (kind: keyof EventPayloads, data: unknown) => void;
 
 /** The API as the views use it. */
 export interface Api {
@@ -145,6 +190,8 @@ export interface Api {
   /** Start-at-login (app only; `null` in a browser). */
   getAutostart(): Promise<boolean | null>;
   setAutostart(enabled: boolean): Promise<boolean>;
+  /** Tells the engine the user looked at the conflicts: status stops counting them as new. */
+  markConflictsSeen(): Promise<void>;
   /** Subscribes to pushed events; `onLink` hears the connection state. Returns a stop function. */
   subscribe(handler: EventHandler, onLink?: (s: LinkState) => void): () => void;
 }
@@ -203,7 +250,13 @@ function tauriApi(env: Env): Api {
         throw toApiError(e);
       }
     },
-    subscribe(handler, onLink) {
+    async markConflictsSeen() {
+      // A no-op in the app: the shell has no command for it and marks the conflicts seen itself
+      // when the window is shown and when they are listed (src-tauri: window.rs `show`,
+      // commands.rs `list_conflicts`), so the UI need not ask.
+    },
+    subscribe(typed, onLink) {
+      const handler = untyped(typed);
       const stops: Array<() => void> = [];
       let stopped = false;
       const add = (p: Promise<() => void>) =>
@@ -227,38 +280,46 @@ function httpApi(env: Env): Api {
     // Kept in memory only; the address bar (and history) lose it.
     win.history.replaceState(null, '', win.location.pathname + win.location.search);
   }
+
+  /** Sends one request of the local API; answers its JSON body. */
+  async function send<T>(route: HttpRoute, args: Args): Promise<T> {
+    const headers: Record<string, string> = {};
+    if (!route.open && token) headers.Authorization = `Bearer ${token}`;
+    const body = route.body ? route.body(args) : undefined;
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    let resp: Response;
+    try {
+      resp = await env.fetch(route.path(args), {
+        method: route.method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        cache: 'no-store',
+      });
+    } catch (e) {
+      throw new ApiError('ENGINE_DOWN', `cannot reach the engine: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const text = await resp.text();
+    const json = text.trim() === '' ? null : parseJson(text);
+    if (!resp.ok) {
+      const o = (json ?? {}) as { error?: unknown; code?: unknown; field?: unknown };
+      throw new ApiError(
+        typeof o.code === 'string' ? o.code : `HTTP_${resp.status}`,
+        typeof o.error === 'string' ? o.error : `the engine answered ${resp.status}`,
+        resp.status,
+        typeof o.field === 'string' ? o.field : undefined,
+      );
+    }
+    return json as T;
+  }
+
   return {
     transport: 'http',
     authorized: token !== null,
     async call<T>(op: Operation, args: Args = {}): Promise<T> {
-      const route: Route = ROUTES[op];
-      const headers: Record<string, string> = {};
-      if (!route.open && token) headers.Authorization = `Bearer ${token}`;
-      const body = route.body ? route.body(args) : undefined;
-      if (body !== undefined) headers['Content-Type'] = 'application/json';
-      let resp: Response;
-      try {
-        resp = await env.fetch(route.path(args), {
-          method: route.method,
-          headers,
-          body: body === undefined ? undefined : JSON.stringify(body),
-          cache: 'no-store',
-        });
-      } catch (e) {
-        throw new ApiError('ENGINE_DOWN', `cannot reach the engine: ${e instanceof Error ? e.message : String(e)}`);
-      }
-      const text = await resp.text();
-      const json = text.trim() === '' ? null : parseJson(text);
-      if (!resp.ok) {
-        const o = (json ?? {}) as { error?: unknown; code?: unknown; field?: unknown };
-        throw new ApiError(
-          typeof o.code === 'string' ? o.code : `HTTP_${resp.status}`,
-          typeof o.error === 'string' ? o.error : `the engine answered ${resp.status}`,
-          resp.status,
-          typeof o.field === 'string' ? o.field : undefined,
-        );
-      }
-      return json as T;
+      return send<T>(ROUTES[op], args);
+    },
+    async markConflictsSeen() {
+      await send(CONFLICTS_SEEN, {});
     },
     async getAutostart() {
       return null;
@@ -266,7 +327,8 @@ function httpApi(env: Env): Api {
     async setAutostart() {
       throw new ApiError('UNSUPPORTED', 'Start at login is only available in the desktop app.');
     },
-    subscribe(handler, onLink) {
+    subscribe(typed, onLink) {
+      const handler = untyped(typed);
       const ES = env.EventSource;
       if (!ES || !token) return () => {};
       onLink?.('connecting');

@@ -1,12 +1,12 @@
 // @vitest-environment happy-dom
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import { mountApp } from './app';
 import type { Sample } from './chart';
-import { createState } from './state';
-import { fakeApi, sampleStatus, textOf } from './testing';
+import { createState, type AppState } from './state';
+import { fakeApi, sampleMetrics, sampleStatus, textOf } from './testing';
 
-function mount() {
+function mount(view: AppState['view'] = 'overview') {
   const samples: Sample[] = [];
   const api = fakeApi({
     status: sampleStatus(),
@@ -15,7 +15,7 @@ function mount() {
     conflicts: [],
     getConfig: { config: { discovery: { bonjourEnabled: true } }, path: '/c.json', warnings: [] },
   });
-  const state = createState();
+  const state = { ...createState(), view };
   const root = document.createElement('div');
   const app = mountApp(root, { state, api, makeChart: () => ({ get points() { return samples.length; }, push: (s) => void samples.push(s) }) });
   return { app, api, root, state };
@@ -51,12 +51,30 @@ describe('the window', () => {
     expect(textOf(root, 'nearby-empty')).toBe('Looking for devices… Devices running Mayros Sync with discovery on appear here.');
   });
 
+  it('marks the conflicts seen when the user opens them, once', async () => {
+    const { app, api, root } = mount();
+    await app.loadAll();
+    app.render();
+    expect(api.markConflictsSeen).not.toHaveBeenCalled();
+    root.querySelector<HTMLButtonElement>('[data-testid="tab-conflicts"]')?.click();
+    root.querySelector<HTMLButtonElement>('[data-testid="tab-conflicts"]')?.click();
+    expect(shown(root)).toEqual(['conflicts']);
+    await vi.waitFor(() => expect(api.calls.filter((c) => c.op === 'status')).toHaveLength(2));
+    expect(api.markConflictsSeen).toHaveBeenCalledTimes(1);
+  });
+
+  it('marks the conflicts seen when the window opens on them', async () => {
+    const { app, api } = mount('conflicts');
+    await app.loadAll();
+    expect(api.markConflictsSeen).toHaveBeenCalledTimes(1);
+  });
+
   it('draws pushed metrics on the chart and in the overview', () => {
     const { app, api, root, state } = mount();
     app.render();
     app.live.subscribe();
-    api.handler?.('metrics', { tripleCount: 99 });
-    expect(state.metrics).toEqual({ tripleCount: 99 });
+    api.handler?.('metrics', sampleMetrics({ tripleCount: 99 }));
+    expect(state.metrics?.tripleCount).toBe(99);
     expect(root.querySelector('[data-testid="chart"]')?.getAttribute('data-points')).toBe('1');
   });
 });

@@ -23,7 +23,8 @@ export interface App {
   load: Loaders;
   /** Redraws every view from the state. */
   render(): void;
-  /** Reads everything the views show from the engine (status, devices, requests, conflicts, config). */
+  /** Reads everything the views show from the engine (status, devices, requests, conflicts,
+   *  config); a window that opens on the Conflicts view marks them seen, as opening it does. */
   loadAll(): Promise<void>;
 }
 
@@ -73,6 +74,7 @@ export function mountApp(root: HTMLElement, { state, api, makeChart }: AppDeps):
 
   async function loadAll(): Promise<void> {
     await Promise.all([load.status(), load.nearby(), load.requests(), load.conflicts(), settings.reload()]);
+    if (state.view === 'conflicts') await actions.markConflictsSeen();
   }
 
   return { actions, live, load, render, loadAll };

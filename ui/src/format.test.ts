@@ -1,8 +1,9 @@
-import cases from './tray_state_cases.json';
 import { describe, expect, it } from 'vitest';
 
+import { NODE_ID_SHORT_LEN } from './engine_types';
 import {
   DASH,
+  detailSentence,
   formatBytes,
   formatCode,
   formatCount,
@@ -10,14 +11,13 @@ import {
   formatMs,
   formatRelative,
   formatUptime,
-  overallState,
   peerStateText,
   roundLatencyMs,
   shortId,
+  stateTone,
   warningKey,
 } from './format';
-import type { StateTone } from './format';
-import type { Status } from './types';
+import { sampleGossip, sampleNativePeer, samplePeer } from './testing';
 
 describe('formatters', () => {
   it('show a dash for unknown values, never a made-up zero', () => {
@@ -58,20 +58,27 @@ describe('formatters', () => {
     expect(formatCode('123456')).toBe('123 456');
     expect(formatCode('123 456')).toBe('123 456');
     expect(formatCode('abc')).toBe('abc');
-    expect(shortId('a'.repeat(60) + 'beef')).toBe('aaaaaaaa…beef');
+    const id = '0123456789abcdef'.repeat(4);
+    expect(NODE_ID_SHORT_LEN).toBe(12);
+    expect(shortId(id)).toBe('0123456789ab');
+    expect(shortId(id)).toHaveLength(NODE_ID_SHORT_LEN);
+    expect(shortId('abc')).toBe('abc');
+    expect(shortId('')).toBe(DASH);
   });
 
   it('round latency is the slowest measured peer', () => {
     expect(roundLatencyMs(null)).toBeNull();
-    expect(roundLatencyMs({ peers: [] })).toBeNull();
+    expect(roundLatencyMs(sampleGossip({ peers: [] }))).toBeNull();
     expect(
-      roundLatencyMs({
-        peers: [
-          { nodeId: 'a', connected: true, lastRoundMs: 12 },
-          { nodeId: 'b', connected: true, lastRoundMs: null },
-          { nodeId: 'c', connected: false, lastRoundMs: 40 },
-        ],
-      }),
+      roundLatencyMs(
+        sampleGossip({
+          peers: [
+            sampleNativePeer({ nodeId: 'a', connected: true, lastRoundMs: 12 }),
+            sampleNativePeer({ nodeId: 'b', connected: true, lastRoundMs: null }),
+            sampleNativePeer({ nodeId: 'c', connected: false, lastRoundMs: 40 }),
+          ],
+        }),
+      ),
     ).toBe(40);
   });
 });
@@ -82,61 +89,31 @@ describe('config messages', () => {
   });
 });
 
-describe('overall state', () => {
-  const base: Status = {
-    mode: 'native',
-    modeReason: 'r',
-    nodeId: 'n',
-    name: 'me',
-    peers: [{ nodeId: 'p', name: 'bravo', status: 'active' }],
-    gossip: { peers: [{ nodeId: 'p', connected: true }] },
-    cortex: { healthy: true },
-  };
-  it('uses the tray labels', () => {
-    expect(overallState(null).label).toBe('Error');
-    expect(overallState(base).label).toBe('In sync');
-    expect(overallState(base, { syncing: true }).label).toBe('Syncing');
-    expect(overallState({ ...base, paused: true }).label).toBe('Paused');
-    expect(overallState({ ...base, mode: 'none', modeReason: 'Cortex unhealthy: down' })).toMatchObject({
-      label: 'Offline',
-      detail: 'Cortex unhealthy: down',
-    });
-    expect(overallState({ ...base, peers: [] }).detail).toMatch(/No paired devices/);
-    expect(overallState({ ...base, peers: [{ nodeId: 'p', name: 'bravo', status: 'active', failures: 3 }] })).toMatchObject({
-      label: 'Needs attention',
-      detail: 'Sync with bravo is failing.',
-    });
+describe('state display', () => {
+  it('maps each engine state to a tone, and an unreachable engine to error', () => {
+    expect(stateTone('in-sync')).toBe('ok');
+    expect(stateTone('syncing')).toBe('busy');
+    expect(stateTone('paused')).toBe('paused');
+    expect(stateTone('offline')).toBe('offline');
+    expect(stateTone('attention')).toBe('attention');
+    expect(stateTone(null)).toBe('error');
   });
 
-  it('renders the engine state with progress and the failing reason', () => {
-    const syncing: Status = {
-      ...base,
-      state: 'syncing',
-      peers: [{ nodeId: 'p', name: 'bravo', status: 'active', state: 'syncing', toReceive: 1200, toSend: 5 }],
-    };
-    expect(overallState(syncing)).toMatchObject({ label: 'Syncing', detail: '1,200 to receive, 5 to send.' });
-    expect(peerStateText(syncing.peers[0])).toBe('syncing · 1,200 to receive · 5 to send');
-    const failing: Status = {
-      ...base,
-      state: 'attention',
-      peers: [{ nodeId: 'p', name: 'bravo', status: 'unreachable', failures: 4, state: 'failing', stateReason: 'no answer in time' }],
-    };
-    expect(overallState(failing).detail).toBe('Sync with bravo is failing: no answer in time.');
-    expect(peerStateText(failing.peers[0])).toBe('failing');
-    expect(peerStateText({ nodeId: 'q', name: 'old', status: 'active' })).toBe('active');
+  it('joins the engine’s details into one sentence', () => {
+    expect(detailSentence([])).toBe('');
+    expect(detailSentence(['1 of 2 paired device(s) online'])).toBe('1 of 2 paired device(s) online.');
+    expect(detailSentence(['sync with bravo is failing: no answer in time', '2 new conflicts'])).toBe(
+      'Sync with bravo is failing: no answer in time; 2 new conflicts.',
+    );
+    expect(detailSentence(['Cortex unhealthy: down.'])).toBe('Cortex unhealthy: down.');
+    expect(detailSentence(['', '  '])).toBe('');
   });
 
-  const tones: Record<string, StateTone> = {
-    'in-sync': 'ok',
-    syncing: 'busy',
-    paused: 'paused',
-    offline: 'offline',
-    attention: 'attention',
-    error: 'error',
-  };
-  for (const c of cases.cases as { name: string; status: Status | null; syncing?: boolean; expect: string }[]) {
-    it(`agrees with the tray: ${c.name}`, () => {
-      expect(overallState(c.status, { syncing: c.syncing ?? false }).tone).toBe(tones[c.expect]);
-    });
-  }
+  it('says where each device stands, with progress while syncing', () => {
+    expect(peerStateText(samplePeer({ state: 'syncing', toReceive: 1200, toSend: 5 }))).toBe('syncing · 1,200 to receive · 5 to send');
+    expect(peerStateText(samplePeer({ state: 'syncing' }))).toBe('syncing');
+    expect(peerStateText(samplePeer({ state: 'in-sync' }))).toBe('in sync');
+    expect(peerStateText(samplePeer({ state: 'failing', failures: 4, stateReason: 'no answer in time' }))).toBe('failing');
+    expect(peerStateText(samplePeer({ state: '', status: 'active' }))).toBe('active');
+  });
 });

@@ -1,6 +1,7 @@
 // Formatting of engine values for display. Unknown values are always "—", never a made-up 0.
 
-import type { Gossip, PeerView, Status } from './types';
+import { NODE_ID_SHORT_LEN } from './engine_types';
+import type { Gossip, OverallState, PeerView } from './types';
 
 /** Shown for every unknown value. */
 export const DASH = '—';
@@ -81,10 +82,11 @@ export function formatUptime(v: unknown): string {
   return `${Math.floor(v / 86_400)} d ${Math.floor((v % 86_400) / 3600)} h`;
 }
 
-/** A 64-hex node id as "abcd1234…9f0e". */
+/** A node id in its short form, as the CLI, the logs and the tray show it: its first
+ *  `NODE_ID_SHORT_LEN` (12) hex digits. */
 export function shortId(id: unknown): string {
   if (typeof id !== 'string' || id === '') return DASH;
-  return id.length > 16 ? `${id.slice(0, 8)}…${id.slice(-4)}` : id;
+  return id.slice(0, NODE_ID_SHORT_LEN);
 }
 
 /** A verification code as `NNN NNN` (the engine already sends it so; digits only are regrouped). */
@@ -110,70 +112,33 @@ export function roundLatencyMs(g: Gossip | null | undefined): number | null {
   return ms.length ? Math.max(...ms) : null;
 }
 
-/** The overall state, with the tray's labels (DESIGN §10). */
+/** How the header's state pill looks: one tone per engine state, and `error` when the engine
+ *  cannot be reached (the tray's sixth state, which is the shell's, not the engine's). */
 export type StateTone = 'ok' | 'busy' | 'paused' | 'offline' | 'attention' | 'error';
 
-/** Failed syncs in a row after which a peer needs attention (as the tray and its notifications). */
-export const PERSISTENT_FAILURES = 3;
+const TONES: Record<OverallState, StateTone> = {
+  'in-sync': 'ok',
+  syncing: 'busy',
+  paused: 'paused',
+  offline: 'offline',
+  attention: 'attention',
+};
 
-/** Paired peers: every peer the engine lists except removed ones. */
-export function pairedPeers(s: Status): PeerView[] {
-  return (s.peers ?? []).filter((p) => p.status !== 'removed');
+/** The tone of an engine state (`null`: the engine cannot be reached). */
+export function stateTone(state: OverallState | null): StateTone {
+  return state === null ? 'error' : TONES[state];
 }
 
-/** Whether a paired peer is reachable now: a connected gossip link in native mode, else an
- *  active peer whose last sync did not fail (the tray's rule, src-tauri/src/tray_state.rs). */
-export function peerOnline(s: Status, p: PeerView): boolean {
-  if (p.state) return p.state === 'in-sync' || p.state === 'syncing' || p.state === 'failing';
-  if (s.mode === 'native' && Array.isArray(s.gossip?.peers)) {
-    return s.gossip.peers.some((l) => l.nodeId === p.nodeId && l.connected === true);
-  }
-  return p.status === 'active' && p.lastResult !== 'error';
-}
-
-/** The state label and tone of a status (`null`: the engine cannot be reached). The rules are the
- *  tray's; ui/src/tray_state_cases.json holds the cases both are tested against. */
-export function overallState(
-  s: Status | null,
-  opts: { syncing?: boolean } = {},
-): { label: string; tone: StateTone; detail: string } {
-  if (!s) return { label: 'Error', tone: 'error', detail: 'The engine cannot be reached.' };
-  if (s.paused)
-    return {
-      label: 'Paused',
-      tone: 'paused',
-      detail: s.pausedUntil ? `until ${formatTime(s.pausedUntil)}` : 'until resumed',
-    };
-  if (s.mode === 'none')
-    return { label: 'Offline', tone: 'offline', detail: s.modeReason || 'No Cortex to sync.' };
-  const paired = pairedPeers(s);
-  const failing = paired.filter(
-    (p) =>
-      (p.failures ?? 0) >= PERSISTENT_FAILURES &&
-      (!p.state || p.state === 'failing' || p.state === 'unreachable'),
-  );
-  if (failing.length > 0)
-    return {
-      label: 'Needs attention',
-      tone: 'attention',
-      detail: `Sync with ${failing
-        .map((p) => (p.stateReason ? `${p.name} is failing: ${p.stateReason}` : `${p.name} is failing`))
-        .join('; ')}.`,
-    };
-  if ((s.reviewCount ?? 0) > 0)
-    return { label: 'Needs attention', tone: 'attention', detail: `${s.reviewCount} item(s) held for review.` };
-  if (opts.syncing) return { label: 'Syncing', tone: 'busy', detail: 'A sync is running.' };
-  if (s.state === 'syncing') {
-    const incoming = paired.reduce((n, p) => n + (p.toReceive ?? 0), 0);
-    const outgoing = paired.reduce((n, p) => n + (p.toSend ?? 0), 0);
-    const parts = [incoming > 0 ? `${formatCount(incoming)} to receive` : '', outgoing > 0 ? `${formatCount(outgoing)} to send` : ''].filter(Boolean);
-    return { label: 'Syncing', tone: 'busy', detail: parts.length ? `${parts.join(', ')}.` : 'Comparing with your devices.' };
-  }
-  const online = paired.filter((p) => peerOnline(s, p)).length;
-  if (paired.length === 0)
-    return { label: 'Offline', tone: 'offline', detail: 'No paired devices yet: pair one under Devices.' };
-  if (online === 0) return { label: 'Offline', tone: 'offline', detail: 'No paired device is reachable.' };
-  return { label: 'In sync', tone: 'ok', detail: `${online} of ${paired.length} paired device(s) online` };
+/** The facts behind a state as one sentence: ["sync with bravo is failing: x", "2 new
+ *  conflicts"] → "Sync with bravo is failing: x; 2 new conflicts." (empty when there are none). */
+export function detailSentence(details: readonly string[]): string {
+  const text = details
+    .map((d) => d.trim())
+    .filter((d) => d !== '')
+    .join('; ');
+  if (text === '') return '';
+  const first = text.charAt(0).toUpperCase() + text.slice(1);
+  return /[.!?…]$/.test(first) ? first : `${first}.`;
 }
 
 /** The config key a clamping warning names: "sync.intervalSeconds = 1 is out of range …". */
@@ -189,8 +154,8 @@ export function peerStateText(p: PeerView): string {
   if (p.state === 'in-sync') return 'in sync';
   if (p.state === 'syncing') {
     const parts = [
-      (p.toReceive ?? 0) > 0 ? `${formatCount(p.toReceive)} to receive` : '',
-      (p.toSend ?? 0) > 0 ? `${formatCount(p.toSend)} to send` : '',
+      p.toReceive > 0 ? `${formatCount(p.toReceive)} to receive` : '',
+      p.toSend > 0 ? `${formatCount(p.toSend)} to send` : '',
     ].filter(Boolean);
     return parts.length ? `syncing · ${parts.join(' · ')}` : 'syncing';
   }

@@ -4,7 +4,8 @@ import { describe, expect, it, vi } from 'vitest';
 import type { Sample } from './chart';
 import { createLive } from './live';
 import { createState } from './state';
-import { fakeActions, fakeApi } from './testing';
+import { fakeActions, fakeApi, sampleGossip, sampleMetrics } from './testing';
+import type { Metrics } from './types';
 
 function setup(hidden = false) {
   const state = createState();
@@ -24,20 +25,27 @@ function setup(hidden = false) {
 describe('live events', () => {
   it('feed metrics to the state and the chart, then redraw', () => {
     const t = setup();
-    t.api.handler?.('metrics', { tripleCount: 10, gossip: { changesReceived: 4, round: 1 } });
-    expect(t.state.metrics).toEqual({ tripleCount: 10, gossip: { changesReceived: 4, round: 1 } });
+    const m = sampleMetrics({ tripleCount: 10, gossip: sampleGossip({ changesReceived: 4, round: 1 }) });
+    t.api.handler?.('metrics', m);
+    expect(t.state.metrics).toBe(m);
     expect(t.samples).toHaveLength(1);
     expect(t.samples[0]).toMatchObject({ triples: 10, synced: 4 });
     expect(t.render).toHaveBeenCalledTimes(1);
     expect(t.refresh).not.toHaveBeenCalled();
   });
 
+  it('take the figures an older engine sends, and no more', () => {
+    const t = setup();
+    t.api.handler?.('metrics', { tripleCount: 5 } as Metrics);
+    expect(t.samples[0]).toMatchObject({ triples: 5, synced: null, latencyMs: null });
+  });
+
   it('refresh the status when the figures move, not when they stay', () => {
     const t = setup();
-    t.api.handler?.('metrics', { tripleCount: 10 });
-    t.api.handler?.('metrics', { tripleCount: 10 });
+    t.api.handler?.('metrics', sampleMetrics({ tripleCount: 10 }));
+    t.api.handler?.('metrics', sampleMetrics({ tripleCount: 10 }));
     expect(t.refresh).not.toHaveBeenCalled();
-    t.api.handler?.('metrics', { tripleCount: 11 });
+    t.api.handler?.('metrics', sampleMetrics({ tripleCount: 11 }));
     expect(t.refresh).toHaveBeenCalledWith('status');
   });
 
@@ -45,7 +53,7 @@ describe('live events', () => {
     const t = setup(true);
     t.api.handler?.('metrics', null);
     expect(t.samples).toHaveLength(0);
-    t.api.handler?.('metrics', { tripleCount: 1 });
+    t.api.handler?.('metrics', sampleMetrics({ tripleCount: 1 }));
     expect(t.samples).toHaveLength(1);
     expect(t.render).not.toHaveBeenCalled();
     t.doc.hidden = false;

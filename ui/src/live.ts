@@ -1,5 +1,6 @@
 // Pushed events (SSE in a browser, Tauri events in the app): metrics feed the chart, the rest
-// schedule refreshes; the link state is shown in the header.
+// schedule refreshes; the link state is shown in the header. Payloads are typed by kind
+// (api.ts `EventPayloads`: the engine's generated event types, the shell's own for `app:*`).
 
 import type { Actions } from './actions';
 import type { Api } from './api';
@@ -23,8 +24,8 @@ export interface LiveDeps {
 
 /** The live-update handlers. */
 export interface Live {
-  /** Takes a `metrics` event. */
-  onMetrics(data: unknown): void;
+  /** Takes a `metrics` event (`null`: it carried nothing usable). */
+  onMetrics(data: Metrics | null): void;
   /** Subscribes to the engine's events and to the page's visibility; returns the stop function. */
   subscribe(): () => void;
 }
@@ -34,9 +35,8 @@ export function createLive({ state, api, actions, chart, refresh, render, doc = 
   /** The figures of the last metrics event, to notice when they move. */
   let lastFigures: string | null = null;
 
-  function onMetrics(data: unknown): void {
-    if (!data || typeof data !== 'object') return;
-    const m = data as Metrics;
+  function onMetrics(m: Metrics | null): void {
+    if (!m || typeof m !== 'object') return;
     // When the figures moved, the status behind the other cards (peers' last sync, the Cortex's
     // detail line) moved too: refresh it, at most once per metrics event (every 2 s).
     const figures = JSON.stringify([m.tripleCount, m.sync]);
@@ -45,8 +45,8 @@ export function createLive({ state, api, actions, chart, refresh, render, doc = 
     state.metrics = m;
     chart.push({
       t: Date.now() / 1000,
-      triples: typeof m.tripleCount === 'number' ? m.tripleCount : null,
-      synced: typeof m.gossip?.changesReceived === 'number' ? m.gossip.changesReceived : null,
+      triples: m.tripleCount ?? null,
+      synced: m.gossip?.changesReceived ?? null,
       latencyMs: roundLatencyMs(m.gossip),
     });
     // Nothing to draw while the window is hidden in the tray; drawn again once shown.
@@ -75,12 +75,10 @@ export function createLive({ state, api, actions, chart, refresh, render, doc = 
           case 'failure':
             return refresh('status');
           case 'app:autostart':
-            state.autostart = Boolean((data as { enabled?: unknown })?.enabled);
+            state.autostart = data?.enabled === true;
             return render();
-          case 'app:navigate': {
-            const v = (data as { view?: string })?.view;
-            return actions.go(v === 'settings' ? 'settings' : 'devices');
-          }
+          case 'app:navigate':
+            return actions.go(data?.view === 'settings' ? 'settings' : 'devices');
         }
       },
       (link) => {

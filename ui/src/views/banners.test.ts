@@ -1,11 +1,10 @@
 // @vitest-environment happy-dom
 import { describe, expect, it } from 'vitest';
 
-import { fakeApi, fakeContext, sampleStatus } from '../testing';
-import type { PairRequest } from '../types';
+import { fakeApi, fakeContext, sampleRequest, sampleStatus } from '../testing';
 import { createBannersView } from './banners';
 
-const request = (name: string): PairRequest => ({ nodeId: `id-${name}`, name, address: '127.0.0.1:1', code: '123456', expiresAt: '' });
+const request = (name: string) => sampleRequest({ nodeId: `id-${name}`, name, address: '127.0.0.1:1', expiresAt: '' });
 
 function mount(ctx: ReturnType<typeof fakeContext>) {
   const view = createBannersView(ctx);

@@ -58,7 +58,7 @@ describe('conflicts', () => {
   it('names a peer by its paired name, else by its short id', () => {
     const state = fakeContext({ status: sampleStatus() }).state;
     expect(peerName(state, 'node-bravo-9876543210')).toBe('bravo');
-    expect(peerName(state, 'node-unknown-0000000')).toBe('node-unk…0000');
+    expect(peerName(state, '0123456789abcdef0123')).toBe('0123456789ab');
     expect(peerName(fakeContext().state, 'abc')).toBe('abc');
   });
 });

@@ -2,27 +2,22 @@
 import { describe, expect, it } from 'vitest';
 
 import { DASH } from '../format';
-import { button, buttons, fakeContext, sampleStatus, textOf } from '../testing';
-import type { NearbyDevice, PairRequest } from '../types';
+import {
+  button,
+  buttons,
+  fakeContext,
+  sampleGossip,
+  sampleMetrics,
+  sampleNativePeer,
+  sampleNearby,
+  sampleRequest,
+  sampleStatus,
+  textOf,
+} from '../testing';
 import { createDevicesView, pairTarget } from './devices';
 
-const request: PairRequest = {
-  nodeId: 'node-charlie',
-  name: 'charlie',
-  address: '127.0.0.1:7003',
-  code: '123456',
-  expiresAt: new Date(Date.now() + 120_000).toISOString(),
-};
-
-const nearby = (over: Partial<NearbyDevice> = {}): NearbyDevice => ({
-  nodeId: 'node-delta',
-  name: 'delta',
-  addresses: ['127.0.0.1'],
-  quicPort: 7444,
-  paired: false,
-  lastSeen: new Date().toISOString(),
-  ...over,
-});
+const request = sampleRequest();
+const nearby = sampleNearby;
 
 function mount(ctx: ReturnType<typeof fakeContext>) {
   const view = createDevicesView(ctx);
@@ -110,7 +105,7 @@ describe('devices: paired devices', () => {
     const status = sampleStatus();
     const ctx = fakeContext({
       status,
-      metrics: { gossip: { peers: [{ nodeId: 'node-bravo-9876543210', connected: true }] } },
+      metrics: sampleMetrics({ gossip: sampleGossip({ peers: [sampleNativePeer({ connected: true })] }) }),
     });
     const { root } = mount(ctx);
     const rows = root.querySelectorAll('[data-testid="peer"]');

@@ -188,7 +188,7 @@ export function createDevicesView({ state, actions, render: renderAll }: ViewCon
         h('div', { class: 'name' }, x.name),
         h('div', { class: 'muted mono small', title: x.nodeId }, shortId(x.nodeId)),
       ]);
-      const why = x.stateReason ?? (x.lastError && (x.failures ?? 0) > 0 ? x.lastError : null);
+      const why = x.stateReason ?? (x.failures > 0 ? x.lastError : null);
       renderIfChanged(status, JSON.stringify([x.status, x.state, x.toReceive, x.toSend, connected, why]), () => [
         h('span', { class: `badge badge-${x.state || x.status}`, 'data-testid': 'peer-status' }, peerStateText(x)),
         connected === null ? null : h('span', { class: `badge ${connected ? 'badge-active' : 'badge-idle'}` }, connected ? 'connected' : 'not connected'),

@@ -1,7 +1,8 @@
 // @vitest-environment happy-dom
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
-import { button, buttons, fakeContext, sampleStatus, textOf } from '../testing';
+import type { OverallState } from '../types';
+import { button, buttons, fakeContext, sampleStatus, sampleSummary, textOf } from '../testing';
 import { RESULT_MS, createHeaderView } from './header';
 
 function mount(ctx: ReturnType<typeof fakeContext>) {
@@ -56,10 +57,43 @@ describe('header', () => {
     expect(b?.disabled).toBe(true);
   });
 
-  it('adds the engine error to the state detail when the engine cannot be reached', () => {
+  it('says Error, with the engine error, when the engine cannot be reached', () => {
     const { page } = mount(fakeContext({ statusError: 'cannot reach the engine: refused', link: 'reconnecting' }));
-    expect(page.querySelector('.state-detail')?.textContent).toContain('cannot reach the engine: refused');
+    expect(textOf(page, 'state')).toBe('Error');
+    expect(page.querySelector('[data-testid="state"]')?.className).toBe('pill tone-error');
+    expect(page.querySelector('.state-detail')?.textContent).toBe('The engine cannot be reached. cannot reach the engine: refused');
     expect(textOf(page, 'link')).toBe('Reconnecting…');
+  });
+
+  // The engine decides the state (status.summary); the header only shows it.
+  const shown: Array<[OverallState, string[], string, string]> = [
+    ['in-sync', ['2 of 3 paired device(s) online'], 'tone-ok', '2 of 3 paired device(s) online.'],
+    ['syncing', ['1,200 to receive', '5 to send'], 'tone-busy', '1,200 to receive; 5 to send.'],
+    ['paused', [], 'tone-paused', ''],
+    ['offline', ['no paired device is reachable'], 'tone-offline', 'No paired device is reachable.'],
+    [
+      'attention',
+      ['sync with bravo is failing: no answer in time', '2 new conflicts'],
+      'tone-attention',
+      'Sync with bravo is failing: no answer in time; 2 new conflicts.',
+    ],
+  ];
+  for (const [st, details, tone, sentence] of shown) {
+    it(`shows the engine's summary as it is: ${st}`, () => {
+      const summary = sampleSummary(st, details);
+      // The rest of the status says otherwise: only the summary counts.
+      const status = sampleStatus({ state: 'in-sync', paused: st !== 'paused', summary });
+      const { page } = mount(fakeContext({ status }));
+      expect(textOf(page, 'state')).toBe(summary.label);
+      expect(page.querySelector('[data-testid="state"]')?.className).toBe(`pill ${tone}`);
+      expect(page.querySelector('.state-detail')?.textContent).toBe(sentence);
+    });
+  }
+
+  it('leaves the state to the engine while its own sync request runs', () => {
+    const { page } = mount(fakeContext({ status: sampleStatus(), syncing: true }));
+    expect(textOf(page, 'state')).toBe('In sync');
+    expect(textOf(page, 'sync-now')).toBe('Syncing…');
   });
 
   it('shows the last result, as ok or error, and clears it after a minute', () => {

@@ -2,7 +2,7 @@
 // line that reports the last action's outcome.
 
 import { h, renderIfChanged, setText } from '../dom';
-import { DASH, overallState } from '../format';
+import { DASH, detailSentence, stateTone, type StateTone } from '../format';
 import type { Status } from '../types';
 import type { ViewContext } from './context';
 
@@ -80,14 +80,16 @@ export function createHeaderView({ state, actions, render: renderAll }: ViewCont
   function render(): void {
     expireResult();
     const s = state.status;
-    // Before the first answer there is nothing to judge: say so rather than "Error".
-    const st =
-      s === null && state.statusError === null
-        ? { label: 'Connecting…', tone: 'busy' as const, detail: 'Waiting for the engine’s first answer.' }
-        : overallState(s, { syncing: state.syncing });
+    // Before the first answer there is nothing to judge: say so rather than "Error". The state
+    // itself is the engine's (status.summary, decided once for the tray, the CLI and this window).
+    const st: { label: string; tone: StateTone; detail: string } = s
+      ? { label: s.summary.label, tone: stateTone(s.summary.state), detail: detailSentence(s.summary.details) }
+      : state.statusError === null
+        ? { label: 'Connecting…', tone: 'busy', detail: 'Waiting for the engine’s first answer.' }
+        : { label: 'Error', tone: stateTone(null), detail: `The engine cannot be reached. ${state.statusError}` };
     pill.className = `pill tone-${st.tone}`;
     setText(pill, st.label);
-    setText(stateDetail, s ? st.detail : state.statusError ? `${st.detail} ${state.statusError}` : st.detail);
+    setText(stateDetail, st.detail);
     setText(device, s ? s.name : '');
     link.className = `link link-${state.link}`;
     setText(link, state.link === 'live' ? 'Live' : state.link === 'connecting' ? 'Connecting…' : 'Reconnecting…');

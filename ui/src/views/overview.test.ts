@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 
 import type { Sample } from '../chart';
 import { DASH } from '../format';
-import { fakeContext, sampleStatus, textOf } from '../testing';
+import { fakeContext, sampleGossip, sampleMetrics, sampleStatus, textOf } from '../testing';
 import { createOverviewView, type ChartSink } from './overview';
 
 class FakeChart implements ChartSink {
@@ -63,11 +63,11 @@ describe('overview', () => {
   it('prefers the figures of the last metrics event, gossip included', () => {
     const ctx = fakeContext({
       status: sampleStatus(),
-      metrics: {
+      metrics: sampleMetrics({
         mode: 'cortex',
         tripleCount: 12_345,
-        gossip: { round: 42, knownIds: 1000, bloomFilterFpr: 0.0123, changesSent: 3, changesReceived: 4, lastError: 'peer went away' },
-      },
+        gossip: sampleGossip({ round: 42, knownIds: 1000, bloomFilterFpr: 0.0123, changesSent: 3, changesReceived: 4, lastError: 'peer went away' }),
+      }),
     });
     const { root } = mount(ctx);
     expect(textOf(root, 'mode')).toBe('cortex');

@@ -83,8 +83,8 @@ pub struct ShellFacts {
 pub struct TrayView {
     /// Which icon.
     pub state: TrayState,
-    /// The first menu line, e.g. `In sync · 2 of 2 paired device(s) online · native · 2 peers
-    /// online · last sync 12:03`.
+    /// The first menu line, e.g. `In sync · 2 of 2 paired device(s) online · native · last sync
+    /// 12:03`.
     pub status_line: String,
 }
 
@@ -122,7 +122,8 @@ pub fn tray_view(
         );
     } else if status.mode != "none" {
         parts.push(status.mode.clone());
-        if summary.paired > 0 {
+        // In sync, the engine's detail already counts the devices online.
+        if summary.paired > 0 && summary.state != OverallState::InSync {
             let peers = if summary.online == 1 { "peer" } else { "peers" };
             parts.push(format!("{} {peers} online", summary.online));
         }
@@ -378,7 +379,7 @@ mod tests {
         let v = Status::new(OverallState::InSync, &["2 of 2 paired device(s) online"]).view();
         assert_eq!(
             v.status_line,
-            "In sync · 2 of 2 paired device(s) online · native · 2 peers online · last sync 12:03"
+            "In sync · 2 of 2 paired device(s) online · native · last sync 12:03"
         );
         let s = Status::new(
             OverallState::Attention,

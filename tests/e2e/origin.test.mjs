@@ -40,6 +40,7 @@ const ROUTES = [
   ['POST', '/api/v1/sync/now', {}],
   ['POST', '/api/v1/sync/hooks/agent-end'],
   ['GET', '/api/v1/sync/conflicts'],
+  ['POST', '/api/v1/sync/conflicts/seen'],
   ['GET', '/api/v1/sync/review'],
   ['POST', '/api/v1/sync/maintenance/collect'],
   ['GET', '/api/v1/sync/nearby'],

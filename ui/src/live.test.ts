@@ -93,4 +93,16 @@ describe('live events', () => {
     expect(t.refresh).toHaveBeenCalledWith('status', 'nearby', 'requests', 'conflicts');
     expect(t.render).toHaveBeenCalledTimes(3);
   });
+
+  it('mark a conflict seen as it arrives while the user looks at the conflicts', async () => {
+    const t = setup();
+    t.state.view = 'conflicts';
+    t.api.handler?.('conflict', { peer: 'aa', count: 1 });
+    await vi.waitFor(() => expect(t.refresh).toHaveBeenCalledWith('conflicts'));
+    expect(t.actions.markConflictsSeen).toHaveBeenCalledTimes(1);
+    t.state.view = 'overview';
+    t.api.handler?.('conflict', { peer: 'aa', count: 1 });
+    expect(t.actions.markConflictsSeen).toHaveBeenCalledTimes(1);
+    expect(t.refresh).toHaveBeenLastCalledWith('conflicts', 'status');
+  });
 });

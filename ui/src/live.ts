@@ -14,7 +14,7 @@ import type { ChartSink } from './views/overview';
 export interface LiveDeps {
   state: AppState;
   api: Api;
-  actions: Pick<Actions, 'go'>;
+  actions: Pick<Actions, 'go' | 'markConflictsSeen'>;
   chart: ChartSink;
   refresh: Refresh;
   render: () => void;
@@ -71,6 +71,8 @@ export function createLive({ state, api, actions, chart, refresh, render, doc = 
           case 'pairing':
             return refresh('requests', 'status', 'nearby');
           case 'conflict':
+            // Shown as it arrives when the user is looking at the conflicts: not news then.
+            if (state.view === 'conflicts' && !doc.hidden) return void actions.markConflictsSeen().then(() => refresh('conflicts'));
             return refresh('conflicts', 'status');
           case 'failure':
             return refresh('status');

@@ -1,6 +1,7 @@
 // @vitest-environment happy-dom
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
+import { formatTime } from '../format';
 import type { OverallState } from '../types';
 import { button, buttons, fakeContext, sampleStatus, sampleSummary, textOf } from '../testing';
 import { RESULT_MS, createHeaderView } from './header';
@@ -69,7 +70,7 @@ describe('header', () => {
   const shown: Array<[OverallState, string[], string, string]> = [
     ['in-sync', ['2 of 3 paired device(s) online'], 'tone-ok', '2 of 3 paired device(s) online.'],
     ['syncing', ['1,200 to receive', '5 to send'], 'tone-busy', '1,200 to receive; 5 to send.'],
-    ['paused', [], 'tone-paused', ''],
+    ['paused', [], 'tone-paused', 'Until resumed.'],
     ['offline', ['no paired device is reachable'], 'tone-offline', 'No paired device is reachable.'],
     [
       'attention',
@@ -89,6 +90,13 @@ describe('header', () => {
       expect(page.querySelector('.state-detail')?.textContent).toBe(sentence);
     });
   }
+
+  it('says until when a pause lasts, in local time', () => {
+    const until = '2026-12-07T10:30:00Z';
+    const status = sampleStatus({ paused: true, pausedUntil: until, summary: sampleSummary('paused', []) });
+    const { page } = mount(fakeContext({ status }));
+    expect(page.querySelector('.state-detail')?.textContent).toBe(`Until ${formatTime(until)}.`);
+  });
 
   it('leaves the state to the engine while its own sync request runs', () => {
     const { page } = mount(fakeContext({ status: sampleStatus(), syncing: true }));

@@ -2,7 +2,7 @@
 // line that reports the last action's outcome.
 
 import { h, renderIfChanged, setText } from '../dom';
-import { DASH, detailSentence, stateTone, type StateTone } from '../format';
+import { DASH, detailSentence, formatTime, stateTone, type StateTone } from '../format';
 import type { Status } from '../types';
 import type { ViewContext } from './context';
 
@@ -14,6 +14,12 @@ export interface HeaderView {
   top: HTMLElement;
   syncResult: HTMLElement;
   render(): void;
+}
+
+/** The detail under the state: the engine's details; when paused, until when (local time). */
+export function summaryDetail(s: Status): string {
+  if (s.summary.state === 'paused') return s.pausedUntil ? `Until ${formatTime(s.pausedUntil)}.` : 'Until resumed.';
+  return detailSentence(s.summary.details);
 }
 
 /** Builds the header over a context. */
@@ -83,7 +89,7 @@ export function createHeaderView({ state, actions, render: renderAll }: ViewCont
     // Before the first answer there is nothing to judge: say so rather than "Error". The state
     // itself is the engine's (status.summary, decided once for the tray, the CLI and this window).
     const st: { label: string; tone: StateTone; detail: string } = s
-      ? { label: s.summary.label, tone: stateTone(s.summary.state), detail: detailSentence(s.summary.details) }
+      ? { label: s.summary.label, tone: stateTone(s.summary.state), detail: summaryDetail(s) }
       : state.statusError === null
         ? { label: 'Connecting…', tone: 'busy', detail: 'Waiting for the engine’s first answer.' }
         : { label: 'Error', tone: stateTone(null), detail: `The engine cannot be reached. ${state.statusError}` };

@@ -10,6 +10,7 @@ use std::time::Duration;
 use mayros_sync_node::{paths, DaemonInfo};
 use reqwest::header::HOST;
 use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 /// How long connecting to the local API may take.
@@ -43,7 +44,15 @@ pub enum ClientError {
         /// The `error` text of the body.
         message: String,
     },
-    /// Anything else: unreadable files, timeouts, malformed answers.
+    /// A successful answer whose body is not the shape the CLI expects of this request.
+    #[error("{endpoint}: the engine's answer does not have the expected shape: {source}")]
+    Malformed {
+        /// The request, e.g. `GET /api/v1/sync/status`.
+        endpoint: String,
+        /// Why the body did not deserialize.
+        source: serde_json::Error,
+    },
+    /// Anything else: unreadable files, timeouts, bodies that are not JSON.
     #[error("{0}")]
     Other(String),
 }
@@ -51,12 +60,25 @@ pub enum ClientError {
 /// A successful answer: the status and the body, as text and as parsed JSON.
 #[derive(Debug, Clone)]
 pub struct Answer {
+    /// The request that got it, e.g. `GET /api/v1/sync/status`.
+    pub endpoint: String,
     /// HTTP status (2xx).
     pub status: StatusCode,
     /// The body exactly as received.
     pub text: String,
     /// The body parsed (`null` when empty).
     pub json: Value,
+}
+
+impl Answer {
+    /// The body as the engine's typed answer `T` (e.g. a status snapshot); a body of another
+    /// shape is [`ClientError::Malformed`], naming the request.
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, ClientError> {
+        serde_json::from_str(&self.text).map_err(|source| ClientError::Malformed {
+            endpoint: self.endpoint.clone(),
+            source,
+        })
+    }
 }
 
 /// Talks to the engine that serves one data dir.
@@ -235,7 +257,12 @@ impl EngineClient {
                 ))
             })?
         };
-        Ok(Answer { status, text, json })
+        Ok(Answer {
+            endpoint: format!("{method} {path}"),
+            status,
+            text,
+            json,
+        })
     }
 
     fn transport_error(&self, e: &reqwest::Error) -> ClientError {
@@ -342,6 +369,33 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let e = EngineClient::locate(dir.path()).unwrap_err();
         assert!(matches!(e, ClientError::NotRunning { .. }), "{e}");
+    }
+
+    #[test]
+    fn a_body_of_another_shape_names_the_request_and_the_cause() {
+        let answer = Answer {
+            endpoint: "GET /api/v1/sync/status".to_string(),
+            status: StatusCode::OK,
+            text: r#"{"mode":"native"}"#.to_string(),
+            json: serde_json::json!({"mode": "native"}),
+        };
+        let e = answer
+            .decode::<mayros_sync_node::dto::StatusSnapshot>()
+            .unwrap_err();
+        assert!(matches!(e, ClientError::Malformed { .. }), "{e}");
+        let text = e.to_string();
+        assert!(
+            text.starts_with("GET /api/v1/sync/status: the engine's answer does not have"),
+            "{text}"
+        );
+        assert!(text.contains("missing field"), "{text}");
+        let ok: Vec<String> = Answer {
+            text: r#"["a"]"#.to_string(),
+            ..answer
+        }
+        .decode()
+        .unwrap();
+        assert_eq!(ok, ["a"]);
     }
 
     #[test]

@@ -4,9 +4,14 @@
 
 pub mod sync;
 
+#[cfg(test)]
+mod fixtures;
+
 use std::fmt::Write as _;
 use std::io::Write as _;
 
+use mayros_sync_node::dto::{CortexStatus, StatusSnapshot};
+use mayros_sync_proto::syncstate::StateSummary;
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -199,135 +204,123 @@ pub fn triple_page(page: &Value) -> String {
     out
 }
 
-/// `mayros sync status`: a compact summary of the status JSON (fields read leniently, so an
-/// engine that adds fields never breaks it).
-pub fn status_summary(s: &Value) -> String {
+/// `mayros sync status`: a compact summary of the engine's status snapshot.
+pub fn status_summary(s: &StatusSnapshot) -> String {
     status_summary_at(s, OffsetDateTime::now_utc())
 }
 
 /// [`status_summary`] with ages computed from `now`.
-pub fn status_summary_at(s: &Value, now: OffsetDateTime) -> String {
-    let num = |v: &Value, key: &str| v.get(key).and_then(Value::as_u64).unwrap_or(0);
+pub fn status_summary_at(s: &StatusSnapshot, now: OffsetDateTime) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "mode       {} — {}",
-        str_field(s, "mode"),
-        str_field(s, "modeReason")
-    );
-    let _ = writeln!(
-        out,
-        "node       {} ({})",
-        str_field(s, "nodeId"),
-        str_field(s, "name")
-    );
+    let _ = writeln!(out, "mode       {} — {}", s.mode, s.mode_reason);
+    let _ = writeln!(out, "state      {}", state_line(&s.summary));
+    let _ = writeln!(out, "node       {} ({})", s.node_id, s.name);
     let _ = writeln!(
         out,
         "engine     {}, up {}",
-        str_field(s, "version"),
-        duration(num(s, "uptimeSeconds"))
+        s.version,
+        duration(s.uptime_seconds)
     );
-    let null = Value::Null;
-    let cortex = s.get("cortex").unwrap_or(&null);
-    let health = match cortex.get("healthy").and_then(Value::as_bool) {
-        Some(true) => "healthy",
-        Some(false) => "UNHEALTHY",
-        None => "health unknown",
-    };
-    let external = cortex.get("backend").and_then(Value::as_str) == Some("external");
-    let mut line = format!("cortex     {}", str_field(cortex, "backend"));
-    if let Some(url) = cortex.get("url").and_then(Value::as_str) {
+    let _ = writeln!(out, "cortex     {}", cortex_line(&s.cortex));
+    if s.cortex.backend == "external" {
+        out.push_str(&external_cortex_lines(&s.cortex, now));
+    }
+    let _ = writeln!(out, "triples    {}", s.triple_count);
+    let _ = writeln!(out, "secrets    {}", s.secret_store);
+    let _ = writeln!(
+        out,
+        "peers      {} paired, {} nearby{}",
+        s.peers.len(),
+        s.nearby_count,
+        sync::status_peers(&s.peers, now)
+    );
+    let last = s
+        .sync
+        .last_sync_at
+        .as_deref()
+        .map_or_else(|| "never".to_string(), |ts| sync::when(ts, now));
+    let _ = writeln!(
+        out,
+        "syncs      {} ok, {} failed, last {last}",
+        s.sync.total_successful_syncs, s.sync.total_failed_syncs
+    );
+    if let Some(pause) = sync::status_pause(s, now) {
+        let _ = writeln!(out, "paused     {pause}");
+    }
+    if let Some(gossip) = &s.gossip {
+        let _ = writeln!(out, "gossip     {}", sync::gossip_lines(gossip));
+    }
+    let _ = writeln!(
+        out,
+        "attention  {}, {} for review, {}",
+        sync::count(s.conflicts_count, "conflict"),
+        s.review_count,
+        sync::count(s.auth_rejected, "rejected peer request")
+    );
+    let _ = write!(out, "config     {}", s.config_path);
+    for w in &s.warnings {
+        let _ = write!(out, "\nwarning    {w}");
+    }
+    out
+}
+
+/// The engine's overall state as `sync status` shows it: `Needs attention — sync with bravo is
+/// failing: timed out; 2 new conflicts`, or the label alone when nothing is behind it.
+pub fn state_line(summary: &StateSummary) -> String {
+    if summary.details.is_empty() {
+        summary.label.clone()
+    } else {
+        format!("{} — {}", summary.label, summary.details.join("; "))
+    }
+}
+
+/// The Cortex line of `mayros sync status`: backend, URL, version of an external one, health.
+fn cortex_line(c: &CortexStatus) -> String {
+    let mut line = c.backend.clone();
+    if let Some(url) = &c.url {
         let _ = write!(line, " {url}");
     }
-    if external {
-        match cortex.get("version").and_then(Value::as_str) {
+    if c.backend == "external" {
+        match &c.version {
             Some(v) => {
                 let _ = write!(line, " (version {v})");
             }
             None => line.push_str(" (version unknown)"),
         }
     }
-    let _ = write!(line, ", {health}");
-    match cortex.get("message").and_then(Value::as_str) {
-        Some(m) if !m.is_empty() => {
-            let _ = write!(line, " ({m})");
-        }
-        _ => {}
+    line.push_str(if c.healthy {
+        ", healthy"
+    } else {
+        ", UNHEALTHY"
+    });
+    if !c.message.is_empty() {
+        let _ = write!(line, " ({})", c.message);
     }
-    let _ = writeln!(out, "{line}");
-    if external {
-        out.push_str(&external_cortex_lines(cortex, now));
-    }
-    let _ = writeln!(out, "triples    {}", num(s, "tripleCount"));
-    let _ = writeln!(out, "secrets    {}", str_field(s, "secretStore"));
-    let peers = s.get("peers").and_then(Value::as_array).map_or(0, Vec::len);
-    let _ = writeln!(
-        out,
-        "peers      {peers} paired, {} nearby{}",
-        num(s, "nearbyCount"),
-        sync::status_peers(s, now)
-    );
-    let sync = s.get("sync").unwrap_or(&null);
-    let last = sync
-        .get("lastSyncAt")
-        .and_then(Value::as_str)
-        .map_or_else(|| "never".to_string(), |ts| sync::when(ts, now));
-    let _ = writeln!(
-        out,
-        "syncs      {} ok, {} failed, last {last}",
-        num(sync, "totalSuccessfulSyncs"),
-        num(sync, "totalFailedSyncs")
-    );
-    if let Some(pause) = sync::status_pause(s, now) {
-        let _ = writeln!(out, "paused     {pause}");
-    }
-    if let Some(gossip) = s.get("gossip").filter(|g| !g.is_null()) {
-        let _ = writeln!(out, "gossip     {}", sync::gossip_lines(gossip));
-    }
-    let _ = writeln!(
-        out,
-        "attention  {}, {} for review, {}",
-        sync::count(num(s, "conflictsCount"), "conflict"),
-        num(s, "reviewCount"),
-        sync::count(num(s, "authRejected"), "rejected peer request")
-    );
-    let _ = write!(out, "config     {}", str_field(s, "configPath"));
-    for w in s
-        .get("warnings")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let _ = write!(out, "\nwarning    {}", w.as_str().unwrap_or("?"));
-    }
-    out
+    line
 }
 
 /// The rate-limit, P2P and mirror lines of an external Cortex in `mayros sync status`.
-fn external_cortex_lines(c: &Value, now: OffsetDateTime) -> String {
-    let num = |v: &Value, key: &str| v.get(key).and_then(Value::as_u64).unwrap_or(0);
+fn external_cortex_lines(c: &CortexStatus, now: OffsetDateTime) -> String {
     let mut out = String::new();
-    let limited = c.get("rateLimited").and_then(Value::as_bool) == Some(true);
-    let count = num(c, "rateLimitedCount");
     let remaining = c
-        .get("rateLimitRemaining")
-        .and_then(Value::as_u64)
+        .rate_limit_remaining
         .map_or_else(String::new, |r| format!(", {r} left in its window"));
-    if limited {
+    if c.rate_limited {
         let _ = writeln!(
             out,
             "           rate-limited by Cortex: {} answered 429, waiting for its Retry-After{remaining}",
-            sync::count(count, "request")
+            sync::count(c.rate_limited_count, "request")
         );
     } else {
         let _ = writeln!(
             out,
             "           rate limit ok: {} sent, {} answered 429{remaining}",
-            sync::count(num(c, "requests"), "request"),
-            count
+            sync::count(c.requests, "request"),
+            c.rate_limited_count
         );
     }
-    if let Some(p2p) = c.get("p2p").filter(|p| p.is_object()) {
+    // The sidecar's own `p2p/status`, kept as the sidecar sent it.
+    if let Some(p2p) = c.p2p.as_ref().filter(|p| p.is_object()) {
         let n = |ptr: &str| p2p.pointer(ptr).and_then(Value::as_u64).unwrap_or(0);
         let _ = writeln!(
             out,
@@ -341,27 +334,23 @@ fn external_cortex_lines(c: &Value, now: OffsetDateTime) -> String {
             n("/sync_stats/total_failed_syncs"),
             n("/peer_count"),
         );
-    } else if let Some(reason) = c.get("p2pReason").and_then(Value::as_str) {
+    } else if let Some(reason) = &c.p2p_reason {
         let _ = writeln!(out, "           its p2p: not available ({reason})");
     }
-    if let Some(by) = c.get("syncedBy").and_then(Value::as_str) {
+    if let Some(by) = &c.synced_by {
         let _ = writeln!(out, "           sync: {by}");
     }
-    if let Some(m) = c.get("mirror").filter(|m| m.is_object()) {
+    if let Some(m) = &c.mirror {
         let last = m
-            .get("lastCycleAt")
-            .and_then(Value::as_str)
+            .last_cycle_at
+            .as_deref()
             .map_or_else(|| "never".to_string(), |ts| sync::when(ts, now));
         let _ = write!(
             out,
             "           mirror: last scan {last}, {} listed, {} imported, {} deleted, {} written back, {} deletions written back",
-            num(m, "listed"),
-            num(m, "imported"),
-            num(m, "deleted"),
-            num(m, "pushed"),
-            num(m, "pushedDeletes"),
+            m.listed, m.imported, m.deleted, m.pushed, m.pushed_deletes,
         );
-        if let Some(e) = m.get("lastError").and_then(Value::as_str) {
+        if let Some(e) = &m.last_error {
             let _ = write!(out, "; last error: {e}");
         }
         out.push('\n');
@@ -415,6 +404,8 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use mayros_sync_node::dto::MirrorView;
+    use mayros_sync_proto::syncstate::OverallState;
     use serde_json::json;
 
     #[test]
@@ -489,15 +480,15 @@ mod tests {
 
     #[test]
     fn status_summary_reads_every_documented_field() {
-        let s = json!({
-            "mode": "none", "modeReason": "no peers", "nodeId": "ab", "name": "box",
-            "version": "0.1.0", "uptimeSeconds": 3661,
-            "cortex": {"backend": "embedded", "url": "http://127.0.0.1:1", "healthy": true, "message": "2 triples"},
-            "secretStore": "file", "peers": [], "gossip": null,
-            "sync": {"totalSuccessfulSyncs": 3, "totalFailedSyncs": 1, "lastSyncAt": null},
-            "nearbyCount": 0, "conflictsCount": 0, "reviewCount": 0, "tripleCount": 2,
-            "configPath": "/c.json", "warnings": ["w1"]
-        });
+        let mut s = fixtures::snapshot();
+        s.mode = "none".into();
+        s.mode_reason = "no peers".into();
+        s.uptime_seconds = 3661;
+        s.cortex.message = "2 triples".into();
+        s.sync.total_successful_syncs = 3;
+        s.sync.total_failed_syncs = 1;
+        s.triple_count = 2;
+        s.warnings = vec!["w1".into()];
         let text = status_summary(&s);
         for needle in [
             "mode       none — no peers",
@@ -514,31 +505,69 @@ mod tests {
         ] {
             assert!(text.contains(needle), "{needle:?} missing from\n{text}");
         }
-        // Missing fields never panic.
-        assert!(status_summary(&json!({})).contains("mode       ? — ?"));
+        s.cortex.healthy = false;
+        s.cortex.message = String::new();
+        assert!(
+            status_summary(&s).contains("cortex     embedded http://127.0.0.1:1, UNHEALTHY\n"),
+            "{}",
+            status_summary(&s)
+        );
+    }
+
+    #[test]
+    fn status_shows_the_engine_state_after_the_mode() {
+        let mut s = fixtures::snapshot();
+        s.summary = StateSummary {
+            state: OverallState::Attention,
+            label: "Needs attention".into(),
+            details: vec![
+                "sync with bravo is failing: timed out".into(),
+                "2 new conflicts".into(),
+            ],
+            online: 1,
+            paired: 1,
+        };
+        let text = status_summary(&s);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "mode       polled — p2p disabled", "{text}");
+        assert_eq!(
+            lines[1],
+            "state      Needs attention — sync with bravo is failing: timed out; 2 new conflicts",
+            "{text}"
+        );
+        assert_eq!(lines[2], "node       ab (box)", "{text}");
+        // Nothing behind the state: the label alone.
+        s.summary.details.clear();
+        s.summary.label = "Paused".into();
+        assert_eq!(status_summary(&s).lines().nth(1), Some("state      Paused"));
     }
 
     #[test]
     fn status_summary_lists_peers_pause_and_gossip() {
         let now = time::macros::datetime!(2026-11-24 18:10:00 UTC);
-        let s = json!({
-            "mode": "polled", "modeReason": "p2p disabled",
-            "peers": [{"nodeId": "0123456789abcdef", "name": "nas", "endpoint": "10.0.0.2:19092",
-                       "status": "active", "lastSyncAt": "2026-11-24T18:09:00Z",
-                       "lastResult": "ok", "totalSyncs": 4, "totalTriplesSynced": 9,
-                       "failures": 0, "lastError": null}],
-            "sync": {"totalSuccessfulSyncs": 4, "totalFailedSyncs": 0,
-                     "lastSyncAt": "2026-11-24T18:09:00Z"},
-            "paused": true, "pausedUntil": "2026-11-24T18:20:00Z", "authRejected": 2,
-            "gossip": {"round": 3}
-        });
+        let mut peer = fixtures::peer("0123456789abcdef", "nas");
+        peer.endpoint = Some("10.0.0.2:19092".into());
+        peer.last_sync_at = Some("2026-11-24T18:09:00Z".into());
+        peer.last_result = Some("ok".into());
+        peer.total_syncs = 4;
+        peer.total_triples_synced = 9;
+        let mut gossip = fixtures::gossip();
+        gossip.round = 3;
+        let mut s = fixtures::snapshot();
+        s.peers = vec![peer];
+        s.sync.total_successful_syncs = 4;
+        s.sync.last_sync_at = Some("2026-11-24T18:09:00Z".into());
+        s.paused = true;
+        s.paused_until = Some("2026-11-24T18:20:00Z".into());
+        s.auth_rejected = 2;
+        s.gossip = Some(gossip);
         let text = status_summary_at(&s, now);
         for needle in [
             "peers      1 paired, 0 nearby\n  nas (0123456789ab) 10.0.0.2:19092 active, \
              last sync 2026-11-24 18:09:00Z (1m ago) ok, 4 syncs, 9 triples, 0 failures\n",
             "syncs      4 ok, 0 failed, last 2026-11-24 18:09:00Z (1m ago)\n",
             "paused     until 2026-11-24 18:20:00Z (in 10m)\n",
-            "gossip     QUIC -, answering only, round 3, 0 known ids",
+            "gossip     QUIC 127.0.0.1:19091, answering only, round 3, 0 known ids",
             "2 rejected peer requests",
         ] {
             assert!(text.contains(needle), "{needle:?} missing from\n{text}");
@@ -548,15 +577,29 @@ mod tests {
     #[test]
     fn status_summary_names_an_external_cortex_and_its_rate_limit() {
         let now = time::macros::datetime!(2026-11-24 18:10:00 UTC);
-        let s = json!({
-            "mode": "polled", "modeReason": "P2P probe failed: p2p/status answered 404 (P2P not enabled)",
-            "cortex": {"backend": "external", "url": "http://127.0.0.1:19090", "healthy": true,
-                       "message": "800 triples", "version": "0.4.2", "rateLimited": true,
-                       "rateLimitedCount": 3, "rateLimitRemaining": 0, "requests": 120,
-                       "p2p": null, "p2pReason": "p2p/status answered 404 (P2P not enabled)",
-                       "mirror": {"lastCycleAt": "2026-11-24T18:09:50Z", "listed": 800, "imported": 5,
-                                  "deleted": 1, "pushed": 7, "pushedDeletes": 2, "lastError": null}},
-        });
+        let mut s = fixtures::snapshot();
+        s.mode_reason = "P2P probe failed: p2p/status answered 404 (P2P not enabled)".into();
+        s.cortex = CortexStatus {
+            backend: "external".into(),
+            url: Some("http://127.0.0.1:19090".into()),
+            message: "800 triples".into(),
+            version: Some("0.4.2".into()),
+            rate_limited: true,
+            rate_limited_count: 3,
+            rate_limit_remaining: Some(0),
+            requests: 120,
+            p2p_reason: Some("p2p/status answered 404 (P2P not enabled)".into()),
+            mirror: Some(MirrorView {
+                last_cycle_at: Some("2026-11-24T18:09:50Z".into()),
+                listed: 800,
+                imported: 5,
+                deleted: 1,
+                pushed: 7,
+                pushed_deletes: 2,
+                ..MirrorView::default()
+            }),
+            ..s.cortex
+        };
         let text = status_summary_at(&s, now);
         for needle in [
             "cortex     external http://127.0.0.1:19090 (version 0.4.2), healthy (800 triples)\n",
@@ -567,12 +610,15 @@ mod tests {
             assert!(text.contains(needle), "{needle:?} missing from\n{text}");
         }
         let mut calm = s.clone();
-        calm["cortex"]["rateLimited"] = json!(false);
-        calm["cortex"]["version"] = Value::Null;
-        calm["cortex"]["p2p"] = json!({"enabled": true, "node_id": "x", "peer_count": 2,
+        calm.cortex.rate_limited = false;
+        calm.cortex.version = None;
+        calm.cortex.p2p = Some(json!({"enabled": true, "node_id": "x", "peer_count": 2,
             "gossip_stats": {"round": 9, "known_ids": 40, "bloom_filter_fpr": 0.5},
-            "sync_stats": {"total_successful_syncs": 4, "total_failed_syncs": 1}});
-        calm["cortex"]["syncedBy"] = json!("Mayros Sync carries the sync: its QUIC gossip over this engine's mirror of the sidecar");
+            "sync_stats": {"total_successful_syncs": 4, "total_failed_syncs": 1}}));
+        calm.cortex.synced_by = Some(
+            "Mayros Sync carries the sync: its QUIC gossip over this engine's mirror of the sidecar"
+                .into(),
+        );
         let text = status_summary_at(&calm, now);
         for needle in [
             "           sync: Mayros Sync carries the sync: its QUIC gossip over this engine's mirror of the sidecar\n",
@@ -583,11 +629,9 @@ mod tests {
             assert!(text.contains(needle), "{needle:?} missing from\n{text}");
         }
         // The embedded backend shows none of it.
-        let embedded =
-            json!({"cortex": {"backend": "embedded", "healthy": true, "version": "0.1.0"}});
-        let text = status_summary_at(&embedded, now);
+        let text = status_summary_at(&fixtures::snapshot(), now);
         assert!(
-            !text.contains("version") && !text.contains("rate"),
+            !text.contains("(version") && !text.contains("rate"),
             "{text}"
         );
     }

@@ -1,9 +1,11 @@
-//! The `mayros` CLI without a running engine: usage errors, the "not running" message and
-//! config files edited directly.
+//! The `mayros` CLI without a running engine: usage errors, the "not running" message, config
+//! files edited directly, and answers of a stand-in engine that the CLI cannot read.
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 
 use common::{not_running_message, Sandbox};
@@ -174,4 +176,76 @@ fn config_file_resolution_follows_the_daemon() {
         "false\n"
     );
     assert!(!sb.config_file().exists());
+}
+
+/// Serves `connections` requests on a loopback port, answering each GET with `200` and the
+/// body `routes` gives its path (`{}` for any other path); returns the port.
+fn stand_in_engine(connections: usize, routes: fn(&str) -> &'static str) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(connections) {
+            let mut stream = stream.unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            reader.read_line(&mut request_line).unwrap();
+            // The headers, up to the blank line (a GET has no body).
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap() > 2 {
+                line.clear();
+            }
+            let path = request_line.split(' ').nth(1).unwrap_or("/");
+            let body = routes(path);
+            write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+                 connection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .unwrap();
+        }
+    });
+    port
+}
+
+#[test]
+fn an_answer_of_another_shape_fails_naming_the_request() {
+    let port = stand_in_engine(4, |path| match path {
+        "/api/v1/sync/status" => r#"{"mode":"native","modeReason":"test"}"#,
+        "/api/v1/sync/peers" => r#"[{"nodeId":7}]"#,
+        _ => "{}",
+    });
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.data_dir()).unwrap();
+    let info = json!({
+        "api": format!("127.0.0.1:{port}"), "peerApi": null, "quic": null,
+        "nodeId": "ab".repeat(32), "name": "stand-in", "pid": std::process::id(),
+        "dataDir": sb.data_dir(), "configPath": sb.config_file(), "version": "0.0.0",
+        "startedAtMs": 0
+    });
+    std::fs::write(sb.daemon_file(), info.to_string()).unwrap();
+    std::fs::write(sb.data_dir().join("control.token"), "token").unwrap();
+
+    let status = sb.run(&["sync", "status"]);
+    let err = status.fails_with(1);
+    assert!(status.stdout.is_empty(), "{status:#?}");
+    assert!(
+        err.contains("GET /api/v1/sync/status: the engine's answer does not have the expected shape: missing field"),
+        "{status:#?}"
+    );
+    assert!(!err.contains("panicked"), "{status:#?}");
+    // --json prints the engine's body as it is.
+    let json = sb.run(&["sync", "status", "--json"]);
+    assert_eq!(json.json(), json!({"mode": "native", "modeReason": "test"}));
+
+    let peers = sb.run(&["sync", "peers"]);
+    let err = peers.fails_with(1);
+    assert!(
+        err.contains("GET /api/v1/sync/peers: the engine's answer does not have the expected shape: invalid type"),
+        "{peers:#?}"
+    );
+    assert_eq!(
+        sb.run(&["sync", "peers", "--json"]).json(),
+        json!([{"nodeId": 7}])
+    );
 }

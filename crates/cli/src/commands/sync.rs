@@ -2,7 +2,8 @@
 //! pause of the running engine (DESIGN §2.3, §3.2, §6.2, §7.2, §8).
 //!
 //! Every operation is one control-API request. `--json` prints the API body as received
-//! (re-indented); otherwise [`crate::output::sync`] formats it. `sync now` and the hooks exit 1
+//! (re-indented); otherwise [`crate::output::sync`] formats it (status and peers decoded once
+//! into the engine's typed answers; a body of another shape fails with exit 1). `sync now` and the hooks exit 1
 //! when a peer's sync failed, after printing every result.
 
 use anyhow::{anyhow, bail};
@@ -15,6 +16,7 @@ use crate::cli::{
 use crate::client::{Answer, EngineClient, LONG_REQUEST_TIMEOUT};
 use crate::output::{self, sync as fmt};
 use mayros_sync_node::api::path_segment;
+use mayros_sync_node::dto::{PeerView, StatusSnapshot};
 
 /// Runs one `mayros sync` operation against the engine of the data dir.
 pub async fn run(global: &GlobalArgs, command: SyncCommand) -> anyhow::Result<()> {
@@ -26,7 +28,8 @@ pub async fn run(global: &GlobalArgs, command: SyncCommand) -> anyhow::Result<()
             if json {
                 print_json(&answer)?;
             } else {
-                output::print(&output::status_summary(&answer.json))?;
+                let status: StatusSnapshot = answer.decode()?;
+                output::print(&output::status_summary(&status))?;
             }
         }
         SyncCommand::Invite { json } => {
@@ -73,7 +76,8 @@ pub async fn run(global: &GlobalArgs, command: SyncCommand) -> anyhow::Result<()
             if json {
                 print_json(&answer)?;
             } else {
-                output::print(&fmt::peer_table(&answer.json, now()))?;
+                let peers: Vec<PeerView> = answer.decode()?;
+                output::print(&fmt::peer_table(&peers, now()))?;
             }
         }
         SyncCommand::Now { peer, json } => {

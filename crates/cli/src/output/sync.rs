@@ -1,11 +1,12 @@
 //! Human-readable output of `mayros sync …` (DESIGN §8).
 //!
-//! Every function reads the API's JSON leniently: a missing or `null` field shows as `?`,
-//! `never` or `-`, never a panic, so an engine that adds fields never breaks the CLI. Functions
-//! that show ages take `now` so tests are deterministic.
+//! Status and peers come as the engine's typed answers ([`mayros_sync_node::dto`]); every other
+//! answer is read from its JSON leniently: a missing or `null` field shows as `?`, `never` or
+//! `-`, never a panic. Functions that show ages take `now` so tests are deterministic.
 
 use std::fmt::Write as _;
 
+use mayros_sync_node::dto::{NativeStatus, PeerView, StatusSnapshot};
 use serde_json::{Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
@@ -119,7 +120,34 @@ fn time_field(v: &Value, key: &str) -> Option<String> {
 
 /// [`when`] for an optional time field ([`time_field`]); `absent` when it is missing or null.
 fn when_field(v: &Value, key: &str, absent: &str, now: OffsetDateTime) -> String {
-    time_field(v, key).map_or_else(|| absent.to_string(), |ts| when(&ts, now))
+    when_or(time_field(v, key).as_deref(), absent, now)
+}
+
+/// [`when`] for an optional RFC 3339 time; `absent` when there is none.
+fn when_or(ts: Option<&str>, absent: &str, now: OffsetDateTime) -> String {
+    ts.map_or_else(|| absent.to_string(), |ts| when(ts, now))
+}
+
+/// `text`, or `absent` when it is empty.
+fn or_absent<'a>(text: &'a str, absent: &'a str) -> &'a str {
+    if text.is_empty() {
+        absent
+    } else {
+        text
+    }
+}
+
+/// An optional text, or `absent` when it is missing or empty.
+fn opt_or<'a>(text: Option<&'a str>, absent: &'a str) -> &'a str {
+    or_absent(text.unwrap_or(""), absent)
+}
+
+/// A peer's name and short node id, `?` for what is missing.
+fn name_and_id(p: &PeerView) -> (&str, &str) {
+    (
+        or_absent(&p.name, "?"),
+        short_id(or_absent(&p.node_id, "?")),
+    )
 }
 
 /// A plain table: columns padded to their widest cell, numeric columns right-aligned, no
@@ -163,10 +191,14 @@ pub fn table(headers: &[&str], rows: &[Vec<String>], right: &[bool]) -> String {
 fn error_text(v: Option<&Value>) -> Option<String> {
     match v {
         None | Some(Value::Null) => None,
-        Some(Value::String(s)) if s.is_empty() => None,
-        Some(Value::String(s)) => Some(s.replace('\n', " ")),
+        Some(Value::String(s)) => one_line(Some(s)),
         Some(other) => Some(other.to_string()),
     }
+}
+
+/// An optional error text on one line; `None` when missing or empty.
+fn one_line(text: Option<&str>) -> Option<String> {
+    text.filter(|s| !s.is_empty()).map(|s| s.replace('\n', " "))
 }
 
 /// `mayros sync invite`: an explanation, then the code alone on the last line.
@@ -211,8 +243,7 @@ pub fn endpoint_recorded(body: &Value) -> String {
 }
 
 /// `mayros sync peers`: a table, or how to pair when there is none.
-pub fn peer_table(peers: &Value, now: OffsetDateTime) -> String {
-    let list = peers.as_array().map_or(&[][..], Vec::as_slice);
+pub fn peer_table(list: &[PeerView], now: OffsetDateTime) -> String {
     if list.is_empty() {
         return "no paired devices (pair one: `mayros sync invite` here, then \
                 `mayros sync pair --code <invite>` on the other device)"
@@ -221,16 +252,17 @@ pub fn peer_table(peers: &Value, now: OffsetDateTime) -> String {
     let rows: Vec<Vec<String>> = list
         .iter()
         .map(|p| {
+            let (name, id) = name_and_id(p);
             vec![
-                opt_str(p, "name").unwrap_or("?").to_string(),
-                short_id(opt_str(p, "nodeId").unwrap_or("?")).to_string(),
-                opt_str(p, "endpoint").unwrap_or("-").to_string(),
+                name.to_string(),
+                id.to_string(),
+                opt_or(p.endpoint.as_deref(), "-").to_string(),
                 peer_status(p),
-                when_field(p, "lastSyncAt", "never", now),
-                num(p, "totalSyncs").to_string(),
-                num(p, "totalTriplesSynced").to_string(),
-                num(p, "failures").to_string(),
-                error_text(p.get("lastError")).unwrap_or_else(|| "-".to_string()),
+                when_or(p.last_sync_at.as_deref(), "never", now),
+                p.total_syncs.to_string(),
+                p.total_triples_synced.to_string(),
+                p.failures.to_string(),
+                one_line(p.last_error.as_deref()).unwrap_or_else(|| "-".to_string()),
             ]
         })
         .collect();
@@ -311,19 +343,15 @@ pub fn nearby_table(devices: &Value, now: OffsetDateTime) -> String {
 /// A peer's state as the engine computed it (DESIGN §13; the stored status for an older
 /// engine), with `,stale` when it missed collected deletions (DESIGN §2.3) and how far a
 /// converging pair is: `syncing (1200 to receive, 5 to send)`.
-fn peer_status(p: &Value) -> String {
-    let mut out = opt_str(p, "state")
-        .filter(|s| !s.is_empty())
-        .or_else(|| opt_str(p, "status"))
-        .unwrap_or("?")
-        .to_string();
-    if p.get("stale").and_then(Value::as_bool) == Some(true) {
+fn peer_status(p: &PeerView) -> String {
+    let mut out = or_absent(&p.state, or_absent(&p.status, "?")).to_string();
+    if p.stale {
         out.push_str(",stale");
     }
-    let progress: Vec<String> = [("toReceive", "to receive"), ("toSend", "to send")]
+    let progress: Vec<String> = [(p.to_receive, "to receive"), (p.to_send, "to send")]
         .iter()
-        .filter(|(k, _)| num(p, k) > 0)
-        .map(|(k, words)| format!("{} {words}", num(p, k)))
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, words)| format!("{n} {words}"))
         .collect();
     if !progress.is_empty() {
         let _ = write!(out, " ({})", progress.join(", "));
@@ -604,53 +632,51 @@ pub fn pair_requests(v: &Value) -> String {
 
 /// The gossip lines of `mayros sync status` (native layer figures, DESIGN §3.2): the QUIC
 /// address, round, known ids, Bloom filter and round counters, then one line per P2P peer.
-pub fn gossip_lines(g: &Value) -> String {
+pub fn gossip_lines(g: &NativeStatus) -> String {
     let mut out = format!(
         "QUIC {}, {}, round {}, {} known ids, bloom {} items FPR {:.4}, {} pending, {} ok / {} failed rounds, {} in / {} out",
-        opt_str(g, "addr").unwrap_or("-"),
-        if g.get("initiates").and_then(Value::as_bool) == Some(true) {
+        g.addr,
+        if g.initiates {
             "gossiping"
         } else {
             "answering only"
         },
-        num(g, "round"),
-        num(g, "knownIds"),
-        num(g, "bloomFilterItems"),
-        g.get("bloomFilterFpr").and_then(Value::as_f64).unwrap_or(0.0),
-        num(g, "pendingAnnouncements"),
-        num(g, "successfulSyncs"),
-        num(g, "failedSyncs"),
-        bytes(num(g, "bytesIn")),
-        bytes(num(g, "bytesOut")),
+        g.round,
+        g.known_ids,
+        g.bloom_filter_items,
+        g.bloom_filter_fpr,
+        g.pending_announcements,
+        g.successful_syncs,
+        g.failed_syncs,
+        bytes(g.bytes_in),
+        bytes(g.bytes_out),
     );
-    for p in array(g, "peers") {
+    for p in &g.peers {
         let _ = write!(
             out,
             "\n  {} {} {}",
-            short_id(opt_str(p, "nodeId").unwrap_or("?")),
-            opt_str(p, "addr").unwrap_or("-"),
-            if p.get("connected").and_then(Value::as_bool) == Some(true) {
+            short_id(or_absent(&p.node_id, "?")),
+            opt_or(p.addr.as_deref(), "-"),
+            if p.connected {
                 "connected"
             } else {
                 "not connected"
             },
         );
-        if let Some(ms) = p.get("lastRoundMs").and_then(Value::as_u64) {
+        if let Some(ms) = p.last_round_ms {
             let _ = write!(out, ", last round {ms} ms");
         }
-        let queued = num(p, "queuedChanges");
-        if queued > 0 {
-            let _ = write!(out, ", {queued} changes queued");
+        if p.queued_changes > 0 {
+            let _ = write!(out, ", {} changes queued", p.queued_changes);
         }
-        let incoming = num(p, "toReceive");
-        if incoming > 0 {
-            let _ = write!(out, ", {incoming} to receive");
+        if p.to_receive > 0 {
+            let _ = write!(out, ", {} to receive", p.to_receive);
         }
-        if let Some(why) = error_text(p.get("failing")) {
+        if let Some(why) = one_line(p.failing.as_deref()) {
             let _ = write!(out, ", rounds failing: {why}");
         }
     }
-    if let Some(e) = opt_str(g, "lastError") {
+    if let Some(e) = g.last_error.as_ref().filter(|e| !e.is_empty()) {
         let _ = write!(out, "\n  last error: {e}");
     }
     out
@@ -664,62 +690,50 @@ fn bytes(n: u64) -> String {
     }
 }
 
-/// The peer lines and extra counters of `mayros sync status`.
-pub fn status_peers(s: &Value, now: OffsetDateTime) -> String {
+/// The peer lines of `mayros sync status`.
+pub fn status_peers(peers: &[PeerView], now: OffsetDateTime) -> String {
     let mut out = String::new();
-    for p in array(s, "peers") {
+    for p in peers {
+        let (name, id) = name_and_id(p);
         let _ = write!(
             out,
-            "\n  {} ({}) {} {}, last sync {}",
-            opt_str(p, "name").unwrap_or("?"),
-            short_id(opt_str(p, "nodeId").unwrap_or("?")),
-            opt_str(p, "endpoint").unwrap_or("-"),
+            "\n  {name} ({id}) {} {}, last sync {}",
+            opt_or(p.endpoint.as_deref(), "-"),
             peer_status(p),
-            when_field(p, "lastSyncAt", "never", now),
+            when_or(p.last_sync_at.as_deref(), "never", now),
         );
-        if let Some(result) = last_result(p.get("lastResult")) {
+        if let Some(result) = p.last_result.as_ref().filter(|r| !r.is_empty()) {
             let _ = write!(out, " {result}");
         }
         let _ = write!(
             out,
             ", {}, {}, {}",
-            count(num(p, "totalSyncs"), "sync"),
-            count(num(p, "totalTriplesSynced"), "triple"),
-            count(num(p, "failures"), "failure")
+            count(p.total_syncs, "sync"),
+            count(p.total_triples_synced, "triple"),
+            count(p.failures, "failure")
         );
         // The reason of the state (failing, unreachable) is what is wrong now; the last error
         // may be older.
-        if let Some(why) = error_text(p.get("stateReason")) {
+        if let Some(why) = one_line(p.state_reason.as_deref()) {
             let _ = write!(out, ", why: {why}");
-        } else if let Some(e) = error_text(p.get("lastError")) {
+        } else if let Some(e) = one_line(p.last_error.as_deref()) {
             let _ = write!(out, ", last error: {e}");
         }
     }
     out
 }
 
-/// A peer's `lastResult`: a word (`ok`, `failed`) or an object with `ok`.
-fn last_result(v: Option<&Value>) -> Option<String> {
-    match v? {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Bool(ok) => Some(if *ok { "ok" } else { "failed" }.to_string()),
-        Value::Object(m) => m
-            .get("ok")
-            .and_then(Value::as_bool)
-            .map(|ok| if ok { "ok" } else { "failed" }.to_string()),
-        _ => None,
-    }
-}
-
 /// The pause line of `mayros sync status`, when paused.
-pub fn status_pause(s: &Value, now: OffsetDateTime) -> Option<String> {
-    if s.get("paused").and_then(Value::as_bool) != Some(true) {
+pub fn status_pause(s: &StatusSnapshot, now: OffsetDateTime) -> Option<String> {
+    if !s.paused {
         return None;
     }
-    Some(match opt_str(s, "pausedUntil") {
-        Some(ts) => format!("until {}", when(ts, now)),
-        None => "until resumed".to_string(),
-    })
+    Some(
+        match s.paused_until.as_deref().filter(|ts| !ts.is_empty()) {
+            Some(ts) => format!("until {}", when(ts, now)),
+            None => "until resumed".to_string(),
+        },
+    )
 }
 
 #[cfg(test)]
@@ -727,6 +741,8 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use crate::output::fixtures::{self, peer};
+    use mayros_sync_node::dto::NativePeer;
     use serde_json::json;
     use time::macros::datetime;
 
@@ -849,14 +865,18 @@ mod tests {
 
     #[test]
     fn status_peers_show_the_engine_state_progress_and_why() {
-        let s = json!({"peers": [
-            {"nodeId": ID, "name": "laptop", "endpoint": null, "status": "unreachable",
-             "state": "failing", "stateReason": "no answer in time", "lastError": "old dial error",
-             "toReceive": 0, "toSend": 0, "failures": 4, "totalSyncs": 1, "totalTriplesSynced": 0},
-            {"nodeId": "ab", "name": "nas", "endpoint": null, "status": "active",
-             "state": "syncing", "toReceive": 1200, "toSend": 5, "failures": 0}
-        ]});
-        let text = status_peers(&s, NOW);
+        let mut failing = peer(ID, "laptop");
+        failing.status = "unreachable".into();
+        failing.state = "failing".into();
+        failing.state_reason = Some("no answer in time".into());
+        failing.last_error = Some("old dial error".into());
+        failing.failures = 4;
+        failing.total_syncs = 1;
+        let mut syncing = peer("ab", "nas");
+        syncing.state = "syncing".into();
+        syncing.to_receive = 1200;
+        syncing.to_send = 5;
+        let text = status_peers(&[failing, syncing], NOW);
         let lines: Vec<&str> = text.trim_start().lines().collect();
         assert!(lines[0].contains(" failing, last sync"), "{text}");
         assert!(!lines[0].contains("unreachable"), "{text}");
@@ -869,16 +889,18 @@ mod tests {
 
     #[test]
     fn peers_table() {
-        let peers = json!([
-            {"nodeId": ID, "name": "laptop", "endpoint": "127.0.0.1:19092", "quicAddr": null,
-             "namespaces": ["mayros"], "status": "active", "lastSyncAt": "2026-11-24T18:09:00Z",
-             "lastResult": "ok", "totalSyncs": 3, "totalTriplesSynced": 1200, "failures": 0,
-             "lastError": null},
-            {"nodeId": "ab", "name": "nas", "endpoint": null, "status": "unreachable",
-             "lastSyncAt": null, "totalSyncs": 0, "totalTriplesSynced": 0, "failures": 12,
-             "lastError": "connection refused\nretrying"}
-        ]);
-        let text = peer_table(&peers, NOW);
+        let mut laptop = peer(ID, "laptop");
+        laptop.endpoint = Some("127.0.0.1:19092".into());
+        laptop.namespaces = vec!["mayros".into()];
+        laptop.last_sync_at = Some("2026-11-24T18:09:00Z".into());
+        laptop.last_result = Some("ok".into());
+        laptop.total_syncs = 3;
+        laptop.total_triples_synced = 1200;
+        let mut nas = peer("ab", "nas");
+        nas.status = "unreachable".into();
+        nas.failures = 12;
+        nas.last_error = Some("connection refused\nretrying".into());
+        let text = peer_table(&[laptop, nas], NOW);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 3, "{text}");
         assert!(
@@ -891,7 +913,7 @@ mod tests {
         assert!(lines[1].ends_with("  3     1200         0  -"), "{text}");
         assert!(lines[2].contains("never"), "{text}");
         assert!(lines[2].ends_with("connection refused retrying"), "{text}");
-        assert!(peer_table(&json!([]), NOW).contains("mayros sync invite"));
+        assert!(peer_table(&[], NOW).contains("mayros sync invite"));
     }
 
     #[test]
@@ -927,21 +949,42 @@ mod tests {
 
     #[test]
     fn gossip_lines_show_the_figures_and_each_p2p_peer() {
-        let g = json!({
-            "addr": "127.0.0.1:19091", "initiates": true, "round": 42, "knownIds": 601,
-            "bloomFilterItems": 500, "bloomFilterFpr": 0.0101, "pendingAnnouncements": 3,
-            "successfulSyncs": 40, "failedSyncs": 1, "bytesIn": 12_345, "bytesOut": 999,
-            "peers": [
-                {"nodeId": "ab".repeat(32), "addr": "127.0.0.1:5000", "connected": true, "lastRoundMs": 12, "queuedChanges": 0},
-                {"nodeId": "cd".repeat(32), "addr": null, "connected": false, "lastRoundMs": null, "queuedChanges": 7}
+        let g = NativeStatus {
+            initiates: true,
+            round: 42,
+            known_ids: 601,
+            bloom_filter_items: 500,
+            bloom_filter_fpr: 0.0101,
+            pending_announcements: 3,
+            successful_syncs: 40,
+            failed_syncs: 1,
+            bytes_in: 12_345,
+            bytes_out: 999,
+            peers: vec![
+                NativePeer {
+                    node_id: "ab".repeat(32),
+                    addr: Some("127.0.0.1:5000".into()),
+                    connected: true,
+                    last_round_ms: Some(12),
+                    ..NativePeer::default()
+                },
+                NativePeer {
+                    node_id: "cd".repeat(32),
+                    queued_changes: 7,
+                    to_receive: 2,
+                    failing: Some("timed\nout".into()),
+                    ..NativePeer::default()
+                },
             ],
-            "lastError": null
-        });
+            last_error: Some("bad frame".into()),
+            ..fixtures::gossip()
+        };
         assert_eq!(
             gossip_lines(&g),
             "QUIC 127.0.0.1:19091, gossiping, round 42, 601 known ids, bloom 500 items FPR 0.0101, 3 pending, 40 ok / 1 failed rounds, 12.3 kB in / 999 B out\n  \
              abababababab 127.0.0.1:5000 connected, last round 12 ms\n  \
-             cdcdcdcdcdcd - not connected, 7 changes queued"
+             cdcdcdcdcdcd - not connected, 7 changes queued, 2 to receive, rounds failing: timed out\n  \
+             last error: bad frame"
         );
     }
 
@@ -1046,13 +1089,10 @@ mod tests {
         assert!(review_decided(&json!({"accepted": "ab"})).starts_with("accepted ab: "));
         assert!(review_decided(&json!({"discarded": "ab"})).starts_with("discarded ab: "));
         // A stale peer and a pull that held items say so.
-        let s = json!({"peers": [{"nodeId": ID, "name": "old", "status": "active",
-            "stale": true}]});
-        assert!(
-            status_peers(&s, NOW).contains(" active,stale, "),
-            "{}",
-            status_peers(&s, NOW)
-        );
+        let mut old = peer(ID, "old");
+        old.stale = true;
+        let text = status_peers(&[old], NOW);
+        assert!(text.contains(" active,stale, "), "{text}");
         let r = json!({"ok": true, "name": "old", "heldForReview": 2});
         assert!(sync_result(&r).ends_with("; held-for-review=2 (see mayros sync review)"));
         let r = json!({"ok": true, "name": "old", "heldForReview": 0});
@@ -1077,16 +1117,23 @@ mod tests {
 
     #[test]
     fn status_lists_peers() {
-        let s = json!({"peers": [{"nodeId": ID, "name": "laptop", "endpoint": "h:1",
-            "status": "active", "lastSyncAt": "2026-11-24T18:09:30Z", "lastResult": "ok",
-            "totalSyncs": 2, "totalTriplesSynced": 10, "failures": 1, "lastError": "x"}],
-            "paused": true, "pausedUntil": null});
+        let mut laptop = peer(ID, "laptop");
+        laptop.endpoint = Some("h:1".into());
+        laptop.last_sync_at = Some("2026-11-24T18:09:30Z".into());
+        laptop.last_result = Some("ok".into());
+        laptop.total_syncs = 2;
+        laptop.total_triples_synced = 10;
+        laptop.failures = 1;
+        laptop.last_error = Some("x".into());
         assert_eq!(
-            status_peers(&s, NOW),
+            status_peers(&[laptop], NOW),
             "\n  laptop (3f0c1a2b4d5e) h:1 active, last sync 2026-11-24 18:09:30Z (30s ago) ok, \
              2 syncs, 10 triples, 1 failure, last error: x"
         );
+        let mut s = fixtures::snapshot();
+        s.paused = true;
         assert_eq!(status_pause(&s, NOW).unwrap(), "until resumed");
-        assert_eq!(status_pause(&json!({"paused": false}), NOW), None);
+        s.paused = false;
+        assert_eq!(status_pause(&s, NOW), None);
     }
 }

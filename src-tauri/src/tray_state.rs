@@ -236,21 +236,7 @@ mod tests {
                 name: "this-device".into(),
                 version: "0.1.0".into(),
                 uptime_seconds: 1,
-                cortex: CortexStatus {
-                    backend: "embedded".into(),
-                    url: None,
-                    healthy: true,
-                    message: "12 triples".into(),
-                    version: None,
-                    rate_limited: false,
-                    rate_limited_count: 0,
-                    rate_limit_remaining: None,
-                    requests: 0,
-                    p2p: None,
-                    p2p_reason: None,
-                    mirror: None,
-                    synced_by: None,
-                },
+                cortex: CortexStatus::embedded(None, true, "12 triples".into(), None),
                 secret_store: "file".into(),
                 peers: Vec::new(),
                 gossip: None,
@@ -301,24 +287,8 @@ mod tests {
     /// A paired peer in `state` (the engine's name for it).
     fn peer(name: &str, state: &str) -> PeerView {
         PeerView {
-            node_id: "ab".repeat(32),
-            name: name.into(),
-            endpoint: None,
-            quic_addr: None,
-            namespaces: Vec::new(),
-            status: "active".into(),
-            last_sync_at: None,
-            last_result: None,
-            total_syncs: 0,
-            total_triples_synced: 0,
-            failures: 0,
-            last_error: None,
-            next_retry_at: None,
-            stale: false,
             state: state.into(),
-            state_reason: None,
-            to_receive: 0,
-            to_send: 0,
+            ..PeerView::new(&"ab".repeat(32), name)
         }
     }
 

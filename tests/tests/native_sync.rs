@@ -32,6 +32,20 @@ async fn mesh() -> (Node, Node, Node) {
     (a, b, c)
 }
 
+/// The current group seed in `n`'s secret store (its ring also keeps replaced ones).
+fn current_seed(n: &Node) -> Option<[u8; 32]> {
+    use mayros_sync_store::{FileSecretStore, SecretStore};
+    let bytes = FileSecretStore::new(n.dir.path())
+        .unwrap()
+        .get("group-seed")
+        .unwrap()
+        .unwrap_or_default();
+    mayros_sync_proto::membership::seeds::SeedRing::decode(&bytes)
+        .unwrap()
+        .current()
+        .map(|s| s.0)
+}
+
 async fn converged(nodes: &[&Node]) -> bool {
     let first = nodes[0].ids().await;
     for n in &nodes[1..] {
@@ -206,20 +220,7 @@ async fn a_restarted_node_catches_up() {
 /// accepts it from a member, hands B the new one, and the two sync again; C stays out.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_offline_during_an_unpair_is_handed_the_rotated_seed() {
-    use mayros_sync_store::{FileSecretStore, SecretStore};
-
     let (a, b, c) = mesh().await;
-    let current_seed = |n: &Node| {
-        let bytes = FileSecretStore::new(n.dir.path())
-            .unwrap()
-            .get("group-seed")
-            .unwrap()
-            .unwrap_or_default();
-        mayros_sync_proto::membership::seeds::SeedRing::decode(&bytes)
-            .unwrap()
-            .current()
-            .map(|s| s.0)
-    };
     let old = current_seed(&a);
     let b_dir = b.dir;
     b.daemon.shutdown().await;
@@ -462,17 +463,7 @@ async fn an_unpaired_device_is_refused_by_every_member_and_the_seed_rotates() {
     );
     // The members share a new seed (the stored ring also keeps the replaced one, retired at
     // each member's own time).
-    let seed_of = |n: &Node| {
-        let bytes = FileSecretStore::new(n.dir.path())
-            .unwrap()
-            .get("group-seed")
-            .unwrap()
-            .unwrap_or_default();
-        mayros_sync_proto::membership::seeds::SeedRing::decode(&bytes)
-            .unwrap()
-            .current()
-            .map(|s| s.0.to_vec())
-    };
+    let seed_of = current_seed;
     assert!(
         wait_until(Duration::from_secs(10), || async {
             seed_of(&b) == seed_of(&a)
@@ -480,7 +471,7 @@ async fn an_unpaired_device_is_refused_by_every_member_and_the_seed_rotates() {
         .await,
         "B adopted the rotated seed"
     );
-    assert_ne!(seed_of(&a).unwrap(), old_seed.to_vec());
+    assert_ne!(seed_of(&a).unwrap(), old_seed);
     // C's key with the seed it had is refused by B (it is no longer a member).
     let c_device = DeviceIdentity::load_or_create(&c_secrets).unwrap();
     let c_cert = mayros_sync_node::tls::DeviceCert::new(c_device.signing_key()).unwrap();

@@ -551,21 +551,12 @@ impl Engine {
                 HealthProbe::Unhealthy { reason } => (false, reason.clone()),
             };
             return (
-                CortexStatus {
-                    backend: cortex.backend().into(),
-                    url: api_url,
+                CortexStatus::embedded(
+                    api_url,
                     healthy,
                     message,
-                    version: Some(env!("CARGO_PKG_VERSION").to_string()),
-                    rate_limited: false,
-                    rate_limited_count: 0,
-                    rate_limit_remaining: None,
-                    requests: 0,
-                    p2p: None,
-                    p2p_reason: None,
-                    mirror: None,
-                    synced_by: None,
-                },
+                    Some(env!("CARGO_PKG_VERSION").to_string()),
+                ),
                 count,
             );
         };

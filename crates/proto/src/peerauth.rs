@@ -97,7 +97,7 @@ pub struct RequestFacts<'a> {
 pub fn authenticate(
     headers: AuthHeaders<'_>,
     req: RequestFacts<'_>,
-    seed: Option<&GroupSeed>,
+    seeds: &[GroupSeed],
     is_member: impl Fn(&str) -> bool,
     replay: &mut ReplayGuard,
     now_ms: u64,
@@ -107,7 +107,9 @@ pub fn authenticate(
     let nonce = headers.nonce.ok_or(AuthFailure::MissingHeader(H_NONCE))?;
     let proof = headers.proof.ok_or(AuthFailure::MissingHeader(H_PROOF))?;
     let ts_ms: u64 = ts.parse().map_err(|_| AuthFailure::MalformedTimestamp)?;
-    let seed = seed.ok_or(AuthFailure::NoGroup)?;
+    if seeds.is_empty() {
+        return Err(AuthFailure::NoGroup);
+    }
     if !is_member(node) {
         return Err(AuthFailure::NotAMember);
     }
@@ -123,7 +125,7 @@ pub fn authenticate(
         client_node_id: node,
         server_node_id: req.server_node_id,
     };
-    if !seed.verify_http(&input, proof) {
+    if !seeds.iter().any(|seed| seed.verify_http(&input, proof)) {
         return Err(AuthFailure::BadProof);
     }
     replay
@@ -200,7 +202,7 @@ mod tests {
         let ok = authenticate(
             headers(&h),
             facts(b"{}"),
-            Some(&seed),
+            std::slice::from_ref(&seed),
             member,
             &mut guard,
             NOW,
@@ -209,7 +211,7 @@ mod tests {
         let again = authenticate(
             headers(&h),
             facts(b"{}"),
-            Some(&seed),
+            std::slice::from_ref(&seed),
             member,
             &mut guard,
             NOW + 5,
@@ -225,18 +227,25 @@ mod tests {
         let mut missing = headers(&h);
         missing.proof = None;
         assert_eq!(
-            authenticate(missing, facts(b"{}"), Some(&seed), member, &mut g, NOW),
+            authenticate(
+                missing,
+                facts(b"{}"),
+                std::slice::from_ref(&seed),
+                member,
+                &mut g,
+                NOW
+            ),
             Err(AuthFailure::MissingHeader(H_PROOF))
         );
         assert_eq!(
-            authenticate(headers(&h), facts(b"{}"), None, member, &mut g, NOW),
+            authenticate(headers(&h), facts(b"{}"), &[], member, &mut g, NOW),
             Err(AuthFailure::NoGroup)
         );
         assert_eq!(
             authenticate(
                 headers(&h),
                 facts(b"{}"),
-                Some(&seed),
+                std::slice::from_ref(&seed),
                 |_| false,
                 &mut g,
                 NOW
@@ -248,14 +257,21 @@ mod tests {
             ..facts(b"{}")
         };
         assert_eq!(
-            authenticate(headers(&h), other_cert, Some(&seed), member, &mut g, NOW),
+            authenticate(
+                headers(&h),
+                other_cert,
+                std::slice::from_ref(&seed),
+                member,
+                &mut g,
+                NOW
+            ),
             Err(AuthFailure::CertificateMismatch)
         );
         assert_eq!(
             authenticate(
                 headers(&h),
                 facts(b"{\"x\":1}"),
-                Some(&seed),
+                std::slice::from_ref(&seed),
                 member,
                 &mut g,
                 NOW
@@ -268,7 +284,7 @@ mod tests {
             authenticate(
                 headers(&wrong_seed),
                 facts(b"{}"),
-                Some(&seed),
+                std::slice::from_ref(&seed),
                 member,
                 &mut g,
                 NOW
@@ -280,7 +296,7 @@ mod tests {
             authenticate(
                 headers(&stale),
                 facts(b"{}"),
-                Some(&seed),
+                std::slice::from_ref(&seed),
                 member,
                 &mut g,
                 NOW
@@ -288,6 +304,26 @@ mod tests {
             Err(AuthFailure::Replay(ReplayError::StaleTimestamp))
         );
         assert!(g.is_empty(), "failed requests never fill the nonce cache");
+        // A member that missed a rotation still signs with the replaced seed: accepted while
+        // it is among the seeds given (current first).
+        let rotated = GroupSeed([9; 32]);
+        let old = signed(&seed, 5, NOW);
+        assert_eq!(
+            authenticate(
+                headers(&old),
+                facts(b"{}"),
+                &[rotated.clone(), seed.clone()],
+                member,
+                &mut g,
+                NOW
+            ),
+            Ok("client".to_string())
+        );
+        let old = signed(&seed, 6, NOW);
+        assert_eq!(
+            authenticate(headers(&old), facts(b"{}"), &[rotated], member, &mut g, NOW),
+            Err(AuthFailure::BadProof)
+        );
         for f in [
             AuthFailure::NotAMember,
             AuthFailure::BadProof,

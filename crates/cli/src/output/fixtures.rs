@@ -22,21 +22,12 @@ pub(crate) fn snapshot() -> StatusSnapshot {
         name: "box".into(),
         version: "0.1.0".into(),
         uptime_seconds: 0,
-        cortex: CortexStatus {
-            backend: "embedded".into(),
-            url: Some("http://127.0.0.1:1".into()),
-            healthy: true,
-            message: String::new(),
-            version: Some("0.1.0".into()),
-            rate_limited: false,
-            rate_limited_count: 0,
-            rate_limit_remaining: None,
-            requests: 0,
-            p2p: None,
-            p2p_reason: None,
-            mirror: None,
-            synced_by: None,
-        },
+        cortex: CortexStatus::embedded(
+            Some("http://127.0.0.1:1".into()),
+            true,
+            String::new(),
+            Some("0.1.0".into()),
+        ),
         secret_store: "file".into(),
         peers: Vec::new(),
         gossip: None,
@@ -57,26 +48,7 @@ pub(crate) fn snapshot() -> StatusSnapshot {
 
 /// An active peer that never synced.
 pub(crate) fn peer(node_id: &str, name: &str) -> PeerView {
-    PeerView {
-        node_id: node_id.into(),
-        name: name.into(),
-        endpoint: None,
-        quic_addr: None,
-        namespaces: Vec::new(),
-        status: "active".into(),
-        last_sync_at: None,
-        last_result: None,
-        total_syncs: 0,
-        total_triples_synced: 0,
-        failures: 0,
-        last_error: None,
-        next_retry_at: None,
-        stale: false,
-        state: String::new(),
-        state_reason: None,
-        to_receive: 0,
-        to_send: 0,
-    }
+    PeerView::new(node_id, name)
 }
 
 /// Gossip that answers on 127.0.0.1:19091 and has done nothing yet.

@@ -254,3 +254,55 @@ pub struct NativeStatus {
     /// The last replica or decode error, if any.
     pub last_error: Option<String>,
 }
+
+impl CortexStatus {
+    /// The status of an embedded Cortex: nothing of a sidecar (rate limits, P2P, mirror).
+    pub fn embedded(
+        url: Option<String>,
+        healthy: bool,
+        message: String,
+        version: Option<String>,
+    ) -> CortexStatus {
+        CortexStatus {
+            backend: "embedded".into(),
+            url,
+            healthy,
+            message,
+            version,
+            rate_limited: false,
+            rate_limited_count: 0,
+            rate_limit_remaining: None,
+            requests: 0,
+            p2p: None,
+            p2p_reason: None,
+            mirror: None,
+            synced_by: None,
+        }
+    }
+}
+
+impl PeerView {
+    /// An active peer that never synced, whose state is not computed yet.
+    pub fn new(node_id: &str, name: &str) -> PeerView {
+        PeerView {
+            node_id: node_id.into(),
+            name: name.into(),
+            endpoint: None,
+            quic_addr: None,
+            namespaces: Vec::new(),
+            status: "active".into(),
+            last_sync_at: None,
+            last_result: None,
+            total_syncs: 0,
+            total_triples_synced: 0,
+            failures: 0,
+            last_error: None,
+            next_retry_at: None,
+            stale: false,
+            state: String::new(),
+            state_reason: None,
+            to_receive: 0,
+            to_send: 0,
+        }
+    }
+}

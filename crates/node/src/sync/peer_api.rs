@@ -103,6 +103,8 @@ async fn authenticate(State(engine): State<Arc<Engine>>, req: Request, next: Nex
     let now = engine.clock().now_ms();
     let result = {
         let group = engine.sync_state().group();
+        // A member that missed a rotation proves a replaced seed (DESIGN §7.2 hand-over).
+        let seeds = group.seeds.accepted(now);
         let mut replay = engine.sync_state().replay();
         peerauth::authenticate(
             headers,
@@ -113,7 +115,7 @@ async fn authenticate(State(engine): State<Arc<Engine>>, req: Request, next: Nex
                 tls_client: tls_client.as_deref(),
                 server_node_id: &engine.identity().node_id,
             },
-            group.seed(),
+            &seeds,
             |id| group.roster.is_member(id),
             &mut replay,
             now,

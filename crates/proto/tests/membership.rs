@@ -123,10 +123,17 @@ fn a_removed_device_that_was_offline_is_refused_and_stays_out() {
 
 #[derive(Debug, Clone)]
 enum Op {
-    Pair { by: usize },
-    Unpair { by: usize, node: usize },
+    Pair {
+        by: usize,
+    },
+    Unpair {
+        by: usize,
+        node: usize,
+    },
     Stop(usize),
     Start(usize),
+    /// The link between two devices breaks (QUIC path loss); they redial.
+    Cut(usize, usize),
     Wait(u64),
 }
 
@@ -136,6 +143,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0usize..8, 0usize..8).prop_map(|(by, node)| Op::Unpair { by, node }),
         2 => (0usize..8).prop_map(Op::Stop),
         2 => (0usize..8).prop_map(Op::Start),
+        1 => (0usize..8, 0usize..8).prop_map(|(a, b)| Op::Cut(a, b)),
         2 => (0u64..5_000).prop_map(Op::Wait),
     ]
 }
@@ -143,9 +151,9 @@ fn op() -> impl Strategy<Value = Op> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
-    /// Random pairing, unpairs, devices going offline and back, waits: once everyone is back,
-    /// the group the model says is in (paired, never removed) settles on one seed with a full
-    /// mesh of links, and no removed device holds that seed or any link.
+    /// Random pairing, unpairs, devices going offline and back, broken links, waits: once
+    /// everyone is back, the group the model says is in (paired, never removed) settles on one
+    /// seed with a full mesh of links, and no removed device holds that seed or any link.
     #[test]
     fn churn_settles_on_the_model_group(ops in prop::collection::vec(op(), 1..24), seed in any::<u64>()) {
         const N: usize = 8;
@@ -190,6 +198,7 @@ proptest! {
                     let d = d % N;
                     if !online[d] { sim.start(d); online[d] = true; }
                 }
+                Op::Cut(a, b) => sim.cut(a % N, b % N),
                 Op::Wait(ms) => sim.run_for(ms),
             }
         }

@@ -170,6 +170,8 @@ impl Driver {
     }
 
     fn tick(&mut self) {
+        // The machine's pending effects reach the engine's group before it is compared with it.
+        self.membership_step();
         // (The element journal is folded in by `publish`, at most every 100 ms.)
         self.push_local();
         self.ticks += 1;
@@ -196,6 +198,8 @@ impl Driver {
     fn reconfigure(&mut self) {
         let now = self.now();
         self.node.set_config(gossip_config(&self.engine), now);
+        // Effects first: the group read back below must include what the machine decided.
+        self.membership_step();
         self.sync_membership();
         self.membership_step();
         self.rekey();

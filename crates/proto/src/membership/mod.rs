@@ -268,7 +268,10 @@ impl<A: Clone + Eq + Ord + Debug> Membership<A> {
     pub fn local_change(&mut self, entries: Vec<RosterEntry>, seeds: &SeedRing, now_ms: u64) {
         let before = self.seeds.clone();
         self.merge(entries, None, now_ms);
-        if let Some(theirs) = seeds.current_epoch().cloned() {
+        // A device removed from its group takes no seed back from its own engine's state (which
+        // may not have caught up with the removal yet): the removal is final.
+        let removed_self = self.roster.removed().contains(&self.own);
+        if let Some(theirs) = seeds.current_epoch().cloned().filter(|_| !removed_self) {
             if self.seeds.current().is_none() {
                 // Joined a group: pairing hands over the bare seed, kept from every removal
                 // in the roster it came with.
@@ -523,6 +526,53 @@ impl<A: Clone + Eq + Ord + Debug> Membership<A> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::roster::RosterAction;
+    use crate::seedproof::GroupSeed;
+    use ed25519_dalek::SigningKey;
+
+    fn key(n: u8) -> (SigningKey, String) {
+        let k = SigningKey::from_bytes(&[n; 32]);
+        let id = hex::encode(k.verifying_key().to_bytes());
+        (k, id)
+    }
+
+    /// The engine's copy of the group may lag behind the machine (effects not carried out
+    /// yet): a device just removed must not take its old seed back from it.
+    #[test]
+    fn a_removed_device_does_not_take_its_old_seed_back_from_a_stale_engine_state() {
+        let ((ka, a), (kc, c)) = (key(1), key(3));
+        let entries = vec![
+            RosterEntry::sign(&c, RosterAction::Add, 1, &ka),
+            RosterEntry::sign(&a, RosterAction::Add, 1, &kc),
+        ];
+        let old = SeedRing::with(GroupSeed([5; 32]));
+        let mut m: Membership<u64> = Membership::new(
+            &c,
+            entries.clone(),
+            old.clone(),
+            vec![(a.clone(), 1)],
+            [0; 32],
+        );
+        m.link_up(&a, 1, 10);
+        let removal = RosterEntry::sign(&c, RosterAction::Remove, 20, &ka);
+        let mut all = entries.clone();
+        all.push(removal);
+        m.handle(&a, MemberMsg::Roster(all), 20);
+        assert!(m.seeds().current().is_none());
+        let effects: Vec<_> = std::iter::from_fn(|| m.poll()).collect();
+        assert!(effects.contains(&Effect::RemovedSelf { by: a.clone() }));
+        // The periodic re-read of the engine's group, still holding the old seed.
+        m.local_change(entries, &old, 30);
+        assert!(m.seeds().current().is_none(), "the removal is final");
+        let effects: Vec<_> = std::iter::from_fn(|| m.poll()).collect();
+        assert!(
+            !effects
+                .iter()
+                .any(|e| matches!(e, Effect::SaveSeeds(r) if r.current().is_some())),
+            "{effects:?}"
+        );
+        assert!(m.wanted().is_empty());
+    }
 
     #[test]
     fn the_smaller_dialer_keeps_its_link_whatever_the_case() {

@@ -240,6 +240,13 @@ impl MemberSim {
         self.drain_all();
     }
 
+    /// Breaks the link between `a` and `b` if one is up (QUIC path loss): messages in flight on
+    /// it are lost; the devices redial what they want.
+    pub fn cut(&mut self, a: usize, b: usize) {
+        self.close(a, b);
+        self.drain_all();
+    }
+
     /// Restarts device `i` from what it persisted.
     pub fn start(&mut self, i: usize) {
         let dev = &mut self.devices[i];

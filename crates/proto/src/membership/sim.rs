@@ -324,43 +324,47 @@ impl MemberSim {
 
     fn dial_all(&mut self) {
         let n = self.devices.len();
-        for d in 0..n {
-            let wants: Vec<(String, u64)> = self.devices[d]
-                .wants
-                .iter()
-                .map(|(k, v)| (k.clone(), *v))
-                .collect();
-            for (peer, addr) in wants {
-                let Ok(c) = usize::try_from(addr) else {
+        for a in 0..n {
+            for b in (a + 1)..n {
+                if self.linked(a, b) || !self.devices[a].online || !self.devices[b].online {
                     continue;
+                }
+                let wants = |from: usize, to: usize| {
+                    self.devices[from].wants.get(&self.devices[to].id) == Some(&(to as u64))
                 };
-                if c >= n || self.linked(d, c) || !self.devices[d].online {
-                    continue;
+                let mut dials: Vec<(usize, usize)> = Vec::new();
+                if wants(a, b) {
+                    dials.push((a, b));
                 }
-                if !self.devices[c].online || self.devices[c].id != peer {
-                    continue;
+                if wants(b, a) {
+                    dials.push((b, a));
                 }
-                // Both dial at once: the smaller id's dial is kept.
-                let c_dials = self.devices[c].wants.contains_key(&self.devices[d].id);
-                if c_dials && !dialer_keeps_link(&self.devices[d].id, &self.devices[c].id) {
-                    continue;
+                // Both dial at once: the smaller id's dial is kept; when it is refused (its seed
+                // is newer than the other side knows), the other side's dial gets through.
+                dials.sort_by_key(|&(d, c)| {
+                    !dialer_keeps_link(&self.devices[d].id, &self.devices[c].id)
+                });
+                for (d, c) in dials {
+                    if self.try_link(d, c) {
+                        break;
+                    }
                 }
-                self.try_link(d, c);
             }
         }
     }
 
-    fn try_link(&mut self, dialer: usize, acceptor: usize) {
+    /// One dial: whether the link came up.
+    fn try_link(&mut self, dialer: usize, acceptor: usize) -> bool {
         let now = self.now;
         let d_id = self.devices[dialer].id.clone();
         let a_id = self.devices[acceptor].id.clone();
         let Some(proof) = self.devices[dialer].machine.seeds().current().cloned() else {
-            return;
+            return false;
         };
         let acc = &self.devices[acceptor].machine;
         if !acc.admits(&d_id) || !acc.seeds().accepted(now).contains(&proof) {
             self.stats.refused += 1;
-            return;
+            return false;
         }
         self.next_link += 1;
         self.links
@@ -374,6 +378,7 @@ impl MemberSim {
             .link_up(&d_id, dialer as u64, now);
         self.drain(dialer);
         self.drain(acceptor);
+        true
     }
 
     fn close(&mut self, a: usize, b: usize) {

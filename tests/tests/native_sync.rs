@@ -269,6 +269,61 @@ async fn a_member_offline_during_an_unpair_is_handed_the_rotated_seed() {
     assert_eq!(c.connected_peers().await, 0, "C stays out");
 }
 
+/// Two members unpair two devices at the same moment (each rotates the seed knowing only of
+/// its own removal): the members end on one seed that neither removed device holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_unpairs_at_once_end_on_one_seed_no_removed_device_holds() {
+    let a = Node::start("alpha", json!({})).await;
+    let b = Node::start("bravo", json!({})).await;
+    let c = Node::start("charlie", json!({})).await;
+    let d = Node::start("delta", json!({})).await;
+    for n in [&b, &c, &d] {
+        a.invite(n).await;
+    }
+    // Paired through alpha only: the others link directly from the addresses it shares.
+    for n in [&a, &b, &c, &d] {
+        assert!(
+            wait_until(Duration::from_secs(20), || async {
+                n.connected_peers().await == 3
+            })
+            .await,
+            "full mesh: {}",
+            n.p2p_status().await.1
+        );
+    }
+    let unpair = |by: &Node, node: &Node| {
+        by.http
+            .delete(format!("{}/api/v1/sync/peers/{}", by.base, node.node_id()))
+            .bearer_auth(&by.token)
+            .send()
+    };
+    let (r1, r2) = tokio::join!(unpair(&a, &c), unpair(&b, &d));
+    assert_eq!(r1.unwrap().status().as_u16(), 200);
+    assert_eq!(r2.unwrap().status().as_u16(), 200);
+    assert!(
+        wait_until(Duration::from_secs(20), || async {
+            let (sa, sb) = (current_seed(&a), current_seed(&b));
+            sa.is_some()
+                && sa == sb
+                && current_seed(&c).is_none()
+                && current_seed(&d).is_none()
+                && a.connected_peers().await == 1
+                && b.connected_peers().await == 1
+        })
+        .await,
+        "alpha and bravo share one seed, charlie and delta were told: {}\n{}",
+        a.p2p_status().await.1,
+        b.p2p_status().await.1
+    );
+    let id = a
+        .put_batch(vec![t("mayros:after-two-unpairs", "ex:p", 1)])
+        .await;
+    assert!(
+        wait_until(Duration::from_secs(15), || async { b.has(&id[0]).await }).await,
+        "alpha and bravo still sync"
+    );
+}
+
 /// A QUIC client outside the engine: `cert` dials `target` with `seed`.
 async fn rogue_dial(
     cert: &mayros_sync_node::tls::DeviceCert,

@@ -209,6 +209,22 @@ impl Node {
         inv
     }
 
+    /// Unpairs `node` from this node's group (`DELETE /api/v1/sync/peers/{id}`); asserts 200.
+    pub async fn unpair(&self, node: &Node) {
+        let resp = self
+            .http
+            .delete(format!(
+                "{}/api/v1/sync/peers/{}",
+                self.base,
+                node.node_id()
+            ))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "unpair {}", node.node_id());
+    }
+
     /// `sync now` on this node; asserts every peer succeeded.
     pub async fn sync_now(&self) -> serde_json::Value {
         let (s, out) = self

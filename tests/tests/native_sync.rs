@@ -224,14 +224,7 @@ async fn a_member_offline_during_an_unpair_is_handed_the_rotated_seed() {
     let old = current_seed(&a);
     let b_dir = b.dir;
     b.daemon.shutdown().await;
-    let resp = a
-        .http
-        .delete(format!("{}/api/v1/sync/peers/{}", a.base, c.node_id()))
-        .bearer_auth(&a.token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
+    a.unpair(&c).await;
     assert!(
         wait_until(Duration::from_secs(15), || async {
             a.connected_peers().await == 0 && current_seed(&c).is_none()
@@ -291,15 +284,7 @@ async fn two_unpairs_at_once_end_on_one_seed_no_removed_device_holds() {
             n.p2p_status().await.1
         );
     }
-    let unpair = |by: &Node, node: &Node| {
-        by.http
-            .delete(format!("{}/api/v1/sync/peers/{}", by.base, node.node_id()))
-            .bearer_auth(&by.token)
-            .send()
-    };
-    let (r1, r2) = tokio::join!(unpair(&a, &c), unpair(&b, &d));
-    assert_eq!(r1.unwrap().status().as_u16(), 200);
-    assert_eq!(r2.unwrap().status().as_u16(), 200);
+    tokio::join!(a.unpair(&c), b.unpair(&d));
     assert!(
         wait_until(Duration::from_secs(20), || async {
             let (sa, sb) = (current_seed(&a), current_seed(&b));
@@ -488,14 +473,7 @@ async fn an_unpaired_device_is_refused_by_every_member_and_the_seed_rotates() {
         .unwrap()
         .try_into()
         .unwrap();
-    let resp = a
-        .http
-        .delete(format!("{}/api/v1/sync/peers/{}", a.base, c.node_id()))
-        .bearer_auth(&a.token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
+    a.unpair(&c).await;
     // Every member drops C; C learns it was removed and forgets the seed.
     for n in [&a, &b] {
         assert!(

@@ -698,6 +698,89 @@ peer: string,
 count: number, };
 
 /**
+ * The answer of `sync now` and of the hooks.
+ */
+export type SyncNowOutcome = { 
+/**
+ * The mode in force.
+ */
+mode: string, 
+/**
+ * Whether the request was deferred to gossip (native mode).
+ */
+deferred: boolean, 
+/**
+ * What happened, in words.
+ */
+message: string, 
+/**
+ * One result per peer.
+ */
+results: Array<PullReport>, };
+
+/**
+ * The outcome of syncing with one peer.
+ */
+export type PullReport = { 
+/**
+ * The peer's node id.
+ */
+nodeId: string, 
+/**
+ * The peer's name.
+ */
+name: string, 
+/**
+ * Whether the sync completed.
+ */
+ok: boolean, 
+/**
+ * Triples and deletions received.
+ */
+received: number, 
+/**
+ * Changes applied here (new triples, deletions, conflict resolutions excluded).
+ */
+applied: number, 
+/**
+ * Conflicts recorded.
+ */
+conflicts: number, 
+/**
+ * Triples held for review instead of inserted (DESIGN §2.3): offered in a full comparison
+ * that we lacked, older than our collection horizon.
+ */
+heldForReview: number, 
+/**
+ * Whether this pull was a full comparison (the peer was stale, or our cursor expired).
+ */
+fullComparison: boolean, 
+/**
+ * Changes the peer applied when it pulled from us (`sync now` only).
+ */
+sent: number, 
+/**
+ * Pages fetched.
+ */
+pages: number, 
+/**
+ * Wall time of the sync.
+ */
+durationMs: number, 
+/**
+ * Body bytes sent to the peer (HTTP headers and TLS framing excluded).
+ */
+bytesOut: number, 
+/**
+ * Body bytes received from the peer.
+ */
+bytesIn: number, 
+/**
+ * Why it failed.
+ */
+error?: string, };
+
+/**
  * A change to publish as a `nearby` event.
  */
 export type NearbyChange = { 

@@ -16,7 +16,7 @@ export type {
   Status,
   SyncCounters,
 } from './engine_types';
-export type { MetricsEvent as Metrics } from './engine_types';
+export type { MetricsEvent as Metrics, PullReport, SyncNowOutcome } from './engine_types';
 
 /** A pending pairing request. */
 export type PairRequest = RequestView;
@@ -45,25 +45,6 @@ export interface Conflict {
   winners: ConflictTriple[];
   losers: ConflictTriple[];
   restoredAt: string | null;
-}
-
-export interface PullReport {
-  nodeId: string;
-  name: string;
-  ok: boolean;
-  received?: number;
-  applied?: number;
-  conflicts?: number;
-  sent?: number;
-  durationMs?: number;
-  error?: string;
-}
-
-export interface SyncNowOutcome {
-  mode: string;
-  deferred: boolean;
-  message: string;
-  results: PullReport[];
 }
 
 export interface ConfigAnswer {

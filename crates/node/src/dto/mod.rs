@@ -5,6 +5,7 @@
 
 pub mod events;
 pub mod status;
+pub mod sync;
 
 pub use events::{
     ConflictEvent, FailureEvent, MetricsEvent, NearbyChange, NearbyChangeKind, NearbyDevice,
@@ -14,6 +15,7 @@ pub use events::{
 pub use status::{
     CortexStatus, MirrorView, NativePeer, NativeStatus, PeerView, StatusSnapshot, SyncCounters,
 };
+pub use sync::{PullReport, SyncNowOutcome};
 
 use mayros_sync_proto::syncstate::{OverallState, PeerSyncState, StateSummary};
 use ts_rs::{Config, TS};
@@ -47,6 +49,8 @@ pub fn typescript() -> String {
         RequestView::docs().unwrap_or_default() + "export " + &RequestView::decl(&cfg),
         SessionView::docs().unwrap_or_default() + "export " + &SessionView::decl(&cfg),
         ConflictEvent::docs().unwrap_or_default() + "export " + &ConflictEvent::decl(&cfg),
+        SyncNowOutcome::docs().unwrap_or_default() + "export " + &SyncNowOutcome::decl(&cfg),
+        PullReport::docs().unwrap_or_default() + "export " + &PullReport::decl(&cfg),
         NearbyChange::docs().unwrap_or_default() + "export " + &NearbyChange::decl(&cfg),
         NearbyChangeKind::docs().unwrap_or_default() + "export " + &NearbyChangeKind::decl(&cfg),
         NearbyDevice::docs().unwrap_or_default() + "export " + &NearbyDevice::decl(&cfg),

@@ -8,11 +8,11 @@ use mayros_sync_proto::mode::SyncMode;
 use mayros_sync_proto::peerstate::{peer_matches, PeerStatus};
 use mayros_sync_proto::timefmt::format_rfc3339_ms;
 use mayros_sync_store::PeerRecord;
-use serde::Serialize;
 
 use super::peer_api::RosterExchange;
 use super::pull::{parse_peer, PullReport, PULL_REQUEST_PATH};
 pub use crate::dto::status::PeerView;
+pub use crate::dto::sync::SyncNowOutcome;
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::peer::PeerSession;
@@ -40,20 +40,6 @@ impl From<&PeerRecord> for PeerView {
             to_send: 0,
         }
     }
-}
-
-/// The answer of `sync now` and of the hooks.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SyncNowOutcome {
-    /// The mode in force.
-    pub mode: String,
-    /// Whether the request was deferred to gossip (native mode).
-    pub deferred: bool,
-    /// What happened, in words.
-    pub message: String,
-    /// One result per peer.
-    pub results: Vec<PullReport>,
 }
 
 /// Why `sync now` could not start.

@@ -10,10 +10,10 @@ use mayros_sync_proto::delta::{DeltaRequest, DeltaResponse};
 use mayros_sync_proto::peerauth::{self, RequestFacts};
 use mayros_sync_proto::peerstate::retry_delay_ms;
 use mayros_sync_store::{ApplyContext, PeerRecord, RemoteDeletion, RemoteTriple};
-use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 
 use super::peer_api::RosterExchange;
+pub use crate::dto::sync::PullReport;
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::peer::PeerSession;
@@ -25,42 +25,6 @@ pub const DELTA_PATH: &str = "/api/v1/sync/delta";
 pub const ROSTER_PATH: &str = "/api/v1/sync/roster";
 /// Path of the pull-request route.
 pub const PULL_REQUEST_PATH: &str = "/api/v1/sync/pull-request";
-
-/// The outcome of syncing with one peer.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PullReport {
-    /// The peer's node id.
-    pub node_id: String,
-    /// The peer's name.
-    pub name: String,
-    /// Whether the sync completed.
-    pub ok: bool,
-    /// Triples and deletions received.
-    pub received: u64,
-    /// Changes applied here (new triples, deletions, conflict resolutions excluded).
-    pub applied: u64,
-    /// Conflicts recorded.
-    pub conflicts: u64,
-    /// Triples held for review instead of inserted (DESIGN §2.3): offered in a full comparison
-    /// that we lacked, older than our collection horizon.
-    pub held_for_review: u64,
-    /// Whether this pull was a full comparison (the peer was stale, or our cursor expired).
-    pub full_comparison: bool,
-    /// Changes the peer applied when it pulled from us (`sync now` only).
-    pub sent: u64,
-    /// Pages fetched.
-    pub pages: u64,
-    /// Wall time of the sync.
-    pub duration_ms: u64,
-    /// Body bytes sent to the peer (HTTP headers and TLS framing excluded).
-    pub bytes_out: u64,
-    /// Body bytes received from the peer.
-    pub bytes_in: u64,
-    /// Why it failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
 
 impl Engine {
     /// Sends a seed-authenticated POST on an open peer session.

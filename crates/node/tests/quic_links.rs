@@ -549,3 +549,33 @@ async fn unwant_closes_the_link_and_stops_redialing() {
     a.links.shutdown();
     b.links.shutdown();
 }
+
+/// A peer that restarts on another port (its old link still "up" here: it was killed without
+/// closing) links again at once, even where our dialed link would win the tie-break: a dial
+/// from another address is not a duplicate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_back_on_another_port_replaces_the_stale_link_we_dialed() {
+    // `small` dials, so its link wins every tie-break against `large`.
+    let (small, large) = if node_id(41) < node_id(42) {
+        (41, 42)
+    } else {
+        (42, 41)
+    };
+    let mut s = start(small, &[large], Some(9));
+    let mut old = start(large, &[small], Some(9));
+    s.links.want(&old.id, old.addr());
+    let up = expect_up(&mut s, &old.id).await;
+    assert!(matches!(up, LinkEvent::Up { dialed: true, .. }), "{up:?}");
+    expect_up(&mut old, &s.id).await;
+    // The same device again on a new port, while its old endpoint still answers: it dials us.
+    let mut back = start(large, &[small], Some(9));
+    assert_ne!(back.addr(), old.addr());
+    back.links.want(&s.id, s.addr());
+    let (up, _) = expect(&mut s.events, "Up from the restarted peer", |e| {
+        matches!(e, LinkEvent::Up { peer, addr, .. } if *peer == back.id && *addr == back.addr())
+    })
+    .await;
+    assert!(matches!(up, LinkEvent::Up { dialed: false, .. }), "{up:?}");
+    expect_up(&mut back, &s.id).await;
+    drop(old);
+}

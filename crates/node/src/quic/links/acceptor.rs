@@ -125,7 +125,7 @@ impl Shared {
         if peer == self.own {
             return refuse("connection from this device's own node id".to_string());
         }
-        let guard = match self.begin_accept(&peer) {
+        let guard = match self.begin_accept(&peer, conn.remote_address()) {
             Ok(guard) => guard,
             Err(reason) => {
                 conn.close(CLOSE_DUPLICATE.into(), reason.as_bytes());

@@ -133,15 +133,29 @@ impl Shared {
         })
     }
 
-    /// Lets the handshake of a connection dialed by `peer` proceed, unless it would duplicate
-    /// a link we dialed and it loses the tie-break (then `Err` with the reason).
-    pub(super) fn begin_accept(self: &Arc<Self>, peer: &str) -> Result<AcceptGuard, String> {
+    /// Lets the handshake of a connection dialed by `peer` from `from` proceed, unless it
+    /// would duplicate a link we dialed and it loses the tie-break (then `Err` with the reason).
+    ///
+    /// A duplicate joins the same two addresses. A dial from another address than the one our
+    /// link or our dial reaches means the peer restarted or moved: our link is stale (a peer
+    /// killed without closing leaves it "up" here until the idle timeout) or our dial goes
+    /// nowhere, so the new link is let through and replaces it.
+    pub(super) fn begin_accept(
+        self: &Arc<Self>,
+        peer: &str,
+        from: SocketAddr,
+    ) -> Result<AcceptGuard, String> {
         let mut st = self.lock();
         if st.closed {
             return Err("shutting down".to_string());
         }
-        let ours_up = st.sessions.get(peer).is_some_and(|s| s.is_up() && s.dialed);
-        if !dialer_keeps_link(peer, &self.own) && (ours_up || st.dialing.contains(peer)) {
+        let ours_up = st
+            .sessions
+            .get(peer)
+            .is_some_and(|s| s.is_up() && s.dialed && s.link.addr == from);
+        let our_dial = st.dialing.contains(peer)
+            && st.wants.get(peer).is_none_or(|w| *w.addr.borrow() == from);
+        if !dialer_keeps_link(peer, &self.own) && (ours_up || our_dial) {
             return Err("duplicate link: the link dialed by the smaller node id is kept".into());
         }
         *st.accepting.entry(peer.to_string()).or_default() += 1;

@@ -54,6 +54,22 @@ pub enum MemberMsg<A> {
     Addresses(Vec<(String, A)>),
 }
 
+impl<A> MemberMsg<A> {
+    /// The same message with its addresses mapped by `f` (dropped where `f` answers `None`).
+    pub fn map_addresses<B>(self, f: impl Fn(A) -> Option<B>) -> MemberMsg<B> {
+        match self {
+            MemberMsg::Addresses(entries) => MemberMsg::Addresses(
+                entries
+                    .into_iter()
+                    .filter_map(|(id, a)| Some((id, f(a)?)))
+                    .collect(),
+            ),
+            MemberMsg::Roster(r) => MemberMsg::Roster(r),
+            MemberMsg::Seed(s) => MemberMsg::Seed(s),
+        }
+    }
+}
+
 /// What the caller must do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect<A> {
@@ -281,9 +297,7 @@ impl<A: Clone + Eq + Ord + Debug> Membership<A> {
                 self.effects.push_back(Effect::SeedChanged);
                 self.announce_seed(None);
             } else {
-                for r in seeds.retired().iter().rev() {
-                    let _ = self.seeds.offer(r.seed.clone(), r.retired_at_ms);
-                }
+                // A local rotation: adopting its seed retires ours, the one it replaced.
                 if self.seeds.offer(theirs, now_ms) == Offer::Adopted {
                     self.effects.push_back(Effect::SeedChanged);
                     self.announce_seed(None);

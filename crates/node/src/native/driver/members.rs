@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use mayros_sync_proto::membership::{wire, Effect, MemberMsg, Membership};
+use mayros_sync_proto::membership::{wire, Effect, Membership};
 use mayros_sync_proto::peerstate::PeerStatus;
 use mayros_sync_store::PeerRecord;
 
@@ -93,16 +93,7 @@ impl Driver {
             Ok(None) => return,
             Err(e) => return self.error(format!("peer {}: {e}; ignored", short(peer))),
         };
-        let msg = match msg {
-            MemberMsg::Addresses(entries) => MemberMsg::Addresses(
-                entries
-                    .into_iter()
-                    .filter_map(|(id, a)| Some((id, usable(&a)?)))
-                    .collect(),
-            ),
-            MemberMsg::Roster(r) => MemberMsg::Roster(r),
-            MemberMsg::Seed(s) => MemberMsg::Seed(s),
-        };
+        let msg = msg.map_addresses(|a| usable(&a));
         let _s = tracing::info_span!("peer", peer = %short(peer)).entered();
         let now_ms = self.engine.clock().now_ms();
         self.membership.handle(peer, msg, now_ms);
@@ -125,17 +116,7 @@ impl Driver {
     fn apply(&mut self, effect: Effect<SocketAddr>) {
         match effect {
             Effect::Send { to, msg } => {
-                let msg = match msg {
-                    MemberMsg::Addresses(entries) => MemberMsg::Addresses(
-                        entries
-                            .into_iter()
-                            .map(|(id, a)| (id, a.to_string()))
-                            .collect(),
-                    ),
-                    MemberMsg::Roster(r) => MemberMsg::Roster(r),
-                    MemberMsg::Seed(s) => MemberMsg::Seed(s),
-                };
-                let (kind, body) = wire::encode(&msg);
+                let (kind, body) = wire::encode(&msg.map_addresses(|a| Some(a.to_string())));
                 // A link that went down meanwhile: its next link-up resends what matters.
                 let _ = self.links.send(&to, kind, &body);
             }

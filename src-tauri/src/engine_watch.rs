@@ -12,12 +12,12 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::notifier::Notifier;
 use crate::notify_policy::{Fact, NotifyPolicy};
 use crate::shell_state::ShellState;
-use crate::tray_state::device_name;
 use crate::ui_events::{self, UiEvent};
+use mayros_sync_proto::node_id::display_name;
 
 /// The notification facts in an engine event.
 pub fn facts(event: &Event) -> Vec<Fact> {
-    let named = |name: &str, id: &str| device_name(name, id).to_string();
+    let named = |name: &str, id: &str| display_name(name, id).to_string();
     match event {
         Event::Failure(FailureEvent::Sync {
             peer,

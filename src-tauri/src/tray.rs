@@ -96,7 +96,7 @@ pub fn menu_inputs(
             tray_state::paired_peers(s)
                 .map(|p| DeviceLine {
                     node_id: p.node_id.clone(),
-                    name: tray_state::device_name(&p.name, &p.node_id).to_string(),
+                    name: mayros_sync_proto::node_id::display_name(&p.name, &p.node_id).to_string(),
                     state: tray_state::peer_state_text(p),
                 })
                 .collect()

@@ -183,15 +183,6 @@ pub fn peer_state_text(peer: &PeerView) -> String {
     }
 }
 
-/// A device's display name: its name, else its short node id.
-pub fn device_name<'a>(name: &'a str, node_id: &'a str) -> &'a str {
-    match (name, node_id) {
-        ("", "") => "unknown device",
-        ("", id) => mayros_sync_proto::node_id::short_node_id(id),
-        (name, _) => name,
-    }
-}
-
 /// At most 80 characters of the first line of `s` (a status line stays one short line).
 fn first_line(s: &str) -> String {
     let line = s.lines().next().unwrap_or_default();
@@ -476,7 +467,5 @@ mod tests {
         s.0.peers = vec![peer("laptop", "in-sync"), gone];
         let names: Vec<&str> = paired_peers(&s.0).map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["laptop"]);
-        assert_eq!(device_name("", &"ab".repeat(32)), "abababababab");
-        assert_eq!(device_name("laptop", "ab"), "laptop");
     }
 }

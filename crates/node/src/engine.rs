@@ -447,11 +447,7 @@ impl Engine {
             .iter()
             .filter(|p| p.stale && p.status != PeerStatus::Removed)
         {
-            let name = if p.name.is_empty() {
-                mayros_sync_proto::node_id::short_node_id(&p.node_id)
-            } else {
-                &p.name
-            };
+            let name = mayros_sync_proto::node_id::display_name(&p.name, &p.node_id);
             warnings.push(format!(
                 "peer {name} is stale: it missed deletions collected after sync.tombstoneMaxRetentionDays; the next sync with it is a full comparison and its old unknown items are held for review"
             ));
@@ -489,11 +485,7 @@ impl Engine {
                 .iter()
                 .filter(|(_, s)| *s != syncstate::PeerSyncState::Removed)
                 .map(|(v, s)| syncstate::SummaryPeer {
-                    name: if v.name.is_empty() {
-                        mayros_sync_proto::node_id::short_node_id(&v.node_id).to_string()
-                    } else {
-                        v.name.clone()
-                    },
+                    name: mayros_sync_proto::node_id::display_name(&v.name, &v.node_id).to_string(),
                     state: *s,
                     failures: v.failures,
                     reason: v.state_reason.clone(),

@@ -20,6 +20,16 @@ pub fn short_node_id(id: &str) -> &str {
     }
 }
 
+/// A device's display name: its name, else its short node id (every front end and log shows
+/// a nameless device so).
+pub fn display_name<'a>(name: &'a str, node_id: &'a str) -> &'a str {
+    match (name, node_id) {
+        ("", "") => "unknown device",
+        ("", id) => short_node_id(id),
+        (name, _) => name,
+    }
+}
+
 /// A checked node id.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct NodeId(String);
@@ -102,6 +112,9 @@ mod tests {
         assert_eq!(short_node_id("abc"), "abc");
         assert_eq!(short_node_id("ééééééééééééééé"), "éééééééééééé");
         assert_eq!(format!("{id:?}"), format!("NodeId({})", id.short()));
+        assert_eq!(display_name("", id.as_str()), id.short());
+        assert_eq!(display_name("laptop", id.as_str()), "laptop");
+        assert_eq!(display_name("", ""), "unknown device");
     }
 
     #[test]

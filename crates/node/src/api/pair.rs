@@ -59,10 +59,10 @@ async fn click_to_pair(
 
 /// The address of a `{target, endpoint}` body: `target` must be a node id, `endpoint` ip:port.
 fn parse_member_endpoint(target: &str, endpoint: &str) -> Result<SocketAddr, ApiError> {
-    if !mayros_sync_proto::roster::is_valid_node_id(target) {
+    if let Err(e) = mayros_sync_proto::node_id::NodeId::parse(target) {
         return Err(ApiError::bad_request(
             "INVALID_ID",
-            "target must be a node id (64 lowercase hex digits)",
+            format!("target must be a node id: {e}"),
         ));
     }
     endpoint.parse().map_err(|_| {

@@ -505,8 +505,7 @@ impl Driver {
             .store_blocking(move |s| s.peer(&id))
             .ok()
             .flatten()
-            .map(|p| p.name)
-            .filter(|n| !n.is_empty())
+            .map(|p| mayros_sync_proto::node_id::display_name(&p.name, peer).to_string())
             .unwrap_or_else(|| mayros_sync_proto::node_id::short_node_id(peer).to_string())
     }
 

@@ -23,38 +23,43 @@ use ts_rs::{Config, TS};
 /// The command that rewrites `ui/src/engine_types.ts` from these types.
 pub const BLESS_COMMAND: &str = "MAYROS_BLESS=1 cargo test -p mayros-sync-node --lib dto::tests";
 
+/// One type's TypeScript declaration with its doc comment, `export`ed.
+fn export<T: TS>(cfg: &Config) -> String {
+    T::docs().unwrap_or_default() + "export " + &T::decl(cfg)
+}
+
 /// `export`ed TypeScript declarations of every DTO, in a stable order.
 pub fn typescript() -> String {
     let cfg = Config::new().with_large_int("number");
     let decls = [
-        OverallState::docs().unwrap_or_default() + "export " + &OverallState::decl(&cfg),
-        PeerSyncState::docs().unwrap_or_default() + "export " + &PeerSyncState::decl(&cfg),
-        StateSummary::docs().unwrap_or_default() + "export " + &StateSummary::decl(&cfg),
-        StatusSnapshot::docs().unwrap_or_default() + "export " + &StatusSnapshot::decl(&cfg),
-        CortexStatus::docs().unwrap_or_default() + "export " + &CortexStatus::decl(&cfg),
-        MirrorView::docs().unwrap_or_default() + "export " + &MirrorView::decl(&cfg),
-        SyncCounters::docs().unwrap_or_default() + "export " + &SyncCounters::decl(&cfg),
-        PeerView::docs().unwrap_or_default() + "export " + &PeerView::decl(&cfg),
-        NativeStatus::docs().unwrap_or_default() + "export " + &NativeStatus::decl(&cfg),
-        NativePeer::docs().unwrap_or_default() + "export " + &NativePeer::decl(&cfg),
-        StatusEvent::docs().unwrap_or_default() + "export " + &StatusEvent::decl(&cfg),
-        MetricsEvent::docs().unwrap_or_default() + "export " + &MetricsEvent::decl(&cfg),
-        PeerEvent::docs().unwrap_or_default() + "export " + &PeerEvent::decl(&cfg),
-        RecoveredPeer::docs().unwrap_or_default() + "export " + &RecoveredPeer::decl(&cfg),
-        PeerLink::docs().unwrap_or_default() + "export " + &PeerLink::decl(&cfg),
-        FailureEvent::docs().unwrap_or_default() + "export " + &FailureEvent::decl(&cfg),
-        PairingEvent::docs().unwrap_or_default() + "export " + &PairingEvent::decl(&cfg),
-        PairingDetail::docs().unwrap_or_default() + "export " + &PairingDetail::decl(&cfg),
-        PairedDevice::docs().unwrap_or_default() + "export " + &PairedDevice::decl(&cfg),
-        RequestView::docs().unwrap_or_default() + "export " + &RequestView::decl(&cfg),
-        SessionView::docs().unwrap_or_default() + "export " + &SessionView::decl(&cfg),
-        ConflictEvent::docs().unwrap_or_default() + "export " + &ConflictEvent::decl(&cfg),
-        SyncNowOutcome::docs().unwrap_or_default() + "export " + &SyncNowOutcome::decl(&cfg),
-        PullReport::docs().unwrap_or_default() + "export " + &PullReport::decl(&cfg),
-        NearbyChange::docs().unwrap_or_default() + "export " + &NearbyChange::decl(&cfg),
-        NearbyChangeKind::docs().unwrap_or_default() + "export " + &NearbyChangeKind::decl(&cfg),
-        NearbyDevice::docs().unwrap_or_default() + "export " + &NearbyDevice::decl(&cfg),
-        NearbySource::docs().unwrap_or_default() + "export " + &NearbySource::decl(&cfg),
+        export::<OverallState>(&cfg),
+        export::<PeerSyncState>(&cfg),
+        export::<StateSummary>(&cfg),
+        export::<StatusSnapshot>(&cfg),
+        export::<CortexStatus>(&cfg),
+        export::<MirrorView>(&cfg),
+        export::<SyncCounters>(&cfg),
+        export::<PeerView>(&cfg),
+        export::<NativeStatus>(&cfg),
+        export::<NativePeer>(&cfg),
+        export::<StatusEvent>(&cfg),
+        export::<MetricsEvent>(&cfg),
+        export::<PeerEvent>(&cfg),
+        export::<RecoveredPeer>(&cfg),
+        export::<PeerLink>(&cfg),
+        export::<FailureEvent>(&cfg),
+        export::<PairingEvent>(&cfg),
+        export::<PairingDetail>(&cfg),
+        export::<PairedDevice>(&cfg),
+        export::<RequestView>(&cfg),
+        export::<SessionView>(&cfg),
+        export::<ConflictEvent>(&cfg),
+        export::<SyncNowOutcome>(&cfg),
+        export::<PullReport>(&cfg),
+        export::<NearbyChange>(&cfg),
+        export::<NearbyChangeKind>(&cfg),
+        export::<NearbyDevice>(&cfg),
+        export::<NearbySource>(&cfg),
     ];
     let mut out = String::from(
         "// GENERATED from crates/node/src/dto (the engine's status and event types): do not edit.\n",

@@ -248,4 +248,26 @@ fn pairing_two_devices_of_different_groups_needs_a_choice_and_says_what_merges()
         .unwrap()
         .success());
     assert_eq!(seed_of(&b), a_seed, "B now holds A's group seed");
+    // Whichever of the two seeds sorts first, B's links use A's group's: a write on A reaches
+    // B, and B keeps A's seed alone (its old group's is forgotten, not kept as a replaced one).
+    let put =
+        a.sb.run(&[
+            "cortex",
+            "put",
+            "mayros:agent:y",
+            "mayros:likes",
+            "tea",
+            "--json",
+        ])
+        .json();
+    let id = put["id"].as_str().unwrap().to_string();
+    assert!(
+        wait_until(Duration::from_secs(15), || b
+            .sb
+            .run(&["cortex", "get", &id])
+            .code
+            == Some(0)),
+        "B syncs in A's group"
+    );
+    assert_eq!(seed_of(&b), a_seed, "B still holds A's seed alone");
 }

@@ -288,9 +288,14 @@ impl<A: Clone + Eq + Ord + Debug> Membership<A> {
         // may not have caught up with the removal yet): the removal is final.
         let removed_self = self.roster.removed().contains(&self.own);
         if let Some(theirs) = seeds.current_epoch().cloned().filter(|_| !removed_self) {
-            if self.seeds.current().is_none() {
+            // Pairing into another group ("--group theirs") hands over a seed of which the two
+            // rings know nothing of each other's; a rotation here retired ours, and an engine
+            // state that lags behind us holds a seed we retired. Only a switch starts over.
+            let switched = self.seeds.current().is_some_and(|ours| !seeds.knows(ours))
+                && !self.seeds.knows(&theirs.seed);
+            if self.seeds.current().is_none() || switched {
                 // Joined a group: pairing hands over the bare seed, kept from every removal
-                // in the roster it came with.
+                // in the roster it came with; the seeds of a group left are forgotten.
                 self.seeds = seeds.clone();
                 let removed = self.roster.removed();
                 self.seeds.note_removed(&removed);
@@ -586,6 +591,57 @@ mod tests {
             "{effects:?}"
         );
         assert!(m.wanted().is_empty());
+    }
+
+    /// A device in one group paired into another takes that group's seed, whichever of the
+    /// two sorts first, and forgets its old group's; a lagging engine state never undoes a
+    /// seed the machine adopted.
+    #[test]
+    fn switching_groups_by_pairing_takes_the_new_seed_whatever_the_order() {
+        let ((ka, a), (kb, b)) = (key(1), key(2));
+        let entries = vec![
+            RosterEntry::sign(&b, RosterAction::Add, 1, &ka),
+            RosterEntry::sign(&a, RosterAction::Add, 1, &kb),
+        ];
+        for (old, new) in [([0xf0; 32], [0x01; 32]), ([0x01; 32], [0xf0; 32])] {
+            let mut m: Membership<u64> = Membership::new(
+                &b,
+                Vec::new(),
+                SeedRing::with(GroupSeed(old)),
+                Vec::new(),
+                [0; 32],
+            );
+            let joined = SeedRing::with(GroupSeed(new));
+            m.local_change(entries.clone(), &joined, 10);
+            assert_eq!(m.seeds(), &joined, "old {:x}, new {:x}", old[0], new[0]);
+            assert!(
+                !m.seeds().knows(&GroupSeed(old)),
+                "the group left is forgotten"
+            );
+            let effects: Vec<_> = std::iter::from_fn(|| m.poll()).collect();
+            assert!(effects.contains(&Effect::SeedChanged), "{effects:?}");
+        }
+        // Lag: the machine adopted a member's newer seed; the engine still shows the old one.
+        let mut m: Membership<u64> = Membership::new(
+            &b,
+            entries.clone(),
+            SeedRing::with(GroupSeed([0x10; 32])),
+            Vec::new(),
+            [0; 32],
+        );
+        m.link_up(&a, 1, 10);
+        m.handle(
+            &a,
+            MemberMsg::Seed(seeds::EpochSeed::new(1, GroupSeed([0x20; 32]))),
+            20,
+        );
+        assert_eq!(m.seeds().current(), Some(&GroupSeed([0x20; 32])));
+        m.local_change(entries, &SeedRing::with(GroupSeed([0x10; 32])), 30);
+        assert_eq!(
+            m.seeds().current(),
+            Some(&GroupSeed([0x20; 32])),
+            "a lagging engine state does not undo an adopted seed"
+        );
     }
 
     #[test]

@@ -121,6 +121,11 @@ impl SeedRing {
         out
     }
 
+    /// Whether `seed` is this ring's current seed or one it replaced.
+    pub fn knows(&self, seed: &GroupSeed) -> bool {
+        self.current() == Some(seed) || self.retired.iter().any(|r| r.seed.seed == *seed)
+    }
+
     /// Joins a group with the seed received by pairing: forgets every seed of a group left.
     pub fn join(&mut self, seed: GroupSeed) {
         if self.current() == Some(&seed) {

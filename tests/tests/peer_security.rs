@@ -64,14 +64,7 @@ async fn unauthenticated_requests_get_401_and_no_data() {
 
     let a_id = a.node_id();
     let peer_addr = a.daemon.info().peer_api.unwrap();
-    let seed = a
-        .daemon
-        .engine()
-        .sync_state()
-        .group()
-        .seed()
-        .cloned()
-        .unwrap();
+    let seed = a.daemon.engine().group().seed().cloned().unwrap();
     let now = a.daemon.engine().clock().now_ms();
 
     // B's own certificate with the right seed works.

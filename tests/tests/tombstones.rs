@@ -286,7 +286,7 @@ async fn a_node_offline_across_tombstone_collection_does_not_resurrect() {
 async fn raw_delta(client: &Node, server: &Node, since: &str) -> (u16, Value) {
     const DELTA: &str = "/api/v1/sync/delta";
     let engine = client.daemon.engine();
-    let seed = engine.sync_state().group().seed().cloned().unwrap();
+    let seed = engine.group().seed().cloned().unwrap();
     let body = serde_json::to_vec(&json!({"nodeId": client.node_id(), "since": since})).unwrap();
     let headers: Vec<(&str, String)> = sign_request(
         &seed,

@@ -22,9 +22,6 @@ export interface Actions {
   toggleAutostart(enabled: boolean): Promise<void>;
 }
 
-/** How soon after asking for a sync the status is read again to show it running. */
-export const SYNC_STATE_READ_MS = 250;
-
 /** What the actions work on. */
 export interface ActionDeps {
   state: AppState;
@@ -61,10 +58,9 @@ export function createActions({ state, api, load, render }: ActionDeps): Actions
       state.syncResult = null;
       render();
       try {
-        const running = api.call<SyncNowOutcome>('syncNow', peer ? { peer } : {});
-        // The engine says "Syncing" while a sync it was asked for runs: show it from its status.
-        setTimeout(() => void load.status().then(render, () => undefined), SYNC_STATE_READ_MS);
-        const out = await running;
+        // While it runs, the engine's `status` event (syncing: true) makes the window re-read
+        // the status, which then says "Syncing": no timed guess here.
+        const out = await api.call<SyncNowOutcome>('syncNow', peer ? { peer } : {});
         const failed = out.results.filter((r) => !r.ok);
         const parts = out.results.map((r) =>
           r.ok

@@ -474,11 +474,15 @@ linkError: string | null,
 provenInSync: boolean, };
 
 /**
- * Payload of a `status` event.
+ * Payload of a `status` event: the mode changed, or a sync asked for started or ended.
  */
 export type StatusEvent = { 
 /**
- * The mode before, if one was decided.
+ * What changed.
+ */
+cause: StatusCause, 
+/**
+ * The mode before, when the mode changed from a decided one.
  */
 from: string | null, 
 /**
@@ -488,7 +492,16 @@ mode: string,
 /**
  * Why.
  */
-modeReason: string, };
+modeReason: string, 
+/**
+ * Whether a sync asked for (`sync now`, a hook) runs now: status then says "Syncing".
+ */
+syncing: boolean, };
+
+/**
+ * What a `status` event reports.
+ */
+export type StatusCause = "mode" | "syncing";
 
 /**
  * Payload of a `metrics` event (every 2 s while anyone listens).

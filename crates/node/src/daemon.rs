@@ -1,6 +1,5 @@
 //! Starting and stopping the engine: data dir, config, store, identity, local API, background tasks.
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,6 +19,7 @@ use crate::clock::Clock;
 use crate::engine::{ConfigState, Engine, Identity};
 use crate::error::Error;
 use crate::paths;
+pub use crate::private_files::write_file_atomic;
 
 /// Default local API address.
 pub const DEFAULT_API_ADDR: &str = "127.0.0.1:19090";
@@ -209,7 +209,9 @@ impl Daemon {
             .map_err(|e| Error::Task(e.to_string()))??
         };
         if let Some(addr) = peer_addr {
-            engine.sync_state().set_peer_api(addr);
+            engine
+                .control()
+                .apply(crate::engine::Command::PeerApi(addr));
         }
         engine.set_cortex_options(opts.cortex.clone());
         let quic_addr = match opts.quic {
@@ -260,10 +262,7 @@ impl Daemon {
                 Arc::clone(&engine),
                 shutdown_rx.clone(),
             )),
-            tokio::spawn(crate::events::metrics_loop(
-                Arc::clone(&engine),
-                shutdown_rx.clone(),
-            )),
+            tokio::spawn(metrics_loop(Arc::clone(&engine), shutdown_rx.clone())),
             tokio::spawn(crate::memory::run(
                 Arc::clone(engine.memory()),
                 shutdown_rx.clone(),
@@ -384,6 +383,29 @@ async fn mode_recheck_loop(engine: Arc<Engine>, mut stop: watch::Receiver<bool>)
     }
 }
 
+/// Publishes a `metrics` event every [`crate::events::METRICS_EVERY`] while anyone listens, until `stop`.
+async fn metrics_loop(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(crate::events::METRICS_EVERY);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = async { let _ = stop.wait_for(|s| *s).await; } => return,
+        }
+        if engine.events().subscribers() == 0 {
+            continue;
+        }
+        let triple_count = engine.with_store(|s| s.triple_count()).await.ok();
+        let data = crate::dto::MetricsEvent {
+            triple_count,
+            mode: engine.mode().mode.as_str().to_string(),
+            gossip: engine.native().map(|n| n.status()),
+            sync: engine.sync_counters(),
+            nearby_count: engine.nearby().count() as u64,
+        };
+        engine.events().publish(crate::events::Event::Metrics(data));
+    }
+}
+
 fn file_stamp(path: &Path) -> Option<(SystemTime, u64)> {
     std::fs::metadata(path)
         .ok()
@@ -451,31 +473,6 @@ fn lock_data_dir(data_dir: &Path) -> Result<std::fs::File, Error> {
         }),
         Err(std::fs::TryLockError::Error(e)) => Err(Error::io("cannot lock", &path, e)),
     }
-}
-
-/// Writes `bytes` to `path` through a temp file and rename, with the given mode.
-pub fn write_file_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Error> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    if !dir.as_os_str().is_empty() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create dir", dir, e))?;
-    }
-    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(mode)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io("cannot write", path, e)
-    })
 }
 
 /// Reads the control token, creating a fresh random one (mode 0600) when missing or malformed.

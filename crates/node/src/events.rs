@@ -31,44 +31,8 @@ pub enum Event {
     Conflict(ConflictEvent),
 }
 
-impl From<&mayros_sync_proto::mode::ModeChange> for StatusEvent {
-    fn from(c: &mayros_sync_proto::mode::ModeChange) -> Self {
-        StatusEvent {
-            from: c.from.map(|m| m.as_str().to_string()),
-            mode: c.to.as_str().to_string(),
-            mode_reason: c.reason.clone(),
-        }
-    }
-}
-
 /// How often a `metrics` event is published.
 pub const METRICS_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// Publishes a `metrics` event every [`METRICS_EVERY`] while anyone listens, until `stop`.
-pub async fn metrics_loop(
-    engine: std::sync::Arc<crate::engine::Engine>,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) {
-    let mut tick = tokio::time::interval(METRICS_EVERY);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = async { let _ = stop.wait_for(|s| *s).await; } => return,
-        }
-        if engine.events().subscribers() == 0 {
-            continue;
-        }
-        let triple_count = engine.with_store(|s| s.triple_count()).await.ok();
-        let data = MetricsEvent {
-            triple_count,
-            mode: engine.mode().mode.as_str().to_string(),
-            gossip: engine.native().map(|n| n.status()),
-            sync: engine.sync_counters(),
-            nearby_count: engine.nearby().count() as u64,
-        };
-        engine.events().publish(Event::Metrics(data));
-    }
-}
 
 impl Event {
     /// The SSE event name.
@@ -164,9 +128,11 @@ mod tests {
         }));
         let mut rx = hub.subscribe();
         hub.publish(Event::Status(StatusEvent {
+            cause: crate::dto::StatusCause::Mode,
             from: None,
             mode: "native".into(),
             mode_reason: "why".into(),
+            syncing: false,
         }));
         let e = rx.recv().await.unwrap();
         assert_eq!(e.kind(), "status");

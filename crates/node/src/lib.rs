@@ -15,6 +15,7 @@ pub mod engine;
 pub mod error;
 pub mod events;
 pub mod flood;
+mod locks;
 pub mod memory;
 pub mod native;
 pub mod paths;

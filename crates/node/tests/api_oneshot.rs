@@ -678,3 +678,69 @@ async fn unseen_conflicts_need_attention_until_seen() {
         .await;
     assert_error(code, &body, StatusCode::UNAUTHORIZED, "UNAUTHORIZED");
 }
+
+/// The `status` events with cause `syncing` received so far, as their `syncing` flags.
+fn syncing_flags(
+    rx: &mut tokio::sync::broadcast::Receiver<mayros_sync_node::events::Event>,
+) -> Vec<bool> {
+    use mayros_sync_node::dto::StatusCause;
+    use mayros_sync_node::events::Event;
+    let mut out = Vec::new();
+    while let Ok(e) = rx.try_recv() {
+        if let Event::Status(s) = e {
+            if s.cause == StatusCause::Syncing {
+                out.push(s.syncing);
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn sync_now_is_announced_when_it_starts_and_when_it_ends() {
+    let api = api();
+    let mut events = api.engine.events().subscribe();
+    let (code, body) = api
+        .control(Method::POST, "/api/v1/sync/now", Some("{}"))
+        .await;
+    assert!(!code.is_server_error(), "{code}: {body}");
+    assert_eq!(
+        syncing_flags(&mut events),
+        [true, false],
+        "one event as it starts, one as it ends"
+    );
+    let (_, status) = api.control(Method::GET, "/api/v1/sync/status", None).await;
+    assert_ne!(status["summary"]["state"], "syncing", "{status}");
+}
+
+#[tokio::test]
+async fn pause_and_resume_change_the_one_control_state_that_status_and_the_scheduler_read() {
+    let api = api();
+    let mut control = api.engine.control().subscribe();
+    control.mark_unchanged();
+    let (code, body) = api
+        .control(Method::POST, "/api/v1/sync/pause", Some(r#"{"minutes":5}"#))
+        .await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    assert!(
+        control.has_changed().unwrap(),
+        "a pause wakes the scheduler"
+    );
+    let now = api.engine.clock().now_ms();
+    let until = control.borrow_and_update().pause_at(now).flatten().unwrap();
+    assert!(
+        until > now + 4 * 60_000 && until <= now + 5 * 60_000,
+        "{until} vs {now}"
+    );
+    let (_, status) = api.control(Method::GET, "/api/v1/sync/status", None).await;
+    assert_eq!(status["paused"], true, "{status}");
+    let (code, _) = api.control(Method::POST, "/api/v1/sync/resume", None).await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(
+        control.has_changed().unwrap(),
+        "a resume wakes the scheduler"
+    );
+    assert_eq!(control.borrow_and_update().pause_at(now), None);
+    let (_, status) = api.control(Method::GET, "/api/v1/sync/status", None).await;
+    assert_eq!(status["paused"], false, "{status}");
+}

@@ -73,29 +73,29 @@ fn engine_on_a_locked_keyring() -> (std::sync::Arc<Engine>, tempfile::TempDir) {
     (engine, dir)
 }
 
-#[test]
-fn creating_a_group_seed_on_a_locked_keyring_says_so() {
+#[tokio::test]
+async fn creating_a_group_seed_on_a_locked_keyring_says_so() {
     let (engine, _dir) = engine_on_a_locked_keyring();
-    let err = engine.ensure_group_seed().unwrap_err();
+    let err = engine.ensure_group_seed().await.unwrap_err();
     assert_names_the_keyring(&err);
     assert!(
         err.to_string().contains("the collection is locked"),
         "{err}"
     );
-    let group = engine.sync_state().group();
+    let group = engine.group();
     assert!(
         group.seed().is_none(),
         "no seed is kept that was not stored"
     );
 }
 
-#[test]
-fn adopting_a_seed_on_a_locked_keyring_says_so() {
+#[tokio::test]
+async fn adopting_a_seed_on_a_locked_keyring_says_so() {
     let (engine, _dir) = engine_on_a_locked_keyring();
     let seed = mayros_sync_proto::seedproof::GroupSeed([7; 32]);
-    let err = engine.join_group_seed(seed).unwrap_err();
+    let err = engine.join_group_seed(seed).await.unwrap_err();
     assert_names_the_keyring(&err);
-    assert!(engine.sync_state().group().seed().is_none());
+    assert!(engine.group().seed().is_none());
 }
 
 #[test]

@@ -213,6 +213,21 @@ impl Roster {
     }
 }
 
+/// Body of a roster exchange over the peer API (`POST /api/v1/sync/roster`), both ways.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RosterExchange {
+    /// Every roster entry the sender holds.
+    pub entries: Vec<RosterEntry>,
+    /// The sender's device name.
+    pub name: String,
+    /// The sender's peer API endpoint (host:port), when it serves one.
+    pub endpoint: Option<String>,
+    /// The sender's QUIC port (native mode), on the same host as `endpoint`.
+    #[serde(default)]
+    pub quic_port: Option<u16>,
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -123,7 +123,7 @@ async fn write_and_apply(
     let path = state.engine.config().path;
     let text = serde_json::to_string_pretty(&doc)
         .map_err(|e| ApiError::internal(format!("cannot render config: {e}")))?;
-    crate::daemon::write_file_atomic(&path, text.as_bytes(), 0o600)
+    crate::private_files::write_file_atomic(&path, text.as_bytes(), 0o600)
         .map_err(|e| ApiError::internal(e.to_string()))?;
     let new_state = ConfigState {
         config: parsed.config,
@@ -319,15 +319,13 @@ pub async fn pause(
     let until = body
         .minutes
         .map(|m| state.engine.clock().now_ms() + m.saturating_mul(60_000));
-    state.engine.sync_state().pause(until);
-    state.engine.native_changed();
+    state.engine.pause(until);
     Ok(Json(json!({ "pausedUntil": until.map(format_rfc3339_ms) })))
 }
 
 /// `POST /api/v1/sync/resume`.
 pub async fn resume(State(state): State<ApiState>) -> Json<serde_json::Value> {
-    state.engine.sync_state().resume();
-    state.engine.native_changed();
+    state.engine.resume();
     Json(json!({ "pausedUntil": null }))
 }
 

@@ -468,7 +468,7 @@ pub async fn add_p2p_peer(
         )
     })?;
     let members: Vec<String> = {
-        let group = state.engine.sync_state().group();
+        let group = state.engine.group();
         group.roster.members().into_keys().collect()
     };
     let own = state.engine.identity().node_id.clone();

@@ -4,11 +4,12 @@
 
 use mayros_sync_proto::mode::{HealthProbe, P2pProbe};
 
-use crate::engine::Engine;
+use crate::engine::worker::StoreWorker;
+use crate::error::Error;
 
 /// Health of the embedded Cortex and its triple count (blocking: it reads the store).
-pub fn health(engine: &Engine) -> (HealthProbe, Option<u64>) {
-    match engine.store_blocking(|s| s.triple_count()) {
+pub fn health(store: &StoreWorker) -> (HealthProbe, Option<u64>) {
+    match store.call(|s| s.triple_count().map_err(Error::Store)) {
         Ok(n) => (HealthProbe::Healthy, Some(n)),
         Err(e) => (
             HealthProbe::Unhealthy {
@@ -20,12 +21,12 @@ pub fn health(engine: &Engine) -> (HealthProbe, Option<u64>) {
 }
 
 /// The P2P probe of the embedded Cortex: enabled while the QUIC endpoint runs.
-pub fn p2p_probe(engine: &Engine) -> P2pProbe {
-    match engine.native() {
-        Some(_) => P2pProbe::Enabled {
-            node_id: engine.identity().node_id.clone(),
+pub fn p2p_probe(quic_running: bool, node_id: &str) -> P2pProbe {
+    match quic_running {
+        true => P2pProbe::Enabled {
+            node_id: node_id.to_string(),
         },
-        None => P2pProbe::Disabled {
+        false => P2pProbe::Disabled {
             reason: "p2p/status answered 404: P2P not enabled (QUIC endpoint not running)".into(),
         },
     }

@@ -31,11 +31,11 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 use tracing::Instrument;
 
-use super::mirror::MirrorState;
+use super::mirror_state::MirrorState;
 use super::pacing::{parse_retry_after, TokenBucket};
 use super::CortexOptions;
 use crate::error::Error;
-use crate::sync::lock;
+use crate::locks::lock;
 
 /// The rate-limit header the stock sidecar sets on every answer.
 pub const RATELIMIT_REMAINING: &str = "x-ratelimit-remaining";

@@ -22,7 +22,7 @@
 //! and before serving the first page of a delta ([`Engine::refresh_cortex_mirror`]).
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use mayros_sync_proto::mode::SyncMode;
@@ -37,7 +37,7 @@ use super::external::{ExternalCortex, Listed};
 pub use crate::dto::status::MirrorView;
 use crate::engine::Engine;
 use crate::error::Error;
-use crate::sync::lock;
+use crate::locks::lock;
 
 /// How often the mirror is refreshed while peers exist.
 pub const SCAN_INTERVAL: Duration = Duration::from_secs(10);
@@ -115,62 +115,6 @@ pub fn plan(
                 .copied()
                 .collect(),
         ),
-    }
-}
-
-/// Mirror state kept with the client of one sidecar (a new URL starts afresh).
-#[derive(Debug, Default)]
-pub(crate) struct MirrorState {
-    cycle: tokio::sync::Mutex<()>,
-    inner: Mutex<MirrorInner>,
-    nudge: tokio::sync::Notify,
-}
-
-#[derive(Debug, Default)]
-struct MirrorInner {
-    /// Sidecar ids that differ from ours (normally none).
-    remote_ids: HashMap<TripleId, String>,
-    /// Change-log ranges `(after, upto]` written by our own scans: never pushed back.
-    scan_ranges: Vec<(u64, u64)>,
-    /// Per peer, the `next` cursor of the last delta page served with `hasMore`: a request
-    /// continuing from it is the same pull and needs no new scan.
-    continuations: HashMap<String, String>,
-    view: MirrorView,
-}
-
-impl MirrorState {
-    /// Asks the loop for a cycle soon.
-    pub(crate) fn nudge(&self) {
-        self.nudge.notify_one();
-    }
-
-    /// A copy of the figures.
-    pub(crate) fn view(&self) -> MirrorView {
-        lock(&self.inner).view.clone()
-    }
-
-    /// Whether a delta request from `peer` starting at `since` continues a pull we are
-    /// serving.
-    pub(crate) fn is_continuation(&self, peer: &str, since: Option<&str>) -> bool {
-        since.is_some_and(|s| {
-            lock(&self.inner)
-                .continuations
-                .get(peer)
-                .map(String::as_str)
-                == Some(s)
-        })
-    }
-
-    /// Records the last page served to `peer`.
-    pub(crate) fn served(&self, peer: &str, next: &str, has_more: bool) {
-        let mut inner = lock(&self.inner);
-        if has_more {
-            inner
-                .continuations
-                .insert(peer.to_string(), next.to_string());
-        } else {
-            inner.continuations.remove(peer);
-        }
     }
 }
 
@@ -439,6 +383,7 @@ impl Engine {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::cortex::mirror_state::MirrorState;
 
     fn id(n: u8) -> TripleId {
         TripleId::from_bytes([n; 32])

@@ -9,6 +9,7 @@
 pub mod embedded;
 pub mod external;
 pub mod mirror;
+mod mirror_state;
 pub mod pacing;
 
 use std::sync::Arc;

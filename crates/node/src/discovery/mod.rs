@@ -10,7 +10,7 @@ pub mod mdns;
 pub mod nearby;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mayros_sync_proto::config::DiscoveryConfig;
@@ -19,50 +19,16 @@ use tracing::Instrument;
 
 use crate::engine::Engine;
 use crate::events::Event;
-use crate::sync::lock;
 use mdns::{Advert, Mdns, MdnsEvent, MdnsSettings};
-use nearby::{NearbyChange, NearbyDevice, NearbyRegistry, NearbySource, Sighting};
+use nearby::{NearbyChange, NearbySource, Sighting};
+pub use nearby::{NearbyState, STALE_AFTER};
 
-/// A device not seen (no valid mDNS records, no successful manual resolution) for this long
-/// is dropped.
-pub const STALE_AFTER: Duration = Duration::from_secs(150);
 /// How often the loop runs.
 const TICK: Duration = Duration::from_secs(1);
 /// How often manual peers' host names are resolved again.
 const MANUAL_RESOLVE_EVERY: Duration = Duration::from_secs(30);
 /// How long one manual peer's name resolution may take.
 const RESOLVE_TIMEOUT: Duration = Duration::from_secs(3);
-
-/// The nearby list shared by the discovery task and the API.
-#[derive(Debug)]
-pub struct NearbyState {
-    registry: Mutex<NearbyRegistry>,
-}
-
-impl Default for NearbyState {
-    fn default() -> Self {
-        NearbyState {
-            registry: Mutex::new(NearbyRegistry::new(STALE_AFTER.as_millis() as u64)),
-        }
-    }
-}
-
-impl NearbyState {
-    /// The devices listed now.
-    pub fn list(&self) -> Vec<NearbyDevice> {
-        lock(&self.registry).list()
-    }
-
-    /// How many devices are listed now.
-    pub fn count(&self) -> usize {
-        lock(&self.registry).len()
-    }
-
-    /// Runs `f` on the registry.
-    pub fn with<R>(&self, f: impl FnOnce(&mut NearbyRegistry) -> R) -> R {
-        f(&mut lock(&self.registry))
-    }
-}
 
 fn settings_of(cfg: &DiscoveryConfig) -> Option<MdnsSettings> {
     cfg.bonjour_enabled.then(|| MdnsSettings {
@@ -122,7 +88,7 @@ impl Loop {
 
     fn is_member(&self) -> impl Fn(&str) -> bool {
         let engine = Arc::clone(&self.engine);
-        move |id: &str| engine.sync_state().group().roster.is_member(id)
+        move |id: &str| engine.group().roster.is_member(id)
     }
 
     fn on_mdns(&mut self, ev: MdnsEvent) {
@@ -200,7 +166,12 @@ impl Loop {
             node_id: id.node_id.clone(),
             name: id.name.clone(),
             quic_port: self.engine.native().map(|n| n.addr().port()),
-            https_port: self.engine.sync_state().peer_api().map(|a| a.port()),
+            https_port: self
+                .engine
+                .control()
+                .snapshot()
+                .peer_api()
+                .map(|a| a.port()),
         };
         let tx = self.tx.clone();
         self.failed = Some(settings.clone());

@@ -7,6 +7,10 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::locks::lock;
 
 pub use crate::dto::events::NearbyChange;
 pub use crate::dto::events::NearbyDevice;
@@ -176,6 +180,41 @@ impl NearbyRegistry {
     /// Whether no device is listed.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+}
+
+/// A device not seen (no valid mDNS records, no successful manual resolution) for this long
+/// is dropped.
+pub const STALE_AFTER: Duration = Duration::from_secs(150);
+
+/// The nearby list shared by the discovery task and the API.
+#[derive(Debug)]
+pub struct NearbyState {
+    registry: Mutex<NearbyRegistry>,
+}
+
+impl Default for NearbyState {
+    fn default() -> Self {
+        NearbyState {
+            registry: Mutex::new(NearbyRegistry::new(STALE_AFTER.as_millis() as u64)),
+        }
+    }
+}
+
+impl NearbyState {
+    /// The devices listed now.
+    pub fn list(&self) -> Vec<NearbyDevice> {
+        lock(&self.registry).list()
+    }
+
+    /// How many devices are listed now.
+    pub fn count(&self) -> usize {
+        lock(&self.registry).len()
+    }
+
+    /// Runs `f` on the registry.
+    pub fn with<R>(&self, f: impl FnOnce(&mut NearbyRegistry) -> R) -> R {
+        f(&mut lock(&self.registry))
     }
 }
 

@@ -9,16 +9,30 @@ use ts_rs::TS;
 
 use super::status::{NativeStatus, SyncCounters};
 
-/// Payload of a `status` event.
+/// Payload of a `status` event: the mode changed, or a sync asked for started or ended.
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct StatusEvent {
-    /// The mode before, if one was decided.
+    /// What changed.
+    pub cause: StatusCause,
+    /// The mode before, when the mode changed from a decided one.
     pub from: Option<String>,
     /// The mode now.
     pub mode: String,
     /// Why.
     pub mode_reason: String,
+    /// Whether a sync asked for (`sync now`, a hook) runs now: status then says "Syncing".
+    pub syncing: bool,
+}
+
+/// What a `status` event reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum StatusCause {
+    /// The sync mode changed (or was decided for the first time).
+    Mode,
+    /// A sync asked for started, or the last one running ended.
+    Syncing,
 }
 
 /// How a device became known.

@@ -10,7 +10,7 @@ pub mod sync;
 pub use events::{
     ConflictEvent, FailureEvent, MetricsEvent, NearbyChange, NearbyChangeKind, NearbyDevice,
     NearbySource, PairedDevice, PairingDetail, PairingEvent, PeerEvent, PeerLink, RecoveredPeer,
-    RequestView, SessionView, StatusEvent,
+    RequestView, SessionView, StatusCause, StatusEvent,
 };
 pub use status::{
     CortexStatus, MirrorView, NativePeer, NativeStatus, PeerView, StatusSnapshot, SyncCounters,
@@ -43,6 +43,7 @@ pub fn typescript() -> String {
         export::<NativeStatus>(&cfg),
         export::<NativePeer>(&cfg),
         export::<StatusEvent>(&cfg),
+        export::<StatusCause>(&cfg),
         export::<MetricsEvent>(&cfg),
         export::<PeerEvent>(&cfg),
         export::<RecoveredPeer>(&cfg),

@@ -306,3 +306,32 @@ impl PeerView {
         }
     }
 }
+/// A stored peer as status shows it, before its state is computed.
+impl From<&mayros_sync_store::PeerRecord> for PeerView {
+    fn from(p: &mayros_sync_store::PeerRecord) -> PeerView {
+        PeerView {
+            node_id: p.node_id.clone(),
+            name: p.name.clone(),
+            endpoint: p.endpoint.clone(),
+            quic_addr: p.quic_addr.clone(),
+            namespaces: p.namespaces.clone(),
+            status: p.status.as_str().to_string(),
+            last_sync_at: p
+                .last_sync_at_ms
+                .map(mayros_sync_proto::timefmt::format_rfc3339_ms),
+            last_result: p.last_result.map(|r| r.as_str().to_string()),
+            total_syncs: p.total_syncs,
+            total_triples_synced: p.total_triples_synced,
+            failures: p.failures,
+            last_error: p.last_error.clone(),
+            next_retry_at: p
+                .next_retry_at_ms
+                .map(mayros_sync_proto::timefmt::format_rfc3339_ms),
+            stale: p.stale,
+            state: String::new(),
+            state_reason: None,
+            to_receive: 0,
+            to_send: 0,
+        }
+    }
+}

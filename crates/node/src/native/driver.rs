@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -23,8 +22,23 @@ use super::Input;
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::quic::links::{LinkEvent, Links};
+use tokio::sync::{mpsc, Notify};
 
 mod members;
+
+/// What woke the driver.
+enum Wake {
+    /// An input from the engine.
+    Input(Input),
+    /// A link event.
+    Link(LinkEvent),
+    /// The group's roster or seeds changed.
+    Group,
+    /// The control state changed; what of it the driver follows.
+    Control((SyncMode, bool)),
+    /// The machine's timer or the housekeeping tick.
+    Timer,
+}
 
 /// What the driver remembers of one peer between events. Each reason has its own lifetime.
 #[derive(Debug, Default)]
@@ -126,46 +140,101 @@ impl Driver {
         u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    /// Runs until [`Input::Shutdown`] or until every sender is gone.
-    pub fn run(mut self, rx: Receiver<Input>) {
+    /// Runs on the calling (dedicated) thread until `stop` is notified or every sender is
+    /// gone. A private single-thread runtime waits on the inputs, the link events and the
+    /// machine's next timer at once, so link events need no bridge; the machine's steps and
+    /// their store calls run on this thread, never on the engine's runtime.
+    pub fn run(
+        mut self,
+        mut inputs: mpsc::Receiver<Input>,
+        mut link_events: mpsc::Receiver<LinkEvent>,
+        stop: Arc<Notify>,
+    ) {
         let _span = tracing::info_span!("gossip", node = %mayros_sync_proto::node_id::short_node_id(self.node.id()))
             .entered();
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                self.error(format!(
+                    "cannot start the gossip driver's timer runtime: {e}"
+                ));
+                self.publish();
+                return;
+            }
+        };
+        // Roster and seed changes made anywhere in the engine wake the driver at once, and so
+        // does a new mode or a pause or resume.
+        let mut group_changes = self.engine.sync_state().groups().subscribe();
+        let mut control_changes = self.engine.control().subscribe();
+        let mut control_seen = control_key(&control_changes.borrow_and_update(), &self.engine);
         self.reconfigure();
         let mut next_tick = Instant::now();
-        loop {
-            let now = self.now();
-            let until_timer = self
-                .node
-                .poll_timeout()
-                .map_or(TICK, |t| Duration::from_millis(t.saturating_sub(now)))
-                .min(self.membership_timeout());
-            let until_tick = next_tick.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(until_timer.min(until_tick)) {
-                Ok(Input::Shutdown) | Err(RecvTimeoutError::Disconnected) => break,
-                Ok(Input::Link(ev)) => self.on_link(ev),
-                Ok(Input::LocalWrite) => self.push_local(),
-                Ok(Input::Reconfigure) => self.reconfigure(),
-                Ok(Input::Unpaired(node)) => {
-                    tracing::info!(peer = %mayros_sync_proto::node_id::short_node_id(&node), "unpaired: telling the members");
-                    self.reconfigure();
+        runtime.block_on(async {
+            loop {
+                let now = self.now();
+                let until_timer = self
+                    .node
+                    .poll_timeout()
+                    .map_or(TICK, |t| Duration::from_millis(t.saturating_sub(now)))
+                    .min(self.membership_timeout());
+                let until_tick = next_tick.saturating_duration_since(Instant::now());
+                let wake = tokio::select! {
+                    biased;
+                    () = stop.notified() => break,
+                    input = inputs.recv() => match input {
+                        Some(input) => Wake::Input(input),
+                        None => break,
+                    },
+                    ev = link_events.recv() => match ev {
+                        Some(ev) => Wake::Link(ev),
+                        None => break,
+                    },
+                    changed = group_changes.changed() => match changed {
+                        Ok(()) => Wake::Group,
+                        Err(_) => break,
+                    },
+                    changed = control_changes.changed() => match changed {
+                        Ok(()) => Wake::Control(control_key(&control_changes.borrow_and_update(), &self.engine)),
+                        Err(_) => break,
+                    },
+                    () = tokio::time::sleep(until_timer.min(until_tick)) => Wake::Timer,
+                };
+                match wake {
+                    Wake::Link(ev) => self.on_link(ev),
+                    Wake::Input(Input::LocalWrite) => self.push_local(),
+                    Wake::Input(Input::Reconfigure) => self.reconfigure(),
+                    Wake::Input(Input::Unpaired(node)) => {
+                        tracing::info!(peer = %mayros_sync_proto::node_id::short_node_id(&node), "unpaired: telling the members");
+                        self.reconfigure();
+                    }
+                    Wake::Input(Input::RoundNow) => {
+                        let now = self.now();
+                        self.node.round_now(now, &mut self.replica);
+                    }
+                    Wake::Group => self.reconfigure(),
+                    // Counters change with every sync: only a new mode or pause matters here.
+                    Wake::Control(key) if key != control_seen => {
+                        control_seen = key;
+                        self.reconfigure();
+                    }
+                    Wake::Control(_) => {}
+                    Wake::Timer => {}
                 }
-                Ok(Input::RoundNow) => {
-                    let now = self.now();
-                    self.node.round_now(now, &mut self.replica);
+                let now = self.now();
+                if self.node.poll_timeout().is_some_and(|t| t <= now) {
+                    self.node.handle_timeout(now, &mut self.replica);
                 }
-                Err(RecvTimeoutError::Timeout) => {}
+                if Instant::now() >= next_tick {
+                    next_tick = Instant::now() + TICK;
+                    self.tick();
+                }
+                self.membership_step();
+                self.flush();
             }
-            let now = self.now();
-            if self.node.poll_timeout().is_some_and(|t| t <= now) {
-                self.node.handle_timeout(now, &mut self.replica);
-            }
-            if Instant::now() >= next_tick {
-                next_tick = Instant::now() + TICK;
-                self.tick();
-            }
-            self.membership_step();
-            self.flush();
-        }
+        });
         tracing::info!("gossip driver stopped");
     }
 
@@ -175,12 +244,9 @@ impl Driver {
         // (The element journal is folded in by `publish`, at most every 100 ms.)
         self.push_local();
         self.ticks += 1;
-        let changed = {
-            let group = self.engine.sync_state().group();
-            group.seeds.current() != self.membership.seeds().current()
-        };
-        // Every 5 s, or at once when the group changed: roster, addresses, pause expiry.
-        if changed || self.ticks.is_multiple_of(10) {
+        // Every 5 s: addresses recorded by `sync pair`, paused peers, pause expiry (a change
+        // of the group wakes the driver at once).
+        if self.ticks.is_multiple_of(10) {
             self.reconfigure();
         }
     }
@@ -425,7 +491,12 @@ impl Driver {
                 tracing::debug!(?outcome, duration_ms, "round finished");
                 match outcome {
                     RoundOutcome::Failed(reason) => {
-                        self.engine.sync_state().record(false, now_ms);
+                        self.engine
+                            .control()
+                            .apply(crate::engine::Command::Recorded {
+                                ok: false,
+                                at_ms: now_ms,
+                            });
                         let track = self.track(&peer);
                         track.failing = Some(reason.clone());
                         track.round_failure = Some(reason.clone());
@@ -487,7 +558,12 @@ impl Driver {
             return;
         }
         self.track(peer).recorded_at = Some(now_ms);
-        self.engine.sync_state().record(true, now_ms);
+        self.engine
+            .control()
+            .apply(crate::engine::Command::Recorded {
+                ok: true,
+                at_ms: now_ms,
+            });
         let id = peer.to_string();
         let r = self
             .engine
@@ -590,13 +666,18 @@ fn is_reconciliation(kind: u64) -> bool {
     ) || (exact::kind::SYMBOLS..=exact::kind::ABORT).contains(&kind)
 }
 
+/// What of the control state the driver follows: the mode, and whether sync is paused.
+fn control_key(state: &crate::engine::ControlState, engine: &Engine) -> (SyncMode, bool) {
+    (
+        state.mode().mode,
+        state.pause_at(engine.clock().now_ms()).is_some(),
+    )
+}
+
 /// The machine's tunables from the engine's mode, config and pause state.
 fn gossip_config(engine: &Engine) -> GossipConfig {
     let sync = engine.config().config.sync;
-    let paused = engine
-        .sync_state()
-        .pause_state(engine.clock().now_ms())
-        .is_some();
+    let paused = engine.pause_state().is_some();
     GossipConfig {
         round_interval_ms: ROUND_INTERVAL_MS,
         session_timeout_ms: sync.sync_timeout_ms,

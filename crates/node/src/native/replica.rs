@@ -250,7 +250,7 @@ impl Replica<String> for StoreReplica {
             ));
         }
         if let Some(skew) = outcome.clock_skew {
-            self.engine.sync_state().set_clock_skew(format!(
+            self.engine.set_clock_skew(format!(
                 "{skew} (from {})",
                 mayros_sync_proto::node_id::short_node_id(from)
             ));

@@ -4,7 +4,6 @@
 //! accepts or rejects it, and on accept the group seed moves over the encrypted channel and both
 //! add each other to the roster.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,11 +20,12 @@ use mayros_sync_store::PeerRecord;
 use quinn::{Connection, RecvStream, SendStream};
 use tokio::sync::{oneshot, watch};
 
+use super::clickpair_state::{Decision, Pending, KEEP_FINISHED_MS};
 pub use crate::dto::events::RequestView;
 pub use crate::dto::events::SessionView;
 use crate::engine::Engine;
+use crate::locks::lock;
 use crate::quic::{peer_node_id, PAIR_ALPN};
-use crate::sync::lock;
 
 /// Time allowed for each protocol step before the user's decision.
 const STEP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -48,37 +48,6 @@ pub enum ClickPairError {
     /// Native layer (QUIC) is not running.
     #[error("pairing needs the QUIC endpoint, which is not running (--quic)")]
     NoQuic,
-}
-
-/// The user's answer to a request.
-#[derive(Debug)]
-enum Decision {
-    Accept(Option<GroupChoice>, oneshot::Sender<Result<String, String>>),
-    Reject,
-}
-
-struct Pending {
-    view: RequestView,
-    expires_ms: u64,
-    decide: Option<oneshot::Sender<Decision>>,
-}
-
-/// How long the outcome of a finished pairing stays readable.
-const KEEP_FINISHED_MS: u64 = 10 * 60_000;
-
-/// Pairing sessions and requests of this engine.
-#[derive(Default)]
-pub struct ClickPairs {
-    requests: std::sync::Mutex<HashMap<String, Pending>>,
-    /// Sessions this device started, with when they started.
-    sessions: std::sync::Mutex<HashMap<u64, (u64, watch::Receiver<SessionView>)>>,
-    next: std::sync::atomic::AtomicU64,
-}
-
-impl std::fmt::Debug for ClickPairs {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClickPairs").finish_non_exhaustive()
-    }
 }
 
 /// One framed, bidirectional pairing stream.
@@ -146,13 +115,7 @@ fn random32() -> [u8; 32] {
 }
 
 fn roster_entries(engine: &Engine) -> Vec<RosterEntry> {
-    engine
-        .sync_state()
-        .group()
-        .roster
-        .entries()
-        .cloned()
-        .collect()
+    engine.group().roster.entries().cloned().collect()
 }
 
 impl Engine {
@@ -202,11 +165,11 @@ impl Engine {
 
     /// Accepts a pending request; returns when pairing completed (or failed).
     pub async fn accept_pair_request(
-        &self,
+        self: &Arc<Self>,
         node_id: &str,
         choice: Option<GroupChoice>,
     ) -> Result<String, ClickPairError> {
-        let in_group = self.sync_state().group().in_group();
+        let in_group = self.group().in_group();
         let tx = {
             let mut reqs = lock(&self.sync_state().clickpairs.requests);
             let Some(p) = reqs.get_mut(node_id) else {
@@ -271,13 +234,13 @@ impl Engine {
         };
         let fail = ClickPairError::Failed;
         let nonce_a = random32();
-        let in_group = self.sync_state().group().in_group();
+        let in_group = self.group().in_group();
         s.send(&PairMsg::Hello {
             name: self.identity().name.clone(),
             commit: hex::encode(commitment(&nonce_a)),
             in_group,
             quic_port: Some(native.addr().port()),
-            https_port: self.sync_state().peer_api().map(|a| a.port()),
+            https_port: self.control().snapshot().peer_api().map(|a| a.port()),
         })
         .await
         .map_err(fail)?;
@@ -420,7 +383,7 @@ impl Engine {
 
     /// Initiator side after the code: wait for the decision, then move the seed.
     async fn finish_as_initiator(
-        &self,
+        self: &Arc<Self>,
         s: &mut PairStream,
         peer: &str,
         name: &str,
@@ -443,7 +406,7 @@ impl Engine {
                 self.join_paired(peer, name, None, roster, endpoints)
                     .await
                     .map_err(|e| ("failed", e))?;
-                let seed = { self.sync_state().group().seed().cloned() }
+                let seed = { self.group().seed().cloned() }
                     .ok_or(("failed", "no group seed".to_string()))?;
                 s.send(&PairMsg::Seed {
                     seed: hex::encode(seed.0),
@@ -464,7 +427,7 @@ impl Engine {
     /// Adopts `seed` when given (else makes sure this device has one), merges `roster`,
     /// signs the peer into the roster and records its endpoints.
     async fn join_paired(
-        &self,
+        self: &Arc<Self>,
         peer: &str,
         name: &str,
         seed: Option<GroupSeed>,
@@ -474,40 +437,40 @@ impl Engine {
         let peer = peer.to_string();
         let name = name.to_string();
         let now = self.clock().now_ms();
-        let sync = self.sync_state();
+        let me = Arc::clone(self);
         let device = self.identity().device.clone();
-        // The seed first, stored without the group or store lock (the keyring may be slow).
+        // The seed first, stored by the seed keeper's thread (the keyring may be slow).
         let seeded = match seed {
-            Some(seed) => self.join_group_seed(seed),
-            None => self.ensure_group_seed().map(|_| ()),
+            Some(seed) => self.join_group_seed(seed).await,
+            None => self.ensure_group_seed().await.map(|_| ()),
         };
         if let Err(e) = seeded {
             return Err(format!("cannot record the pairing: {e}"));
         }
-        let r = self.store_blocking(|s| {
-            let mut group = sync.group();
-            let result = (|| {
-                group.merge(entries, s)?;
-                group.add_member(&peer, &device, now, s)?;
-                Ok::<_, crate::Error>(())
-            })();
-            drop(group);
-            if let Err(e) = result {
-                return Ok(Err(e));
-            }
-            let mut rec = s
-                .peer(&peer)?
-                .unwrap_or_else(|| PeerRecord::new(&peer, now));
-            rec.name = name;
-            if let Some(h) = endpoints.https {
-                rec.endpoint = Some(h.to_string());
-            }
-            if let Some(q) = endpoints.quic {
-                rec.quic_addr = Some(q.to_string());
-            }
-            rec.status = PeerStatus::Active;
-            s.upsert_peer(&rec).map(Ok)
-        });
+        let r = self
+            .with_store(move |s| {
+                let result = me.sync_state().groups().update(s, |group, s| {
+                    group.merge(entries, s)?;
+                    group.add_member(&peer, &device, now, s)?;
+                    Ok(())
+                });
+                if let Err(e) = result {
+                    return Ok(Err(e));
+                }
+                let mut rec = s
+                    .peer(&peer)?
+                    .unwrap_or_else(|| PeerRecord::new(&peer, now));
+                rec.name = name;
+                if let Some(h) = endpoints.https {
+                    rec.endpoint = Some(h.to_string());
+                }
+                if let Some(q) = endpoints.quic {
+                    rec.quic_addr = Some(q.to_string());
+                }
+                rec.status = PeerStatus::Active;
+                s.upsert_peer(&rec).map(Ok)
+            })
+            .await;
         self.native_changed();
         r.and_then(|inner| inner)
             .map_err(|e| format!("cannot record the pairing: {e}"))
@@ -567,13 +530,13 @@ impl Engine {
         };
         let nonce_b = random32();
         let native = self.native().cloned();
-        let in_group = self.sync_state().group().in_group();
+        let in_group = self.group().in_group();
         s.send(&PairMsg::Nonce {
             name: self.identity().name.clone(),
             nonce: hex::encode(nonce_b),
             in_group,
             quic_port: native.as_ref().map(|n| n.addr().port()),
-            https_port: self.sync_state().peer_api().map(|a| a.port()),
+            https_port: self.control().snapshot().peer_api().map(|a| a.port()),
         })
         .await?;
         let nonce_a = match s.recv(STEP_TIMEOUT).await? {
@@ -661,7 +624,7 @@ impl Engine {
     }
 
     async fn accept_on(
-        &self,
+        self: &Arc<Self>,
         s: &mut PairStream,
         peer: &str,
         name: &str,
@@ -669,11 +632,11 @@ impl Engine {
         choice: Option<GroupChoice>,
         endpoints: PeerEndpoints,
     ) -> Result<(), String> {
-        let b_in_group = { self.sync_state().group().in_group() };
+        let b_in_group = { self.group().in_group() };
         let keep_mine = acceptor_keeps_group(a_in_group, b_in_group, choice)
             .ok_or("both devices are in a group and no group was chosen")?;
         if keep_mine {
-            let seed = self.ensure_group_seed().map_err(|e| e.to_string())?;
+            let seed = self.ensure_group_seed().await.map_err(|e| e.to_string())?;
             self.join_paired(peer, name, Some(seed.clone()), Vec::new(), endpoints)
                 .await?;
             s.send(&PairMsg::Accepted {

@@ -1,18 +1,26 @@
 //! The sync group of this device: the group seeds and the signed roster (DESIGN §4, §7).
 //!
-//! Secret-store calls (D-Bus to the keyring, which may take seconds) never run while the group
-//! or the store lock is held: [`Engine::ensure_group_seed`] and [`Engine::update_group_seeds`]
-//! build the new seeds under the group lock, store them holding only the seed writers' lock
-//! (which nothing else waits on), then set them.
+//! One live copy, in a [`GroupCell`]: readers take a snapshot (an `Arc`, no lock held while
+//! they use it), and every change runs on the store's worker thread, inside a store call, so
+//! changes are serialized by that thread and persisted in the same step. Subscribers (the
+//! gossip driver) wake on each change.
+//!
+//! Secret-store calls (D-Bus to the keyring, which may take seconds) never run inside a store
+//! call and never under a lock: the [`SeedKeeper`] makes every change of the seeds on its own
+//! worker thread (compute from the live group, write to the secret store, then set).
+
+use std::sync::Arc;
 
 use mayros_sync_proto::membership::seeds::SeedRing;
 use mayros_sync_proto::roster::{Roster, RosterAction, RosterEntry};
 use mayros_sync_proto::seedproof::GroupSeed;
 use mayros_sync_store::{DeviceIdentity, SecretStore, Store};
 
-use super::GROUP_SEED_SECRET;
-use crate::engine::Engine;
+use crate::engine::worker::StoreWorker;
 use crate::error::Error;
+
+/// Secret name of the group seed.
+pub const GROUP_SEED_SECRET: &str = "group-seed";
 
 /// Seeds and roster, loaded at start and persisted on every change.
 #[derive(Debug, Clone)]
@@ -109,6 +117,45 @@ impl Group {
     }
 }
 
+/// The one live group: snapshots for readers, changes inside store calls.
+#[derive(Debug, Clone)]
+pub struct GroupCell {
+    tx: Arc<tokio::sync::watch::Sender<Arc<Group>>>,
+}
+
+impl GroupCell {
+    /// A cell holding `group`.
+    pub fn new(group: Group) -> GroupCell {
+        GroupCell {
+            tx: Arc::new(tokio::sync::watch::Sender::new(Arc::new(group))),
+        }
+    }
+
+    /// The group now; later changes do not alter the snapshot.
+    pub fn get(&self) -> Arc<Group> {
+        Arc::clone(&self.tx.borrow())
+    }
+
+    /// A receiver that wakes on every change.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<Arc<Group>> {
+        self.tx.subscribe()
+    }
+
+    /// Changes the group with `f`, which may persist through `store`; all or nothing: when `f`
+    /// fails, the live group stays as it was. Taking the store proves the call runs on the
+    /// store's worker thread, which serializes every change.
+    pub fn update<R>(
+        &self,
+        store: &mut Store,
+        f: impl FnOnce(&mut Group, &mut Store) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        let mut next = Group::clone(&self.get());
+        let out = f(&mut next, store)?;
+        self.tx.send_replace(Arc::new(next));
+        Ok(out)
+    }
+}
+
 /// Writes `ring` to the secret store (deletes the entry when it holds no seed). Call it without
 /// the group lock held.
 pub fn store_seeds(ring: &SeedRing, secrets: &dyn SecretStore) -> Result<(), Error> {
@@ -120,48 +167,63 @@ pub fn store_seeds(ring: &SeedRing, secrets: &dyn SecretStore) -> Result<(), Err
     result.map_err(|e| Error::secret_store(secrets, e))
 }
 
-impl Engine {
-    /// The group seed, created and stored first when this device has none (DESIGN §7.2: the
-    /// seed is created lazily, when a device without a group first pairs).
-    pub fn ensure_group_seed(&self) -> Result<GroupSeed, Error> {
-        let _writer = crate::sync::lock(&self.sync_state().seed_writer);
-        if let Some(seed) = self.sync_state().group().seed().cloned() {
-            return Ok(seed);
+/// Owns the seed writes: on its worker thread, each change of the group seeds is computed
+/// from the live group, written to the secret store, then set in the live group, one change
+/// at a time, so the secret store and the live group never disagree on the order of two
+/// changes. No lock is held across the secret-store call, and no runtime thread waits on it.
+pub struct SeedKeeper {
+    secrets: Arc<dyn SecretStore>,
+    groups: GroupCell,
+    store: Arc<StoreWorker>,
+}
+
+impl SeedKeeper {
+    /// A keeper writing to `secrets` and setting the seeds of `groups` through `store`.
+    pub fn new(secrets: Arc<dyn SecretStore>, groups: GroupCell, store: Arc<StoreWorker>) -> Self {
+        SeedKeeper {
+            secrets,
+            groups,
+            store,
         }
-        let seed = GroupSeed(rand::random());
-        let ring = SeedRing::with(seed.clone());
-        store_seeds(&ring, self.secrets().as_ref())?;
-        self.sync_state().group().seeds = ring;
-        tracing::info!("created a new sync group");
-        Ok(seed)
     }
 
-    /// Replaces the group seeds by what `next` makes of the group (`None`: no change): stored
-    /// first, then set. Returns whether they changed.
-    pub fn update_group_seeds(
-        &self,
-        next: impl FnOnce(&Group) -> Option<SeedRing>,
-    ) -> Result<bool, Error> {
-        let _writer = crate::sync::lock(&self.sync_state().seed_writer);
-        let ring = {
-            let group = self.sync_state().group();
-            next(&group).filter(|r| *r != group.seeds)
-        };
-        let Some(ring) = ring else {
+    /// Replaces the seeds by what `next` makes of the live group (`None`: no change): stored
+    /// first, then set. Answers whether they changed.
+    pub fn update(&mut self, next: impl FnOnce(&Group) -> Option<SeedRing>) -> Result<bool, Error> {
+        let group = self.groups.get();
+        let Some(ring) = next(&group).filter(|r| *r != group.seeds) else {
             return Ok(false);
         };
-        store_seeds(&ring, self.secrets().as_ref())?;
-        self.sync_state().group().seeds = ring;
+        store_seeds(&ring, self.secrets.as_ref())?;
+        let cell = self.groups.clone();
+        self.store.call(move |s| {
+            cell.update(s, |g, _| {
+                g.seeds = ring;
+                Ok(())
+            })
+        })?;
         Ok(true)
     }
 
-    /// Joins the group of `seed` (received by pairing).
-    pub fn join_group_seed(&self, seed: GroupSeed) -> Result<(), Error> {
-        self.update_group_seeds(|g| {
-            let mut ring = g.seeds.clone();
-            ring.join(seed);
-            Some(ring)
-        })
-        .map(|_| ())
+    /// The current seed, created and stored first when there is none.
+    pub fn ensure(&mut self) -> Result<GroupSeed, Error> {
+        let created = GroupSeed(rand::random());
+        let fresh = created.clone();
+        if self.update(move |g| g.seed().is_none().then(|| SeedRing::with(fresh)))? {
+            tracing::info!("created a new sync group");
+        }
+        self.groups
+            .get()
+            .seed()
+            .cloned()
+            .ok_or_else(|| Error::Task("the group seed vanished as it was created".into()))
+    }
+}
+
+impl std::fmt::Debug for SeedKeeper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SeedKeeper")
+            .field("secrets", &self.secrets.kind())
+            .finish_non_exhaustive()
     }
 }

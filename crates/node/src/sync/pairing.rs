@@ -104,10 +104,10 @@ fn advertised_endpoints(bound: SocketAddr) -> Vec<SocketAddr> {
 impl Engine {
     /// Issues a one-time invite code valid for 10 minutes.
     pub async fn create_invite(self: &Arc<Self>) -> Result<IssuedInvite, Error> {
-        let bound = self
-            .sync_state()
-            .peer_api()
-            .ok_or_else(|| Error::Peer("the peer API is not listening; cannot invite".into()))?;
+        let bound =
+            self.control().snapshot().peer_api().ok_or_else(|| {
+                Error::Peer("the peer API is not listening; cannot invite".into())
+            })?;
         let secret: [u8; 16] = rand::random();
         let now = self.clock().now_ms();
         let expires = now + VALIDITY_MS;
@@ -163,7 +163,7 @@ impl Engine {
         let req = JoinRequest {
             node_id: self.identity().node_id.clone(),
             name: self.identity().name.clone(),
-            endpoint: self.sync_state().peer_api().map(|a| a.to_string()),
+            endpoint: self.control().snapshot().peer_api().map(|a| a.to_string()),
             proof: hex::encode(proof),
             quic_port: self.native().map(|n| n.addr().port()),
         };
@@ -196,7 +196,7 @@ impl Engine {
         let resp_quic_port = resp.quic_port;
         let entries = resp.roster;
         {
-            let group = self.sync_state().group();
+            let group = self.group();
             if group
                 .seed()
                 .is_some_and(|existing| existing.0 != seed && group.roster.in_group())
@@ -204,14 +204,16 @@ impl Engine {
                 return Err(PairError::OtherGroup);
             }
         }
-        // Joined before the roster is written; the keyring is called without the group or
-        // store lock.
+        // Joined before the roster is written; the keyring is called by the seed keeper's
+        // thread.
         self.join_group_seed(GroupSeed(seed))
+            .await
             .map_err(|e| PairError::Internal(e.to_string()))?;
         self.with_store(move |s| {
-            let mut group = me.sync_state().group();
-            group.merge(entries, s)?;
-            group.add_member(&inviter, &me.identity().device, now, s)?;
+            me.sync_state().groups().update(s, |group, s| {
+                group.merge(entries, s)?;
+                group.add_member(&inviter, &me.identity().device, now, s)
+            })?;
             let mut record = s
                 .peer(&inviter)?
                 .unwrap_or_else(|| PeerRecord::new(&inviter, now));
@@ -334,13 +336,15 @@ pub async fn join_route(
         tracing::warn!(%reason, "refused a join attempt");
         refuse(reason)
     })?;
-    // 2. The group seed, created if need be, stored without the group or store lock.
-    let seed = engine.ensure_group_seed()?;
+    // 2. The group seed, created if need be, stored by the seed keeper's thread.
+    let seed = engine.ensure_group_seed().await?;
     // 3. The joiner is signed into the roster and recorded.
     let (roster, name) = engine
         .with_store(move |s| {
-            let mut group = me.sync_state().group();
-            group.add_member(&req.node_id, &me.identity().device, now, s)?;
+            let roster = me.sync_state().groups().update(s, |group, s| {
+                group.add_member(&req.node_id, &me.identity().device, now, s)?;
+                Ok(group.roster.entries().cloned().collect::<Vec<_>>())
+            })?;
             let mut record = s
                 .peer(&req.node_id)?
                 .unwrap_or_else(|| PeerRecord::new(&req.node_id, now));
@@ -356,10 +360,7 @@ pub async fn join_route(
             }
             record.status = PeerStatus::Active;
             s.upsert_peer(&record)?;
-            Ok::<_, Error>((
-                group.roster.entries().cloned().collect::<Vec<_>>(),
-                req.name,
-            ))
+            Ok::<_, Error>((roster, req.name))
         })
         .await?;
     tracing::info!(peer = %name, "a device joined with an invite code");

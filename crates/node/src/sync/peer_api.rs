@@ -18,10 +18,8 @@ use mayros_sync_proto::peerauth::AuthFailure;
 use mayros_sync_proto::peerauth::{
     self, AuthHeaders, RequestFacts, H_NODE, H_NONCE, H_PROOF, H_TS,
 };
-use mayros_sync_proto::roster::RosterEntry;
 use mayros_sync_proto::seedproof::ReplayError;
 use mayros_sync_proto::timefmt::format_rfc3339_ms;
-use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 
 use super::AUTH_REJECTED_COUNTER;
@@ -29,6 +27,7 @@ use crate::api::error::ApiError;
 use crate::api::extract::{parse_json, ApiJson};
 use crate::engine::Engine;
 use crate::peer::PeerConnInfo;
+use mayros_sync_proto::roster::RosterExchange;
 
 /// Largest peer request body (a delta request or roster exchange is small; a join is tiny).
 pub const MAX_PEER_REQUEST: usize = 1024 * 1024;
@@ -102,7 +101,7 @@ async fn authenticate(State(engine): State<Arc<Engine>>, req: Request, next: Nex
     };
     let now = engine.clock().now_ms();
     let result = {
-        let group = engine.sync_state().group();
+        let group = engine.group();
         // A member that missed a rotation proves a replaced seed (DESIGN §7.2 hand-over).
         let seeds = group.seeds.accepted(now);
         let mut replay = engine.sync_state().replay();
@@ -273,7 +272,7 @@ async fn delta(
 async fn pull_request(
     State(engine): State<Arc<Engine>>,
     Extension(peer): Extension<AuthedPeer>,
-) -> Result<Json<super::pull::PullReport>, ApiError> {
+) -> Result<Json<crate::dto::PullReport>, ApiError> {
     let record = engine
         .with_store({
             let id = peer.0.clone();
@@ -288,21 +287,6 @@ async fn pull_request(
             )
         })?;
     Ok(Json(engine.pull_from(&record).await))
-}
-
-/// Body of a roster exchange, both ways.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RosterExchange {
-    /// Every roster entry the sender holds.
-    pub entries: Vec<RosterEntry>,
-    /// The sender's device name.
-    pub name: String,
-    /// The sender's peer API endpoint (host:port), when it serves one.
-    pub endpoint: Option<String>,
-    /// The sender's QUIC port (native mode), on the same host as `endpoint`.
-    #[serde(default)]
-    pub quic_port: Option<u16>,
 }
 
 /// `POST /api/v1/sync/roster`: merge the caller's roster, learn its endpoint, answer with ours.

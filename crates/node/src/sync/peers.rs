@@ -6,41 +6,15 @@ use std::sync::Arc;
 
 use mayros_sync_proto::mode::SyncMode;
 use mayros_sync_proto::peerstate::{peer_matches, PeerStatus};
-use mayros_sync_proto::timefmt::format_rfc3339_ms;
 use mayros_sync_store::PeerRecord;
 
-use super::peer_api::RosterExchange;
 use super::pull::{parse_peer, PullReport, PULL_REQUEST_PATH};
 pub use crate::dto::status::PeerView;
 pub use crate::dto::sync::SyncNowOutcome;
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::peer::PeerSession;
-
-impl From<&PeerRecord> for PeerView {
-    fn from(p: &PeerRecord) -> PeerView {
-        PeerView {
-            node_id: p.node_id.clone(),
-            name: p.name.clone(),
-            endpoint: p.endpoint.clone(),
-            quic_addr: p.quic_addr.clone(),
-            namespaces: p.namespaces.clone(),
-            status: p.status.as_str().to_string(),
-            last_sync_at: p.last_sync_at_ms.map(format_rfc3339_ms),
-            last_result: p.last_result.map(|r| r.as_str().to_string()),
-            total_syncs: p.total_syncs,
-            total_triples_synced: p.total_triples_synced,
-            failures: p.failures,
-            last_error: p.last_error.clone(),
-            next_retry_at: p.next_retry_at_ms.map(format_rfc3339_ms),
-            stale: p.stale,
-            state: String::new(),
-            state_reason: None,
-            to_receive: 0,
-            to_send: 0,
-        }
-    }
-}
+use mayros_sync_proto::roster::RosterExchange;
 
 /// Why `sync now` could not start.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -73,7 +47,7 @@ impl Engine {
             .with_store(|s| s.peers())
             .await
             .map_err(|e| SyncNowError::Internal(e.to_string()))?;
-        let members = { self.sync_state().group().roster.members() };
+        let members = self.group().roster.members();
         let matched: Vec<String> = members
             .keys()
             .filter(|id| {
@@ -99,14 +73,14 @@ impl Engine {
         let removed = node.clone();
         let now = self.clock().now_ms();
         self.with_store(move |s| {
-            me.sync_state()
-                .group()
-                .remove_member(&removed, &me.identity().device, now, s)
+            me.sync_state().groups().update(s, |g, s| {
+                g.remove_member(&removed, &me.identity().device, now, s)
+            })
         })
         .await
         .map_err(|e| SyncNowError::Internal(e.to_string()))?;
-        // The rotated seed is stored without the group or store lock (the keyring may be slow).
-        self.update_group_seeds(|g| {
+        // The rotated seed is stored by the seed keeper's thread (the keyring may be slow).
+        self.update_group_seeds(move |g| {
             let mut ring = g.seeds.clone();
             ring.rotate(
                 mayros_sync_proto::seedproof::GroupSeed(rand::random()),
@@ -115,6 +89,7 @@ impl Engine {
             );
             Some(ring)
         })
+        .await
         .map_err(|e| SyncNowError::Internal(e.to_string()))?;
         let removed = node.clone();
         self.with_store(move |s| s.set_peer_status(&removed, PeerStatus::Removed))
@@ -136,15 +111,9 @@ impl Engine {
     /// Our side of a roster exchange.
     pub async fn roster_exchange_body(&self) -> RosterExchange {
         RosterExchange {
-            entries: self
-                .sync_state()
-                .group()
-                .roster
-                .entries()
-                .cloned()
-                .collect(),
+            entries: self.group().roster.entries().cloned().collect(),
             name: self.identity().name.clone(),
-            endpoint: self.sync_state().peer_api().map(|a| a.to_string()),
+            endpoint: self.control().snapshot().peer_api().map(|a| a.to_string()),
             quic_port: self.native().map(|n| n.addr().port()),
         }
     }
@@ -159,10 +128,10 @@ impl Engine {
         let from = from.to_string();
         let now = self.clock().now_ms();
         self.with_store(move |s| {
-            let mut group = me.sync_state().group();
-            group.merge(body.entries, s)?;
-            let members = group.roster.members();
-            drop(group);
+            let members = me.sync_state().groups().update(s, |group, s| {
+                group.merge(body.entries, s)?;
+                Ok(group.roster.members())
+            })?;
             let endpoint = body
                 .endpoint
                 .as_deref()
@@ -205,7 +174,7 @@ impl Engine {
         node_id: &str,
         endpoint: SocketAddr,
     ) -> Result<Option<PeerView>, Error> {
-        if !self.sync_state().group().roster.is_member(node_id) {
+        if !self.group().roster.is_member(node_id) {
             return Ok(None);
         }
         let id = node_id.to_string();
@@ -230,7 +199,7 @@ impl Engine {
         self: &Arc<Self>,
         target: Option<&str>,
     ) -> Result<SyncNowOutcome, SyncNowError> {
-        let _running = self.sync_state().sync_started();
+        let _running = self.control().sync_started();
         let mode = self.mode();
         let peers = self
             .with_store(|s| s.peers())
@@ -397,11 +366,7 @@ impl Engine {
         if !self.config().config.sync.auto_sync {
             return Ok((false, "sync.autoSync is false".into(), Vec::new()));
         }
-        if self
-            .sync_state()
-            .pause_state(self.clock().now_ms())
-            .is_some()
-        {
+        if self.pause_state().is_some() {
             return Ok((false, "sync is paused".into(), Vec::new()));
         }
         let out = self.sync_now(None).await?;

@@ -12,12 +12,12 @@ use mayros_sync_proto::peerstate::retry_delay_ms;
 use mayros_sync_store::{ApplyContext, PeerRecord, RemoteDeletion, RemoteTriple};
 use tracing::Instrument;
 
-use super::peer_api::RosterExchange;
 pub use crate::dto::sync::PullReport;
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::peer::PeerSession;
 use mayros_sync_proto::node_id::short_node_id as short;
+use mayros_sync_proto::roster::RosterExchange;
 
 /// Path of the delta route.
 pub const DELTA_PATH: &str = "/api/v1/sync/delta";
@@ -53,7 +53,7 @@ impl Engine {
         };
         let offset = server_time as i64 - self.clock().now_ms() as i64;
         session.set_clock_offset_ms(offset);
-        self.sync_state().set_clock_skew(format!(
+        self.set_clock_skew(format!(
             "clock skew: peer {}'s clock differs from ours by {} s",
             short(server_node_id),
             offset / 1000
@@ -70,7 +70,6 @@ impl Engine {
         body: Vec<u8>,
     ) -> Result<(StatusCode, Bytes), Error> {
         let seed = self
-            .sync_state()
             .group()
             .seed()
             .cloned()
@@ -155,7 +154,10 @@ impl Engine {
 
     async fn record_pull(self: &Arc<Self>, peer: &PeerRecord, report: &PullReport) {
         let now = self.clock().now_ms();
-        self.sync_state().record(report.ok, now);
+        self.control().apply(crate::engine::Command::Recorded {
+            ok: report.ok,
+            at_ms: now,
+        });
         let id = peer.node_id.clone();
         let applied = report.applied;
         if report.conflicts > 0 {
@@ -306,8 +308,7 @@ impl Engine {
                 })
                 .await?;
             if let Some(skew) = outcome.clock_skew {
-                self.sync_state()
-                    .set_clock_skew(format!("{skew} (from {})", short(&peer.node_id)));
+                self.set_clock_skew(format!("{skew} (from {})", short(&peer.node_id)));
             }
             report.applied += (outcome.applied + outcome.deletions_applied) as u64;
             report.conflicts += outcome.conflicts as u64;

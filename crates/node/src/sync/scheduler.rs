@@ -1,5 +1,6 @@
 //! The polled-mode scheduler (DESIGN §5): a round every `sync.intervalSeconds` (jittered),
-//! and retries of unreachable peers when their backoff expires.
+//! and retries of unreachable peers when their backoff expires. It sleeps until the next of
+//! those, or until the mode or the pause changes (a resume is acted on at once).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,22 +16,29 @@ use crate::engine::Engine;
 pub async fn run(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
     let mut next_round = engine.clock().now_ms() + first_delay(&engine);
     let mut retry_deadlines: Vec<u64> = Vec::new();
+    let mut control = engine.control().subscribe();
     loop {
         let now = engine.clock().now_ms();
+        let (mode, paused) = {
+            let c = control.borrow_and_update();
+            (c.mode().mode, c.pause_at(now))
+        };
         let wake = next_wake_ms(&WakeInputs {
             now_ms: now,
-            mode: engine.mode().mode,
-            paused: engine.sync_state().pause_state(now),
+            mode,
+            paused,
             next_round_ms: next_round,
             retry_deadlines_ms: &retry_deadlines,
         });
+        // Counters change with every sync; only a new mode or pause is a reason to wake.
+        let moved = control.wait_for(|c| (c.mode().mode, c.pause_at(now)) != (mode, paused));
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(wake - now)) => {}
+            _ = moved => {}
             _ = stop.changed() => return,
         }
         let now = engine.clock().now_ms();
-        if engine.mode().mode != SyncMode::Polled || engine.sync_state().pause_state(now).is_some()
-        {
+        if engine.mode().mode != SyncMode::Polled || engine.control().pause_at(now).is_some() {
             continue;
         }
         let round_due = now >= next_round;

@@ -81,6 +81,14 @@ pub fn encode(msg: &MemberMsg<String>) -> (u64, Vec<u8>) {
     }
 }
 
+/// A member's address as told in an address book, if a device can dial it: a valid
+/// `ip:port` that is neither the unspecified address (`0.0.0.0`, `::`) nor port 0. Anything else
+/// is dropped from the book rather than dialed.
+pub fn dialable(addr: &str) -> Option<std::net::SocketAddr> {
+    let addr: std::net::SocketAddr = addr.parse().ok()?;
+    (!addr.ip().is_unspecified() && addr.port() != 0).then_some(addr)
+}
+
 /// Decodes a message of kind `k`; `Ok(None)` when `k` is not a membership kind.
 pub fn decode(k: u64, body: &[u8]) -> Result<Option<MemberMsg<String>>, WireError> {
     let what = match k {
@@ -128,6 +136,26 @@ pub fn decode(k: u64, body: &[u8]) -> Result<Option<MemberMsg<String>>, WireErro
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn only_dialable_addresses_are_kept() {
+        assert_eq!(
+            dialable("127.0.0.1:19091"),
+            Some(std::net::SocketAddr::from(([127, 0, 0, 1], 19091)))
+        );
+        assert!(dialable("[::1]:7").is_some());
+        for bad in [
+            "0.0.0.0:19091",
+            "[::]:19091",
+            "127.0.0.1:0",
+            "localhost:1",
+            "",
+            "1.2.3.4",
+        ] {
+            assert_eq!(dialable(bad), None, "{bad:?}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use mayros_sync_proto::membership::{wire, Effect, Membership};
 use mayros_sync_proto::peerstate::PeerStatus;
@@ -18,7 +17,7 @@ use mayros_sync_proto::node_id::short_node_id as short;
 /// The machine as the engine's group and the stored peer addresses describe it.
 pub(super) fn load(engine: &Engine) -> Result<Membership<SocketAddr>, Error> {
     let (entries, seeds) = {
-        let group = engine.sync_state().group();
+        let group = engine.group();
         (
             group.roster.entries().cloned().collect(),
             group.seeds.clone(),
@@ -42,19 +41,13 @@ fn quic_addr(p: &PeerRecord) -> Option<SocketAddr> {
     p.quic_addr.as_deref().and_then(|a| a.parse().ok())
 }
 
-/// A dialable address a member told us (not `0.0.0.0`, not port 0).
-fn usable(addr: &str) -> Option<SocketAddr> {
-    let addr: SocketAddr = addr.parse().ok()?;
-    (!addr.ip().is_unspecified() && addr.port() != 0).then_some(addr)
-}
-
 impl Driver {
     /// Tells the machine what changed outside it: roster entries and seeds set by pairing or
     /// an unpair, addresses recorded by `sync pair`, paused and removed peers.
     pub(super) fn sync_membership(&mut self) {
         let now_ms = self.engine.clock().now_ms();
         let (entries, seeds) = {
-            let group = self.engine.sync_state().group();
+            let group = self.engine.group();
             (
                 group.roster.entries().cloned().collect(),
                 group.seeds.clone(),
@@ -93,7 +86,7 @@ impl Driver {
             Ok(None) => return,
             Err(e) => return self.error(format!("peer {}: {e}; ignored", short(peer))),
         };
-        let msg = msg.map_addresses(|a| usable(&a));
+        let msg = msg.map_addresses(|a| wire::dialable(&a));
         let _s = tracing::info_span!("peer", peer = %short(peer)).entered();
         let now_ms = self.engine.clock().now_ms();
         self.membership.handle(peer, msg, now_ms);
@@ -132,20 +125,18 @@ impl Driver {
             Effect::SaveAddress { peer, addr } => self.save_address(peer, addr),
             Effect::SaveRoster(entries) => {
                 let n = entries.len();
-                let engine = Arc::clone(&self.engine);
+                let cell = self.engine.sync_state().groups().clone();
                 let merged = self
                     .engine
-                    .store_blocking(move |s| Ok(engine.sync_state().group().merge(entries, s)))
-                    .and_then(|merged| merged);
+                    .store_call(move |s| cell.update(s, |g, s| g.merge(entries, s)));
                 match merged {
                     Ok(_) => tracing::info!(added = n, "roster entries learned"),
                     Err(e) => self.error(format!("cannot save roster entries: {e}")),
                 }
             }
             Effect::SaveSeeds(ring) => {
-                // The secret store may be a slow D-Bus call: no group or store lock is held
-                // across it.
-                match self.engine.update_group_seeds(|_| Some(ring)) {
+                // The secret store may be a slow D-Bus call: the seed keeper's thread makes it.
+                match self.engine.update_group_seeds_blocking(move |_| Some(ring)) {
                     Ok(true) => tracing::info!("group seeds saved"),
                     Ok(false) => {}
                     Err(e) => self.error(format!("cannot store the group seeds: {e}")),

@@ -1,13 +1,15 @@
-//! The engine: one shared state for the store, identity, config and the current mode.
+//! The engine: identity, config, the current mode and the handles to the store's worker
+//! thread and the native layer.
+
+pub mod control;
+pub mod worker;
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Instant;
 
 use mayros_sync_proto::config::{self, Config, ConfigWarning};
-use mayros_sync_proto::mode::{
-    self, HealthProbe, ModeChange, ModeDecision, ModeSelector, P2pProbe,
-};
+use mayros_sync_proto::mode::{self, HealthProbe, ModeChange, ModeDecision, P2pProbe};
 use mayros_sync_proto::peerstate::PeerStatus;
 use mayros_sync_proto::syncstate;
 use mayros_sync_store::{DeviceIdentity, SecretStore, SecretStoreKind, Store};
@@ -18,16 +20,12 @@ pub use crate::dto::status::CortexStatus;
 pub use crate::dto::status::StatusSnapshot;
 pub use crate::dto::status::SyncCounters;
 use crate::error::Error;
-use crate::sync::{lock, SyncState};
+use crate::native::handle::Native;
+use crate::sync::group::SeedKeeper;
+use crate::sync::state::{SyncState, AUTH_REJECTED_COUNTER, CONFLICTS_SEEN_COUNTER};
 use crate::tls::DeviceCert;
-
-/// Locks the store. Unlike the other engine locks, a poisoned store lock is an error: a panic
-/// mid-write may have left the connection inside a transaction.
-fn lock_store(store: &Mutex<Store>) -> Result<std::sync::MutexGuard<'_, Store>, Error> {
-    store
-        .lock()
-        .map_err(|_| Error::Task("store lock poisoned by an earlier panic".into()))
-}
+pub use control::{Command, Control, ControlState, RunningSync};
+pub use worker::{StoreWorker, Worker};
 
 /// The validated configuration in force, where it came from, and its warnings.
 #[derive(Debug, Clone)]
@@ -98,22 +96,25 @@ impl Identity {
     }
 }
 
-/// Shared engine state, cheap to clone behind an [`Arc`].
+/// The engine, shared behind an [`Arc`]: fixed facts (identity, clock) and handles to the
+/// owners of its state (the store and seed workers, the control state, the group cell, the
+/// native layer); see README "Who owns what".
 pub struct Engine {
-    store: Arc<Mutex<Store>>,
+    store: Arc<StoreWorker>,
+    seeds: Worker<SeedKeeper>,
     identity: Identity,
     secrets: Arc<dyn SecretStore>,
     config: RwLock<ConfigState>,
-    mode: Mutex<ModeSelector>,
+    control: Control,
     clock: Clock,
     started: Instant,
     sync: SyncState,
-    native: OnceLock<crate::native::Native>,
+    native: OnceLock<Native>,
     cortex: RwLock<Arc<Cortex>>,
     cortex_options: RwLock<CortexOptions>,
     events: crate::events::EventHub,
     memory: Arc<crate::memory::Trimmer>,
-    nearby: crate::discovery::NearbyState,
+    nearby: crate::discovery::nearby::NearbyState,
     flood: crate::flood::Floodgate,
 }
 
@@ -139,21 +140,30 @@ impl Engine {
         mark_existing_conflicts_seen(&mut store)?;
         let cortex_options = CortexOptions::default();
         let cortex = Cortex::from_config(&config.config.cortex, &cortex_options)?;
+        let events = crate::events::EventHub::new();
+        let store = Arc::new(Worker::start("store", "mayros-store", store)?);
+        let keeper = SeedKeeper::new(
+            Arc::clone(&secrets),
+            sync.groups().clone(),
+            Arc::clone(&store),
+        );
+        let seeds = Worker::start("secret store", "mayros-seeds", keeper)?;
         let engine = Engine {
-            store: Arc::new(Mutex::new(store)),
+            store,
+            seeds,
             identity,
             secrets,
             config: RwLock::new(config),
-            mode: Mutex::new(ModeSelector::default()),
+            control: Control::new(events.clone()),
             clock,
             started: Instant::now(),
             sync,
             native: OnceLock::new(),
             cortex: RwLock::new(Arc::new(cortex)),
             cortex_options: RwLock::new(cortex_options),
-            events: crate::events::EventHub::new(),
+            events,
             memory: Arc::default(),
-            nearby: crate::discovery::NearbyState::default(),
+            nearby: crate::discovery::nearby::NearbyState::default(),
             flood: crate::flood::Floodgate::new(),
         };
         let engine = Arc::new(engine);
@@ -169,6 +179,11 @@ impl Engine {
     /// The secret store holding the device key and group seed.
     pub fn secrets(&self) -> &Arc<dyn SecretStore> {
         &self.secrets
+    }
+
+    /// The worker that makes every change of the group seeds (see [`SeedKeeper`]).
+    pub(crate) fn seed_keeper(&self) -> &Worker<SeedKeeper> {
+        &self.seeds
     }
 
     /// Flood limits of the peer API (invite attempts, failed proofs) per source address.
@@ -187,7 +202,7 @@ impl Engine {
     }
 
     /// Nearby devices (mDNS and manual peers).
-    pub fn nearby(&self) -> &crate::discovery::NearbyState {
+    pub fn nearby(&self) -> &crate::discovery::nearby::NearbyState {
         &self.nearby
     }
 
@@ -277,16 +292,16 @@ impl Engine {
     }
 
     /// Attaches the running native layer (once, at start).
-    pub fn set_native(&self, native: crate::native::Native) {
+    pub fn set_native(&self, native: Native) {
         let _ = self.native.set(native);
     }
 
     /// The native layer, while the QUIC endpoint runs.
-    pub fn native(&self) -> Option<&crate::native::Native> {
+    pub fn native(&self) -> Option<&Native> {
         self.native.get()
     }
 
-    /// Tells the native layer that mode, config, pause or the roster changed.
+    /// Tells the native layer that the config or the stored peers changed.
     pub fn native_changed(&self) {
         if let Some(n) = self.native.get() {
             n.reconfigure();
@@ -300,33 +315,48 @@ impl Engine {
         }
     }
 
-    /// Runs `f` on the store in a blocking task, so the async runtime never waits on SQLite.
+    /// Runs `f` on the store's worker thread; the async caller waits without blocking the
+    /// runtime.
     pub async fn with_store<R, E, F>(&self, f: F) -> Result<R, Error>
     where
         R: Send + 'static,
         E: Into<Error> + Send + 'static,
         F: FnOnce(&mut Store) -> Result<R, E> + Send + 'static,
     {
-        let store = Arc::clone(&self.store);
-        tokio::task::spawn_blocking(move || f(&mut *lock_store(&store)?).map_err(Into::into))
+        self.store
+            .call_async(move |s| f(s).map_err(Into::into))
             .await
-            .map_err(|e| Error::Task(e.to_string()))?
     }
 
-    /// Runs `f` on the store on the calling thread (for threads that may block, never the
-    /// async runtime).
+    /// Runs `f` on the store's worker thread and waits for it (for threads that may block,
+    /// never the async runtime).
     pub fn store_blocking<R>(
         &self,
-        f: impl FnOnce(&mut Store) -> Result<R, mayros_sync_store::Error>,
-    ) -> Result<R, Error> {
-        f(&mut *lock_store(&self.store)?).map_err(Error::Store)
+        f: impl FnOnce(&mut Store) -> Result<R, mayros_sync_store::Error> + Send + 'static,
+    ) -> Result<R, Error>
+    where
+        R: Send + 'static,
+    {
+        self.store.call(move |s| f(s).map_err(Error::Store))
+    }
+
+    /// Runs `f` (which reports the engine's errors) on the store's worker thread and waits for
+    /// it (never from the async runtime).
+    pub fn store_call<R>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<R, Error> + Send + 'static,
+    ) -> Result<R, Error>
+    where
+        R: Send + 'static,
+    {
+        self.store.call(f)
     }
 
     /// Health of the Cortex and the number of triples in the local store (blocking). For an
     /// external Cortex this is its last probe (no request is sent from a blocking context).
     pub fn health_blocking(&self) -> (HealthProbe, Option<u64>) {
         match self.cortex().external() {
-            None => crate::cortex::embedded::health(self),
+            None => crate::cortex::embedded::health(&self.store),
             Some(ext) => {
                 let health = ext.cached_probe().map_or_else(
                     || HealthProbe::unhealthy(format!("{} not probed yet", ext.url())),
@@ -341,7 +371,10 @@ impl Engine {
     /// runs; for an external one, the sidecar's last `p2p/status` answer.
     pub fn p2p_probe(&self) -> P2pProbe {
         match self.cortex().external() {
-            None => crate::cortex::embedded::p2p_probe(self),
+            None => crate::cortex::embedded::p2p_probe(
+                self.native.get().is_some(),
+                &self.identity.node_id,
+            ),
             Some(ext) => ext.cached_probe().map_or_else(
                 || P2pProbe::disabled(format!("{} not probed yet", ext.url())),
                 |p| p.p2p,
@@ -349,12 +382,36 @@ impl Engine {
         }
     }
 
+    /// The control state: mode, pause, counters, running syncs (see [`control`]).
+    pub fn control(&self) -> &Control {
+        &self.control
+    }
+
+    /// Pauses scheduled and pushed syncs until `until_ms` (or until resumed); the scheduler
+    /// and the gossip driver follow the control state.
+    pub fn pause(&self, until_ms: Option<u64>) {
+        self.control.apply(Command::Pause { until_ms });
+    }
+
+    /// Resumes syncing.
+    pub fn resume(&self) {
+        self.control.apply(Command::Resume);
+    }
+
+    /// Remembers a clock-skew warning for status.
+    pub fn set_clock_skew(&self, warning: String) {
+        self.control.apply(Command::ClockSkew(warning));
+    }
+
+    /// The pause in force now (`None`: running; `Some(None)`: until resumed).
+    pub fn pause_state(&self) -> Option<Option<u64>> {
+        self.control.pause_at(self.clock.now_ms())
+    }
+
     fn record_decision(&self, decision: ModeDecision) -> Option<ModeChange> {
-        let change = lock(&self.mode).update(decision);
+        let change = self.control.apply(Command::Decide(decision));
         if let Some(c) = &change {
             tracing::info!(from = ?c.from, to = %c.to, reason = %c.reason, "sync mode changed");
-            self.events.publish(crate::events::Event::Status(c.into()));
-            self.native_changed();
         }
         change
     }
@@ -386,30 +443,19 @@ impl Engine {
 
     /// The current mode decision.
     pub fn mode(&self) -> ModeDecision {
-        let sel = lock(&self.mode).current().cloned();
-        sel.unwrap_or_else(|| ModeDecision {
-            mode: mode::SyncMode::None,
-            reason: "mode not decided yet".into(),
-        })
+        self.control.mode()
     }
 
     /// The success and failure counters of sync attempts, for status and `metrics` events.
     pub fn sync_counters(&self) -> SyncCounters {
-        let counters = self.sync.counters();
-        SyncCounters {
-            total_successful_syncs: counters.successful,
-            total_failed_syncs: counters.failed,
-            last_sync_at: counters
-                .last_sync_at_ms
-                .map(mayros_sync_proto::timefmt::format_rfc3339_ms),
-        }
+        counters_view(self.control.snapshot().counters())
     }
 
     /// The user looked at the conflicts (window or tray): those logged so far are no longer new.
     pub async fn mark_conflicts_seen(&self) -> Result<u64, Error> {
         self.with_store(|s| {
             let count = s.conflict_count()?;
-            s.set_counter(crate::sync::CONFLICTS_SEEN_COUNTER, count)?;
+            s.set_counter(CONFLICTS_SEEN_COUNTER, count)?;
             Ok::<_, mayros_sync_store::Error>(count)
         })
         .await
@@ -417,7 +463,8 @@ impl Engine {
 
     /// Builds the status snapshot.
     pub async fn status(self: &Arc<Self>, api_url: Option<String>) -> StatusSnapshot {
-        let decision = self.mode();
+        let control = self.control.snapshot();
+        let decision = control.mode();
         let (cortex, triple_count) = self.cortex_status(api_url, &decision).await;
         let cfg = self.config();
         let facts = self
@@ -425,9 +472,9 @@ impl Engine {
                 Ok::<_, mayros_sync_store::Error>((
                     s.peers()?,
                     s.conflict_count()?,
-                    s.counter(crate::sync::AUTH_REJECTED_COUNTER)?,
+                    s.counter(AUTH_REJECTED_COUNTER)?,
                     s.review_count()?,
-                    s.counter(crate::sync::CONFLICTS_SEEN_COUNTER)?,
+                    s.counter(CONFLICTS_SEEN_COUNTER)?,
                 ))
             })
             .await;
@@ -439,9 +486,9 @@ impl Engine {
                 ));
                 Default::default()
             });
-        let pause = self.sync.pause_state(self.clock.now_ms());
-        if let Some(skew) = self.sync.clock_skew() {
-            warnings.push(skew);
+        let pause = control.pause_at(self.clock.now_ms());
+        if let Some(skew) = control.clock_skew() {
+            warnings.push(skew.to_string());
         }
         for p in peers
             .iter()
@@ -480,7 +527,7 @@ impl Engine {
             paused: pause.is_some(),
             review_count,
             unseen_conflicts,
-            sync_running: self.sync.sync_running(),
+            sync_running: control.sync_running(),
             peers: peers
                 .iter()
                 .filter(|(_, s)| *s != syncstate::PeerSyncState::Removed)
@@ -507,7 +554,7 @@ impl Engine {
             secret_store: self.identity.secret_store.as_str().to_string(),
             peers: peers.into_iter().map(|(v, _)| v).collect(),
             gossip: native,
-            sync: self.sync_counters(),
+            sync: counters_view(control.counters()),
             nearby_count: self.nearby.count() as u64,
             conflicts_count,
             unseen_conflicts,
@@ -518,7 +565,7 @@ impl Engine {
                 .flatten()
                 .map(mayros_sync_proto::timefmt::format_rfc3339_ms),
             auth_rejected,
-            peer_api: self.sync.peer_api().map(|a| a.to_string()),
+            peer_api: control.peer_api().map(|a| a.to_string()),
             config_path: cfg.path.display().to_string(),
             warnings,
         }
@@ -584,6 +631,17 @@ impl Engine {
     }
 }
 
+/// The counters as status and `metrics` events show them.
+fn counters_view(counters: &control::Counters) -> SyncCounters {
+    SyncCounters {
+        total_successful_syncs: counters.successful,
+        total_failed_syncs: counters.failed,
+        last_sync_at: counters
+            .last_sync_at_ms
+            .map(mayros_sync_proto::timefmt::format_rfc3339_ms),
+    }
+}
+
 /// Who carries the sync of an external Cortex, in words (DESIGN §3.3): this engine, over its
 /// mirror of the sidecar, in every mode; the sidecar's own P2P (`sidecar_p2p`) never syncs.
 fn synced_by(mode: mode::SyncMode, sidecar_p2p: bool) -> String {
@@ -634,11 +692,11 @@ fn peer_views(
     mode: mode::SyncMode,
     paused: bool,
     links: Option<&[crate::native::status::NativePeer]>,
-) -> Vec<(crate::sync::peers::PeerView, syncstate::PeerSyncState)> {
+) -> Vec<(crate::dto::PeerView, syncstate::PeerSyncState)> {
     records
         .iter()
         .map(|p| {
-            let mut v = crate::sync::peers::PeerView::from(p);
+            let mut v = crate::dto::PeerView::from(p);
             let link = links.and_then(|ls| ls.iter().find(|l| l.node_id == p.node_id));
             if let Some(l) = link {
                 v.to_receive = l.to_receive;
@@ -675,10 +733,10 @@ fn mark_existing_conflicts_seen(store: &mut Store) -> Result<(), Error> {
     let seen_recorded = store
         .counters()?
         .iter()
-        .any(|(name, _)| name == crate::sync::CONFLICTS_SEEN_COUNTER);
+        .any(|(name, _)| name == CONFLICTS_SEEN_COUNTER);
     if !seen_recorded {
         let count = store.conflict_count()?;
-        store.set_counter(crate::sync::CONFLICTS_SEEN_COUNTER, count)?;
+        store.set_counter(CONFLICTS_SEEN_COUNTER, count)?;
     }
     Ok(())
 }

@@ -290,12 +290,19 @@ impl<A: Clone + Eq + Ord + Debug> Membership<A> {
         if let Some(theirs) = seeds.current_epoch().cloned().filter(|_| !removed_self) {
             // Pairing into another group ("--group theirs") hands over a seed of which the two
             // rings know nothing of each other's; a rotation here retired ours, and an engine
-            // state that lags behind us holds a seed we retired. Only a switch starts over.
+            // state that lags behind us holds a seed we retired. A switch takes the joined
+            // group's seed whatever the order, keeping ours as a replaced one.
             let switched = self.seeds.current().is_some_and(|ours| !seeds.knows(ours))
                 && !self.seeds.knows(&theirs.seed);
-            if self.seeds.current().is_none() || switched {
+            if switched {
+                self.seeds.switch_to(seeds, now_ms);
+                let removed = self.roster.removed();
+                self.seeds.note_removed(&removed);
+                self.effects.push_back(Effect::SeedChanged);
+                self.announce_seed(None);
+            } else if self.seeds.current().is_none() {
                 // Joined a group: pairing hands over the bare seed, kept from every removal
-                // in the roster it came with; the seeds of a group left are forgotten.
+                // in the roster it came with.
                 self.seeds = seeds.clone();
                 let removed = self.roster.removed();
                 self.seeds.note_removed(&removed);
@@ -594,8 +601,8 @@ mod tests {
     }
 
     /// A device in one group paired into another takes that group's seed, whichever of the
-    /// two sorts first, and forgets its old group's; a lagging engine state never undoes a
-    /// seed the machine adopted.
+    /// two sorts first, and keeps its old group's as a replaced one (the rosters merged); a
+    /// lagging engine state never undoes a seed the machine adopted.
     #[test]
     fn switching_groups_by_pairing_takes_the_new_seed_whatever_the_order() {
         let ((ka, a), (kb, b)) = (key(1), key(2));
@@ -613,10 +620,17 @@ mod tests {
             );
             let joined = SeedRing::with(GroupSeed(new));
             m.local_change(entries.clone(), &joined, 10);
-            assert_eq!(m.seeds(), &joined, "old {:x}, new {:x}", old[0], new[0]);
-            assert!(
-                !m.seeds().knows(&GroupSeed(old)),
-                "the group left is forgotten"
+            assert_eq!(
+                m.seeds().current(),
+                joined.current(),
+                "old {:x}, new {:x}",
+                old[0],
+                new[0]
+            );
+            assert_eq!(
+                m.seeds().accepted(10),
+                vec![GroupSeed(new), GroupSeed(old)],
+                "the old group's seed stays accepted from members of the merged roster"
             );
             let effects: Vec<_> = std::iter::from_fn(|| m.poll()).collect();
             assert!(effects.contains(&Effect::SeedChanged), "{effects:?}");

@@ -134,6 +134,25 @@ impl SeedRing {
         *self = SeedRing::with(seed);
     }
 
+    /// Takes the ring of a group joined by pairing (`--group theirs`) as this one, whichever
+    /// seed sorts first, and keeps our current seed as a replaced one: the pairing merged the
+    /// two rosters, so the members of the group left can still reach this device for
+    /// [`RETIRED_TTL_MS`] and the merged group's seeds converge.
+    pub fn switch_to(&mut self, joined: &SeedRing, now_ms: u64) {
+        let ours = self.current.take();
+        *self = joined.clone();
+        if let Some(ours) = ours.filter(|o| !self.knows(&o.seed)) {
+            self.retired.insert(
+                0,
+                RetiredSeed {
+                    seed: ours,
+                    retired_at_ms: now_ms,
+                },
+            );
+            self.retired.truncate(MAX_RETIRED);
+        }
+    }
+
     /// Replaces the current seed by `seed` one epoch later, made knowing of the removals
     /// `removed` (after an unpair); the old one is retired at `now_ms`.
     pub fn rotate(&mut self, seed: GroupSeed, removed: BTreeSet<String>, now_ms: u64) {

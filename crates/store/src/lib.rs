@@ -79,6 +79,15 @@ pub struct Store {
     path: Option<PathBuf>,
 }
 
+impl Store {
+    /// Rows inserted, changed or deleted through this store since it was opened (triggers
+    /// included): a change counter read from memory, no I/O. Equal answers mean nothing was
+    /// written in between.
+    pub fn total_changes(&self) -> u64 {
+        self.conn.total_changes()
+    }
+}
+
 impl Drop for Store {
     /// A clean close leaves the write-ahead log empty, so at the next open a non-empty log means
     /// a crash (and the header's page count may lag until SQLite finishes the checkpoint).

@@ -101,6 +101,8 @@ impl Identity {
 /// native layer); see README "Who owns what".
 pub struct Engine {
     store: Arc<StoreWorker>,
+    /// The store's change counter after the last call (see [`Engine::store_generation`]).
+    store_generation: Arc<std::sync::atomic::AtomicU64>,
     seeds: Worker<SeedKeeper>,
     identity: Identity,
     secrets: Arc<dyn SecretStore>,
@@ -141,7 +143,16 @@ impl Engine {
         let cortex_options = CortexOptions::default();
         let cortex = Cortex::from_config(&config.config.cortex, &cortex_options)?;
         let events = crate::events::EventHub::new();
-        let store = Arc::new(Worker::start("store", "mayros-store", store)?);
+        let store_generation = Arc::new(std::sync::atomic::AtomicU64::new(store.total_changes()));
+        let published = Arc::clone(&store_generation);
+        let store = Arc::new(Worker::start_observed(
+            "store",
+            "mayros-store",
+            store,
+            move |s: &Store| {
+                published.store(s.total_changes(), std::sync::atomic::Ordering::Release)
+            },
+        )?);
         let keeper = SeedKeeper::new(
             Arc::clone(&secrets),
             sync.groups().clone(),
@@ -150,6 +161,7 @@ impl Engine {
         let seeds = Worker::start("secret store", "mayros-seeds", keeper)?;
         let engine = Engine {
             store,
+            store_generation,
             seeds,
             identity,
             secrets,
@@ -338,6 +350,13 @@ impl Engine {
         R: Send + 'static,
     {
         self.store.call(move |s| f(s).map_err(Error::Store))
+    }
+
+    /// A number that changes whenever a store call wrote something (rows changed so far):
+    /// read from memory, so an idle loop can tell "nothing new" without a store call.
+    pub fn store_generation(&self) -> u64 {
+        self.store_generation
+            .load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Runs `f` (which reports the engine's errors) on the store's worker thread and waits for

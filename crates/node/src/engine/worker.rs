@@ -13,8 +13,11 @@ use std::thread::{JoinHandle, ThreadId};
 
 use crate::error::Error;
 
+/// What a call runs with: the resource, and the hook to run on it before answering.
+type Held<'a, S> = (&'a mut S, &'a dyn Fn(&S));
+
 /// One call: run with the resource, or with `None` once an earlier call panicked.
-type Job<S> = Box<dyn FnOnce(Option<&mut S>) + Send>;
+type Job<S> = Box<dyn FnOnce(Option<Held<'_, S>>) + Send>;
 
 /// Handle to the thread that owns a resource; dropping it stops the thread, which then drops
 /// the resource (the store closes).
@@ -46,10 +49,22 @@ fn refused(what: &str, why: &str) -> Error {
 impl<S: Send + 'static> Worker<S> {
     /// Starts a thread named `thread` that owns `resource` (a `what`) from now on.
     pub fn start(what: &'static str, thread: &str, resource: S) -> Result<Worker<S>, Error> {
+        Worker::start_observed(what, thread, resource, |_| {})
+    }
+
+    /// [`Worker::start`], with `observe` run on the resource after each call, before its
+    /// answer is sent (to publish a figure other threads read without a call, like the
+    /// store's change counter).
+    pub fn start_observed(
+        what: &'static str,
+        thread: &str,
+        resource: S,
+        observe: impl Fn(&S) + Send + 'static,
+    ) -> Result<Worker<S>, Error> {
         let (tx, rx) = mpsc::channel::<Job<S>>();
         let handle = std::thread::Builder::new()
             .name(thread.into())
-            .spawn(move || serve(what, resource, rx))
+            .spawn(move || serve(what, resource, rx, observe))
             .map_err(|e| Error::Task(format!("cannot start the {what} thread: {e}")))?;
         Ok(Worker {
             what,
@@ -81,9 +96,14 @@ impl<S: Send + 'static> Worker<S> {
         F: FnOnce(&mut S) -> Result<R, Error> + Send + 'static,
     {
         let what = self.what;
-        Box::new(move |resource: Option<&mut S>| {
+        Box::new(move |resource: Option<Held<'_, S>>| {
             reply(match resource {
-                Some(r) => f(r),
+                Some((r, observe)) => {
+                    let out = f(r);
+                    // Before the answer: a caller that acts on it sees the figure updated.
+                    observe(r);
+                    out
+                }
                 None => Err(refused(
                     what,
                     &format!("an earlier {what} call panicked and may have left it mid-change; restart the engine"),
@@ -137,14 +157,15 @@ impl<S> Drop for Worker<S> {
 }
 
 /// The worker's loop: one call at a time until every handle is gone.
-fn serve<S>(what: &str, mut resource: S, rx: mpsc::Receiver<Job<S>>) {
+fn serve<S>(what: &str, mut resource: S, rx: mpsc::Receiver<Job<S>>, observe: impl Fn(&S)) {
     let mut poisoned = false;
     while let Ok(job) = rx.recv() {
         if poisoned {
             job(None);
             continue;
         }
-        let run = std::panic::catch_unwind(AssertUnwindSafe(|| job(Some(&mut resource))));
+        let run =
+            std::panic::catch_unwind(AssertUnwindSafe(|| job(Some((&mut resource, &observe)))));
         if run.is_err() {
             tracing::error!("a {what} call panicked; refusing further {what} calls");
             poisoned = true;
@@ -241,6 +262,37 @@ mod tests {
         assert!(
             later.to_string().contains("an earlier store call panicked"),
             "{later}"
+        );
+    }
+
+    #[test]
+    fn the_observed_change_counter_is_current_when_a_call_answers() {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let seen = Arc::new(AtomicU64::new(0));
+        let publish = Arc::clone(&seen);
+        let store = Store::open_in_memory().expect("in-memory store");
+        let w = Worker::start_observed("store", "mayros-store", store, move |s: &Store| {
+            publish.store(s.total_changes(), Ordering::Release)
+        })
+        .expect("worker");
+        let before = w.call(|s| Ok(s.total_changes())).expect("read");
+        assert_eq!(
+            seen.load(Ordering::Acquire),
+            before,
+            "a read changes nothing"
+        );
+        w.call(|s| put(s, 1)).expect("write");
+        let after = seen.load(Ordering::Acquire);
+        assert!(
+            after > before,
+            "the write is counted before its caller hears back"
+        );
+        w.call(|s| s.triple_count().map_err(Error::Store))
+            .expect("read");
+        assert_eq!(
+            seen.load(Ordering::Acquire),
+            after,
+            "a read leaves it as it was"
         );
     }
 

@@ -22,7 +22,7 @@ use super::Input;
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::quic::links::{LinkEvent, Links};
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::{mpsc, watch, Notify};
 
 mod members;
 
@@ -34,10 +34,81 @@ enum Wake {
     Link(LinkEvent),
     /// The group's roster or seeds changed.
     Group,
-    /// The control state changed; what of it the driver follows.
-    Control((SyncMode, bool)),
+    /// The control state changed (the driver follows its mode and pause).
+    Control,
     /// The machine's timer or the housekeeping tick.
     Timer,
+}
+
+/// Wakes the driver's thread when a channel it waits on has something.
+struct ThreadWaker(std::thread::Thread);
+
+impl std::task::Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// What the driver waits on. It polls the channels with a waker that unparks its thread and
+/// parks until the earliest deadline: a plain `park_timeout`, so an idle driver wakes once per
+/// deadline (an async timer wheel re-arms long sleeps level by level, about twice as often).
+struct WaitSet {
+    inputs: mpsc::Receiver<Input>,
+    link_events: mpsc::Receiver<LinkEvent>,
+    group_changes: watch::Receiver<Arc<crate::sync::Group>>,
+    control_changes: watch::Receiver<crate::engine::ControlState>,
+}
+
+impl WaitSet {
+    /// The next thing to do, in order of urgency, or `None` to stop (stop notified, or a
+    /// channel closed: the engine is gone).
+    fn next(
+        &mut self,
+        mut stopped: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
+        deadline: Instant,
+    ) -> Option<Wake> {
+        use std::future::Future;
+        use std::task::{Context, Poll};
+        let waker = std::task::Waker::from(Arc::new(ThreadWaker(std::thread::current())));
+        let mut cx = Context::from_waker(&waker);
+        let mut group = std::pin::pin!(self.group_changes.changed());
+        let mut control = std::pin::pin!(self.control_changes.changed());
+        loop {
+            if stopped.as_mut().poll(&mut cx).is_ready() {
+                return None;
+            }
+            match self.inputs.poll_recv(&mut cx) {
+                Poll::Ready(Some(input)) => return Some(Wake::Input(input)),
+                Poll::Ready(None) => return None,
+                Poll::Pending => {}
+            }
+            match self.link_events.poll_recv(&mut cx) {
+                Poll::Ready(Some(ev)) => return Some(Wake::Link(ev)),
+                Poll::Ready(None) => return None,
+                Poll::Pending => {}
+            }
+            match group.as_mut().poll(&mut cx) {
+                Poll::Ready(Ok(())) => return Some(Wake::Group),
+                Poll::Ready(Err(_)) => return None,
+                Poll::Pending => {}
+            }
+            match control.as_mut().poll(&mut cx) {
+                Poll::Ready(Ok(())) => return Some(Wake::Control),
+                Poll::Ready(Err(_)) => return None,
+                Poll::Pending => {}
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Some(Wake::Timer);
+            }
+            // Woken early by the waker (or spuriously): poll again.
+            std::thread::park_timeout(deadline - now);
+        }
+    }
 }
 
 /// What the driver remembers of one peer between events. Each reason has its own lifetime.
@@ -92,6 +163,8 @@ pub struct Driver {
     rekey: bool,
     epoch: Instant,
     pushed_upto: u64,
+    /// The store generation `push_local` last read the change log to the end at.
+    pushed_generation: Option<u64>,
     /// What the driver remembers of each peer between events (one record per peer).
     tracks: HashMap<String, PeerTrack>,
     /// Bytes of reconciliation messages received (status: the identification cost).
@@ -125,6 +198,7 @@ impl Driver {
             rekey: false,
             epoch: Instant::now(),
             pushed_upto,
+            pushed_generation: None,
             tracks: HashMap::new(),
             reconcile_bytes_in: 0,
             last_error: None,
@@ -141,100 +215,77 @@ impl Driver {
     }
 
     /// Runs on the calling (dedicated) thread until `stop` is notified or every sender is
-    /// gone. A private single-thread runtime waits on the inputs, the link events and the
-    /// machine's next timer at once, so link events need no bridge; the machine's steps and
-    /// their store calls run on this thread, never on the engine's runtime.
+    /// gone. It waits on the inputs, the link events, group and control changes and the
+    /// machine's next timer at once (see [`WaitSet`]), so link events need no bridge thread and
+    /// no async runtime runs here; the machine's steps and their store calls run on this
+    /// thread, never on the engine's runtime.
     pub fn run(
         mut self,
-        mut inputs: mpsc::Receiver<Input>,
-        mut link_events: mpsc::Receiver<LinkEvent>,
+        inputs: mpsc::Receiver<Input>,
+        link_events: mpsc::Receiver<LinkEvent>,
         stop: Arc<Notify>,
     ) {
         let _span = tracing::info_span!("gossip", node = %mayros_sync_proto::node_id::short_node_id(self.node.id()))
             .entered();
-        let runtime = match tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-        {
-            Ok(rt) => rt,
-            Err(e) => {
-                self.error(format!(
-                    "cannot start the gossip driver's timer runtime: {e}"
-                ));
-                self.publish();
-                return;
-            }
-        };
         // Roster and seed changes made anywhere in the engine wake the driver at once, and so
         // does a new mode or a pause or resume.
-        let mut group_changes = self.engine.sync_state().groups().subscribe();
-        let mut control_changes = self.engine.control().subscribe();
-        let mut control_seen = control_key(&control_changes.borrow_and_update(), &self.engine);
+        let mut waits = WaitSet {
+            inputs,
+            link_events,
+            group_changes: self.engine.sync_state().groups().subscribe(),
+            control_changes: self.engine.control().subscribe(),
+        };
+        let mut control_seen =
+            control_key(&waits.control_changes.borrow_and_update(), &self.engine);
         self.reconfigure();
         let mut next_tick = Instant::now();
-        runtime.block_on(async {
-            loop {
-                let now = self.now();
-                let until_timer = self
-                    .node
-                    .poll_timeout()
-                    .map_or(TICK, |t| Duration::from_millis(t.saturating_sub(now)))
-                    .min(self.membership_timeout());
-                let until_tick = next_tick.saturating_duration_since(Instant::now());
-                let wake = tokio::select! {
-                    biased;
-                    () = stop.notified() => break,
-                    input = inputs.recv() => match input {
-                        Some(input) => Wake::Input(input),
-                        None => break,
-                    },
-                    ev = link_events.recv() => match ev {
-                        Some(ev) => Wake::Link(ev),
-                        None => break,
-                    },
-                    changed = group_changes.changed() => match changed {
-                        Ok(()) => Wake::Group,
-                        Err(_) => break,
-                    },
-                    changed = control_changes.changed() => match changed {
-                        Ok(()) => Wake::Control(control_key(&control_changes.borrow_and_update(), &self.engine)),
-                        Err(_) => break,
-                    },
-                    () = tokio::time::sleep(until_timer.min(until_tick)) => Wake::Timer,
-                };
-                match wake {
-                    Wake::Link(ev) => self.on_link(ev),
-                    Wake::Input(Input::LocalWrite) => self.push_local(),
-                    Wake::Input(Input::Reconfigure) => self.reconfigure(),
-                    Wake::Input(Input::Unpaired(node)) => {
-                        tracing::info!(peer = %mayros_sync_proto::node_id::short_node_id(&node), "unpaired: telling the members");
-                        self.reconfigure();
-                    }
-                    Wake::Input(Input::RoundNow) => {
-                        let now = self.now();
-                        self.node.round_now(now, &mut self.replica);
-                    }
-                    Wake::Group => self.reconfigure(),
-                    // Counters change with every sync: only a new mode or pause matters here.
-                    Wake::Control(key) if key != control_seen => {
-                        control_seen = key;
-                        self.reconfigure();
-                    }
-                    Wake::Control(_) => {}
-                    Wake::Timer => {}
+        let stopped = stop.notified();
+        let mut stopped = std::pin::pin!(stopped);
+        loop {
+            let now = self.now();
+            let until_timer = self
+                .node
+                .poll_timeout()
+                .map_or(TICK, |t| Duration::from_millis(t.saturating_sub(now)))
+                .min(self.membership_timeout());
+            let deadline = (Instant::now() + until_timer).min(next_tick);
+            let Some(wake) = waits.next(stopped.as_mut(), deadline) else {
+                break;
+            };
+            if let Wake::Control = wake {
+                let key = control_key(&waits.control_changes.borrow_and_update(), &self.engine);
+                // Counters change with every sync: only a new mode or pause matters here.
+                if key != control_seen {
+                    control_seen = key;
+                    self.reconfigure();
                 }
-                let now = self.now();
-                if self.node.poll_timeout().is_some_and(|t| t <= now) {
-                    self.node.handle_timeout(now, &mut self.replica);
-                }
-                if Instant::now() >= next_tick {
-                    next_tick = Instant::now() + TICK;
-                    self.tick();
-                }
-                self.membership_step();
-                self.flush();
             }
-        });
+            match wake {
+                Wake::Link(ev) => self.on_link(ev),
+                Wake::Input(Input::LocalWrite) => self.push_local(),
+                Wake::Input(Input::Reconfigure) => self.reconfigure(),
+                Wake::Input(Input::Unpaired(node)) => {
+                    tracing::info!(peer = %mayros_sync_proto::node_id::short_node_id(&node), "unpaired: telling the members");
+                    self.reconfigure();
+                }
+                Wake::Input(Input::RoundNow) => {
+                    let now = self.now();
+                    self.node.round_now(now, &mut self.replica);
+                }
+                Wake::Group => self.reconfigure(),
+                Wake::Control | Wake::Timer => {}
+            }
+            let now = self.now();
+            if self.node.poll_timeout().is_some_and(|t| t <= now) {
+                self.node.handle_timeout(now, &mut self.replica);
+            }
+            if Instant::now() >= next_tick {
+                next_tick = Instant::now() + TICK;
+                self.tick();
+            }
+            self.membership_step();
+            self.flush();
+        }
         tracing::info!("gossip driver stopped");
     }
 
@@ -407,8 +458,22 @@ impl Driver {
         }
     }
 
-    /// Pushes the changes this device made since the last push.
+    /// Pushes the changes this device made since the last push. Nothing was written since
+    /// the last complete read of the change log: no store call (an idle engine's ticks cost
+    /// no wake-up of the store's thread).
     fn push_local(&mut self) {
+        let generation = self.engine.store_generation();
+        if self.pushed_generation == Some(generation) {
+            return;
+        }
+        if self.push_pages() {
+            self.pushed_generation = Some(generation);
+        }
+    }
+
+    /// Reads the change log page by page from `pushed_upto` and queues this device's own
+    /// changes for the peers; answers whether it read to the end.
+    fn push_pages(&mut self) -> bool {
         loop {
             let after = self.pushed_upto;
             let entries = match self
@@ -418,10 +483,12 @@ impl Driver {
                 Ok(e) => e,
                 Err(e) => {
                     self.error(format!("cannot read the change log: {e}"));
-                    return;
+                    return false;
                 }
             };
-            let Some(last) = entries.last() else { return };
+            let Some(last) = entries.last() else {
+                return true;
+            };
             self.pushed_upto = last.position;
             let full = entries.len() == PUSH_PAGE;
             if self.node.config().initiates && self.node.peers().next().is_some() {
@@ -440,7 +507,7 @@ impl Driver {
                 }
             }
             if !full {
-                return;
+                return true;
             }
         }
     }

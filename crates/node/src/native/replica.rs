@@ -22,6 +22,11 @@ pub struct StoreReplica {
     key: FingerprintKey,
     exclude: Vec<String>,
     summary: Summary,
+    /// The store generation the journal was last drained at (nothing written since: the
+    /// summary is current without a store call).
+    refreshed_at: Option<u64>,
+    /// The change-log head and the store generation it was read at.
+    head: Option<(u64, u64)>,
 }
 
 impl std::fmt::Debug for StoreReplica {
@@ -62,6 +67,8 @@ impl StoreReplica {
             key,
             exclude,
             summary: Summary::new(ALL_NAMESPACES),
+            refreshed_at: None,
+            head: None,
         };
         r.rebuild()?;
         Ok(r)
@@ -69,6 +76,7 @@ impl StoreReplica {
 
     /// Recomputes the summary from scratch (start, new group key, new exclusions).
     pub fn rebuild(&mut self) -> Result<(), Error> {
+        let generation = self.engine.store_generation();
         let exclude = self.exclude.clone();
         let elements = self.engine.store_blocking(move |s| {
             s.enable_element_journal()?;
@@ -84,6 +92,7 @@ impl StoreReplica {
             }
         }
         self.summary = summary;
+        self.refreshed_at = Some(generation);
         Ok(())
     }
 
@@ -104,7 +113,15 @@ impl StoreReplica {
 
     /// Folds the journal into the summary (also bounds the journal's memory).
     pub fn refresh(&mut self) -> Result<(), Error> {
-        let deltas = self.engine.store_blocking(|s| s.drain_element_journal())?;
+        let generation = self.engine.store_generation();
+        if self.refreshed_at == Some(generation) {
+            return Ok(());
+        }
+        // The generation read in the same store call: no write can slip in between.
+        let (deltas, drained_at) = self
+            .engine
+            .store_blocking(|s| Ok((s.drain_element_journal()?, s.total_changes())))?;
+        self.refreshed_at = Some(drained_at);
         for d in deltas {
             if d.subject
                 .as_deref()
@@ -148,7 +165,17 @@ impl Replica<String> for StoreReplica {
     }
 
     fn marker(&mut self) -> Result<u64, Error> {
-        self.engine.store_blocking(|s| s.log_head())
+        let generation = self.engine.store_generation();
+        if let Some((g, head)) = self.head {
+            if g == generation {
+                return Ok(head);
+            }
+        }
+        let (head, read_at) = self
+            .engine
+            .store_blocking(|s| Ok((s.log_head()?, s.total_changes())))?;
+        self.head = Some((read_at, head));
+        Ok(head)
     }
 
     fn window(&mut self, since: u64, max: usize) -> Result<Option<Vec<Element>>, Error> {

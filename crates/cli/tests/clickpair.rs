@@ -114,23 +114,8 @@ fn pair_then_accept_shows_one_code_on_both_sides_and_they_sync() {
             .any(|p| p["nodeId"] == b.id()),
         "{peers}"
     );
-    let put =
-        a.sb.run(&[
-            "cortex",
-            "put",
-            "mayros:agent:x",
-            "mayros:likes",
-            "tea",
-            "--json",
-        ])
-        .json();
-    let id = put["id"].as_str().unwrap().to_string();
     assert!(
-        wait_until(Duration::from_secs(15), || b
-            .sb
-            .run(&["cortex", "get", &id])
-            .code
-            == Some(0)),
+        write_reaches(&a, &b, "mayros:agent:x"),
         "the paired devices sync"
     );
     assert!(b.requests().as_array().unwrap().is_empty());
@@ -215,6 +200,19 @@ fn an_unanswered_request_expires_after_60_seconds() {
     );
 }
 
+/// Writes `(subject, mayros:likes, "tea")` on `from` and answers whether `to` can read it
+/// within 15 s.
+fn write_reaches(from: &Node, to: &Node, subject: &str) -> bool {
+    let put = from
+        .sb
+        .run(&["cortex", "put", subject, "mayros:likes", "tea", "--json"])
+        .json();
+    let id = put["id"].as_str().unwrap().to_string();
+    wait_until(Duration::from_secs(15), || {
+        to.sb.run(&["cortex", "get", &id]).code == Some(0)
+    })
+}
+
 /// `joiner` joins `inviter`'s group with an invite code.
 fn join_by_invite(inviter: &Node, joiner: &Node) {
     let out = inviter.sb.run(&["sync", "invite"]);
@@ -255,23 +253,8 @@ fn pairing_two_devices_of_different_groups_needs_a_choice_and_says_what_merges()
     assert_eq!(seed_of(&b), a_seed, "B now holds A's group seed");
     // Whichever of the two seeds sorts first, B syncs in A's group: a write on A reaches B,
     // and A and B settle on one seed (the rosters merged, so the merged group's seeds converge).
-    let put =
-        a.sb.run(&[
-            "cortex",
-            "put",
-            "mayros:agent:y",
-            "mayros:likes",
-            "tea",
-            "--json",
-        ])
-        .json();
-    let id = put["id"].as_str().unwrap().to_string();
     assert!(
-        wait_until(Duration::from_secs(15), || b
-            .sb
-            .run(&["cortex", "get", &id])
-            .code
-            == Some(0)),
+        write_reaches(&a, &b, "mayros:agent:y"),
         "B syncs in A's group"
     );
     assert!(

@@ -2,8 +2,9 @@
 //! corrupt store database.
 #![allow(clippy::unwrap_used)]
 
-use mayros_sync_node::clock::Clock;
-use mayros_sync_node::engine::{ConfigState, Engine, Identity};
+mod common;
+
+use mayros_sync_node::engine::Engine;
 use mayros_sync_node::sync::Group;
 use mayros_sync_node::Error;
 use mayros_sync_store::{DeviceIdentity, MemorySecretStore, SecretStore, SecretStoreKind, Store};
@@ -56,21 +57,9 @@ fn assert_names_the_keyring(err: &Error) {
 /// An engine whose secret store fails writes like a locked keyring (its device key was made
 /// before the keyring locked).
 fn engine_on_a_locked_keyring() -> (std::sync::Arc<Engine>, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
     let inner = MemorySecretStore::new();
     let device = DeviceIdentity::load_or_create(&inner).unwrap();
-    let secrets: std::sync::Arc<dyn SecretStore> = std::sync::Arc::new(LockedKeyring(inner));
-    let identity = Identity::new(device, "locked".into(), SecretStoreKind::Keyring).unwrap();
-    let config = ConfigState::load(dir.path().join("config.json")).unwrap();
-    let engine = Engine::new(
-        Store::open_in_memory().unwrap(),
-        identity,
-        secrets,
-        config,
-        Clock::system(),
-    )
-    .unwrap();
-    (engine, dir)
+    common::engine_with(std::sync::Arc::new(LockedKeyring(inner)), device, "locked")
 }
 
 #[tokio::test]

@@ -2,16 +2,17 @@
 //! and concurrent changes leave the keyring and the live group agreeing.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use mayros_sync_node::clock::Clock;
-use mayros_sync_node::engine::{ConfigState, Engine, Identity};
+use mayros_sync_node::engine::Engine;
 use mayros_sync_node::sync::GROUP_SEED_SECRET;
 use mayros_sync_proto::membership::seeds::SeedRing;
 use mayros_sync_proto::seedproof::GroupSeed;
-use mayros_sync_store::{DeviceIdentity, MemorySecretStore, SecretStore, SecretStoreKind, Store};
+use mayros_sync_store::{DeviceIdentity, MemorySecretStore, SecretStore, SecretStoreKind};
 
 /// A keyring whose seed writes wait at a gate the test opens (a D-Bus call that hangs), and
 /// count how many ran.
@@ -61,20 +62,8 @@ impl SecretStore for GatedKeyring {
 }
 
 fn engine(keyring: Arc<GatedKeyring>) -> (Arc<Engine>, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
     let device = DeviceIdentity::load_or_create(&keyring.inner).unwrap();
-    let secrets: Arc<dyn SecretStore> = keyring;
-    let identity = Identity::new(device, "gated".into(), SecretStoreKind::Keyring).unwrap();
-    let config = ConfigState::load(dir.path().join("config.json")).unwrap();
-    let engine = Engine::new(
-        Store::open_in_memory().unwrap(),
-        identity,
-        secrets,
-        config,
-        Clock::system(),
-    )
-    .unwrap();
-    (engine, dir)
+    common::engine_with(keyring, device, "gated")
 }
 
 /// The seed ring the keyring holds.

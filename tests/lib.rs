@@ -325,6 +325,21 @@ impl Node {
     }
 }
 
+/// Waits up to `within` until every one of `nodes` has `links` sync links up; panics naming the
+/// first that does not, with its gossip status, peers and last gossip error.
+pub async fn await_links(nodes: &[&Node], links: usize, within: std::time::Duration) {
+    for n in nodes {
+        assert!(
+            wait_until(within, || async { n.connected_peers().await == links }).await,
+            "{}: {links} link(s) not up within {within:?}: {}\npeers: {}\nerror: {}",
+            n.node_id(),
+            n.p2p_status().await.1,
+            n.get("/api/v1/sync/peers").await,
+            n.get("/api/v1/sync/status").await["gossip"]["lastError"]
+        );
+    }
+}
+
 /// Reads SSE frames from `resp` until `want` matches one (kind, data) or the deadline passes.
 pub async fn next_event(
     resp: &mut reqwest::Response,

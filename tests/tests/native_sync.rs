@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use mayros_sync_tests::{wait_until, Node};
+use mayros_sync_tests::{await_links, wait_until, Node};
 use serde_json::json;
 
 fn t(s: &str, p: &str, o: i64) -> serde_json::Value {
@@ -19,16 +19,7 @@ async fn mesh() -> (Node, Node, Node) {
     a.invite(&b).await;
     a.invite(&c).await;
     b.invite(&c).await;
-    for n in [&a, &b, &c] {
-        assert!(
-            wait_until(Duration::from_secs(20), || async {
-                n.connected_peers().await == 2
-            })
-            .await,
-            "links up: {}",
-            n.p2p_status().await.1
-        );
-    }
+    await_links(&[&a, &b, &c], 2, Duration::from_secs(20)).await;
     (a, b, c)
 }
 
@@ -274,16 +265,7 @@ async fn two_unpairs_at_once_end_on_one_seed_no_removed_device_holds() {
         a.invite(n).await;
     }
     // Paired through alpha only: the others link directly from the addresses it shares.
-    for n in [&a, &b, &c, &d] {
-        assert!(
-            wait_until(Duration::from_secs(20), || async {
-                n.connected_peers().await == 3
-            })
-            .await,
-            "full mesh: {}",
-            n.p2p_status().await.1
-        );
-    }
+    await_links(&[&a, &b, &c, &d], 3, Duration::from_secs(20)).await;
     tokio::join!(a.unpair(&c), b.unpair(&d));
     assert!(
         wait_until(Duration::from_secs(20), || async {
@@ -439,18 +421,7 @@ async fn devices_paired_through_a_third_one_link_directly() {
     // B and C each pair with A only; A tells each where the other is.
     a.invite(&b).await;
     a.invite(&c).await;
-    for n in [&a, &b, &c] {
-        assert!(
-            wait_until(Duration::from_secs(20), || async {
-                n.connected_peers().await == 2
-            })
-            .await,
-            "full mesh: {}\npeers: {}\nerror: {}",
-            n.p2p_status().await.1,
-            n.get("/api/v1/sync/peers").await,
-            n.get("/api/v1/sync/status").await["gossip"]["lastError"]
-        );
-    }
+    await_links(&[&a, &b, &c], 2, Duration::from_secs(20)).await;
     // A write on B now reaches C directly, even with A gone.
     a.daemon.shutdown().await;
     let id = b.put_batch(vec![t("mayros:direct", "ex:p", 7)]).await;
@@ -475,16 +446,7 @@ async fn an_unpaired_device_is_refused_by_every_member_and_the_seed_rotates() {
         .unwrap();
     a.unpair(&c).await;
     // Every member drops C; C learns it was removed and forgets the seed.
-    for n in [&a, &b] {
-        assert!(
-            wait_until(Duration::from_secs(15), || async {
-                n.connected_peers().await == 1
-            })
-            .await,
-            "{}",
-            n.p2p_status().await.1
-        );
-    }
+    await_links(&[&a, &b], 1, Duration::from_secs(15)).await;
     assert!(
         wait_until(Duration::from_secs(15), || async {
             c_secrets.get("group-seed").unwrap().is_none()

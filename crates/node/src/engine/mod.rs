@@ -342,14 +342,13 @@ impl Engine {
 
     /// Runs `f` on the store's worker thread and waits for it (for threads that may block,
     /// never the async runtime).
-    pub fn store_blocking<R>(
-        &self,
-        f: impl FnOnce(&mut Store) -> Result<R, mayros_sync_store::Error> + Send + 'static,
-    ) -> Result<R, Error>
+    pub fn store_blocking<R, E, F>(&self, f: F) -> Result<R, Error>
     where
         R: Send + 'static,
+        E: Into<Error> + Send + 'static,
+        F: FnOnce(&mut Store) -> Result<R, E> + Send + 'static,
     {
-        self.store.call(move |s| f(s).map_err(Error::Store))
+        self.store.call(move |s| f(s).map_err(Into::into))
     }
 
     /// A number that changes whenever a store call wrote something (rows changed so far):
@@ -357,18 +356,6 @@ impl Engine {
     pub fn store_generation(&self) -> u64 {
         self.store_generation
             .load(std::sync::atomic::Ordering::Acquire)
-    }
-
-    /// Runs `f` (which reports the engine's errors) on the store's worker thread and waits for
-    /// it (never from the async runtime).
-    pub fn store_call<R>(
-        &self,
-        f: impl FnOnce(&mut Store) -> Result<R, Error> + Send + 'static,
-    ) -> Result<R, Error>
-    where
-        R: Send + 'static,
-    {
-        self.store.call(f)
     }
 
     /// Health of the Cortex and the number of triples in the local store (blocking). For an

@@ -57,6 +57,8 @@ impl std::task::Wake for ThreadWaker {
 /// parks until the earliest deadline: a plain `park_timeout`, so an idle driver wakes once per
 /// deadline (an async timer wheel re-arms long sleeps level by level, about twice as often).
 struct WaitSet {
+    /// Unparks the driver's thread (made once: the thread never changes).
+    waker: std::task::Waker,
     inputs: mpsc::Receiver<Input>,
     link_events: mpsc::Receiver<LinkEvent>,
     group_changes: watch::Receiver<Arc<crate::sync::Group>>,
@@ -73,8 +75,7 @@ impl WaitSet {
     ) -> Option<Wake> {
         use std::future::Future;
         use std::task::{Context, Poll};
-        let waker = std::task::Waker::from(Arc::new(ThreadWaker(std::thread::current())));
-        let mut cx = Context::from_waker(&waker);
+        let mut cx = Context::from_waker(&self.waker);
         let mut group = std::pin::pin!(self.group_changes.changed());
         let mut control = std::pin::pin!(self.control_changes.changed());
         loop {
@@ -230,6 +231,7 @@ impl Driver {
         // Roster and seed changes made anywhere in the engine wake the driver at once, and so
         // does a new mode or a pause or resume.
         let mut waits = WaitSet {
+            waker: std::task::Waker::from(Arc::new(ThreadWaker(std::thread::current()))),
             inputs,
             link_events,
             group_changes: self.engine.sync_state().groups().subscribe(),

@@ -118,9 +118,9 @@ impl StoreReplica {
             return Ok(());
         }
         // The generation read in the same store call: no write can slip in between.
-        let (deltas, drained_at) = self
-            .engine
-            .store_blocking(|s| Ok((s.drain_element_journal()?, s.total_changes())))?;
+        let (deltas, drained_at) = self.engine.store_blocking(|s| {
+            Ok::<_, mayros_sync_store::Error>((s.drain_element_journal()?, s.total_changes()))
+        })?;
         self.refreshed_at = Some(drained_at);
         for d in deltas {
             if d.subject
@@ -171,9 +171,9 @@ impl Replica<String> for StoreReplica {
                 return Ok(head);
             }
         }
-        let (head, read_at) = self
-            .engine
-            .store_blocking(|s| Ok((s.log_head()?, s.total_changes())))?;
+        let (head, read_at) = self.engine.store_blocking(|s| {
+            Ok::<_, mayros_sync_store::Error>((s.log_head()?, s.total_changes()))
+        })?;
         self.head = Some((read_at, head));
         Ok(head)
     }

@@ -562,15 +562,22 @@ mod tests {
         (k, id)
     }
 
+    /// Two devices, each signed into the roster by the other (`a` keyed 1, the other keyed `n`).
+    fn pair_of(n: u8) -> (String, String, Vec<RosterEntry>) {
+        let ((ka, a), (kx, x)) = (key(1), key(n));
+        let entries = vec![
+            RosterEntry::sign(&x, RosterAction::Add, 1, &ka),
+            RosterEntry::sign(&a, RosterAction::Add, 1, &kx),
+        ];
+        (a, x, entries)
+    }
+
     /// The engine's copy of the group may lag behind the machine (effects not carried out
     /// yet): a device just removed must not take its old seed back from it.
     #[test]
     fn a_removed_device_does_not_take_its_old_seed_back_from_a_stale_engine_state() {
-        let ((ka, a), (kc, c)) = (key(1), key(3));
-        let entries = vec![
-            RosterEntry::sign(&c, RosterAction::Add, 1, &ka),
-            RosterEntry::sign(&a, RosterAction::Add, 1, &kc),
-        ];
+        let (a, c, entries) = pair_of(3);
+        let ka = key(1).0;
         let old = SeedRing::with(GroupSeed([5; 32]));
         let mut m: Membership<u64> = Membership::new(
             &c,
@@ -605,11 +612,7 @@ mod tests {
     /// lagging engine state never undoes a seed the machine adopted.
     #[test]
     fn switching_groups_by_pairing_takes_the_new_seed_whatever_the_order() {
-        let ((ka, a), (kb, b)) = (key(1), key(2));
-        let entries = vec![
-            RosterEntry::sign(&b, RosterAction::Add, 1, &ka),
-            RosterEntry::sign(&a, RosterAction::Add, 1, &kb),
-        ];
+        let (a, b, entries) = pair_of(2);
         for (old, new) in [([0xf0; 32], [0x01; 32]), ([0x01; 32], [0xf0; 32])] {
             let mut m: Membership<u64> = Membership::new(
                 &b,

@@ -128,7 +128,7 @@ impl Driver {
                 let cell = self.engine.sync_state().groups().clone();
                 let merged = self
                     .engine
-                    .store_call(move |s| cell.update(s, |g, s| g.merge(entries, s)));
+                    .store_blocking(move |s| cell.update(s, |g, s| g.merge(entries, s)));
                 match merged {
                     Ok(_) => tracing::info!(added = n, "roster entries learned"),
                     Err(e) => self.error(format!("cannot save roster entries: {e}")),
